@@ -1,0 +1,173 @@
+"""The ``mlgate`` command line.
+
+One error boundary (``main``) maps every failure to the exit codes of DESIGN.md: mlgate's own
+errors carry their code, click's usage errors are 2, anything else is a bug and exits 3 with
+one line (the traceback only with ``--debug``). Exit 1 means "blocked" and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from gates import __version__
+from gates.config import load_policy
+from gates.errors import InputError, MlgateError
+from gates.evaluate import Overrides, Result, evaluate
+from gates.outputs import write_outputs
+from gates.report import fmt
+from gates.result import dumps, to_dict
+
+EXIT_OK, EXIT_BLOCK, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+DEFAULT_CONFIG = ".github/mlgate.yml"
+DEFAULT_OUT = "mlgate-report"
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        code = cli.main(args=argv, prog_name="mlgate", standalone_mode=False)
+    except click.exceptions.Exit as exc:  # --help, --version
+        code = exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("mlgate: aborted", err=True)
+        code = EXIT_INTERNAL
+    except click.UsageError as exc:
+        exc.show()
+        code = EXIT_INPUT
+    except click.ClickException as exc:  # would exit 1 ("blocked") if left to click
+        click.echo(f"mlgate: error: {exc.format_message()}", err=True)
+        code = EXIT_INPUT
+    except MlgateError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"mlgate: error: {exc}", err=True)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("mlgate: interrupted", err=True)
+        code = EXIT_INTERNAL
+    except Exception as exc:  # a bug: one line, never a bare traceback, never exit 1
+        if debug:
+            traceback.print_exc()
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        click.echo(f"mlgate: internal error: {type(exc).__name__}: {first} (rerun with --debug for the traceback)", err=True)
+        code = EXIT_INTERNAL
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mlgate")
+def cli() -> None:
+    """Decide whether a candidate ML model may replace the production model.
+
+    Both models are scored on the same holdout and compared with paired statistical tests;
+    exit 0 approves (or first model), 1 blocks, 2 is bad input, 3 an internal failure.
+    """
+
+
+def debug_option(f):
+    return click.option("--debug", is_flag=True, help="Show tracebacks on errors.")(f)
+
+
+@cli.command("evaluate")
+@click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
+              help=f"Policy file (default: {DEFAULT_CONFIG} under the workspace).")
+@click.option("--workspace", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="Directory the policy's paths are relative to.")
+@click.option("--out", type=click.Path(file_okay=False), default=DEFAULT_OUT, show_default=True,
+              help="Where result.json, report.md, report.html and junit.xml go.")
+@click.option("--candidate", type=click.Path(dir_okay=False), default=None,
+              help="Candidate model (.skops) or predictions file, instead of the policy's.")
+@click.option("--production", default=None,
+              help="Production model: a path, a registry version or alias, or 'none'.")
+@click.option("--data", type=click.Path(dir_okay=False), default=None, help="Holdout file, instead of the policy's.")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default=None, help="Where rows are scored.")
+@click.option("--scheduler", default=None, help="Dask scheduler address (with --engine dask).")
+@click.option("--trust-pickle", is_flag=True, help="Allow .pkl/.joblib models (they can run code when loaded).")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("--json", "as_json", is_flag=True, help="Print result.json to standard output.")
+@debug_option
+def evaluate_command(config, workspace, out, candidate, production, data, engine, scheduler, trust_pickle, quiet,
+                     as_json, debug) -> int:
+    """Score the candidate and production models on the holdout and apply the gates."""
+    workspace = Path(workspace)
+    if not workspace.is_dir():
+        raise InputError(f"--workspace: directory {str(workspace)!r} not found")
+    config_path = Path(config) if config else workspace / DEFAULT_CONFIG
+    policy = load_policy(config_path, source=str(config) if config else DEFAULT_CONFIG)
+    if (engine or policy.engine) == "dask":
+        raise InputError("--engine dask: the Dask engine is not available in this build; use --engine local")
+    overrides = Overrides(
+        candidate=Path(candidate) if candidate else None, production=production,
+        data=Path(data) if data else None, trust_pickle=trust_pickle,
+    )
+    progress = None if (quiet or as_json) else _progress
+    result = evaluate(policy, workspace, overrides, progress=progress)
+    written = write_outputs(result, Path(out), candidate_path=result.candidate_file)
+    if as_json:
+        click.echo(dumps(to_dict(result)), nl=False)
+    elif not quiet:
+        print_verdict(result, written)
+    return result.decision.exit_code
+
+
+@cli.command("demo")
+@click.option("--out", type=click.Path(file_okay=False), required=True, help="New directory for the demo workspace.")
+@click.option("--scenario", type=click.Choice(["better", "worse", "first"]), default="better", show_default=True,
+              help="better approves, worse blocks, first has no production model.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+@debug_option
+def demo_command(out, scenario, quiet, debug) -> int:
+    """Build an example workspace from scikit-learn's bundled data and evaluate it."""
+    from gates.demo import build
+
+    progress = None if quiet else _progress
+    workspace = build(Path(out), scenario)
+    if progress:
+        progress(f"demo workspace ({scenario}) written to {workspace}")
+    policy = load_policy(workspace / DEFAULT_CONFIG, source=DEFAULT_CONFIG)
+    result = evaluate(policy, workspace, progress=progress)
+    written = write_outputs(result, workspace / DEFAULT_OUT, candidate_path=result.candidate_file)
+    if not quiet:
+        print_verdict(result, written)
+        click.echo(f"try: mlgate evaluate --workspace {workspace}")
+    return result.decision.exit_code
+
+
+def _progress(message: str) -> None:
+    click.echo(click.style(f"· {message}", dim=True), err=True)
+
+
+VERDICT_STYLE = {"approve": ("APPROVE", "green"), "block": ("BLOCK", "red"), "first-model": ("FIRST MODEL", "cyan")}
+
+
+def print_verdict(result: Result, written: dict[str, Path]) -> None:
+    from gates.report import gate_row
+
+    word, colour = VERDICT_STYLE[result.decision.decision]
+    click.echo(click.style(f"mlgate: {word}", fg=colour, bold=True) + f" — {result.decision.reasons[0]}")
+    rows = [gate_row(g) for g in result.gates]
+    header = ("gate", "production", "candidate", "Δ", "interval", "p", "result")
+    table = [header] + [(r.name, r.production, r.candidate, r.difference, r.interval, r.p_value, r.status) for r in rows]
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
+    for i, row in enumerate(table):
+        line = "  ".join(str(cell).ljust(widths[j]) for j, cell in enumerate(row))
+        if i and "fail" in row[-1] or i and "undefined" in row[-1]:
+            line = click.style(line, fg="red")
+        click.echo("  " + line.rstrip())
+    for reason in result.decision.reasons[1:]:
+        click.echo(f"  - {reason}")
+    click.echo(f"report: {written['report.md']}  result: {written['result.json']}")
+
+
+def _json_default(obj):  # pragma: no cover - safety net for --json
+    return fmt(obj)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,430 @@
+"""The policy file (``.github/mlgate.yml``): load, validate, and hold it as typed data.
+
+Validation is strict because a typo must never silently disable a gate: unknown keys are
+errors, and every error names the file, the key path and what was expected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+from .metrics import AVERAGES, AVERAGED, COST, METRICS
+
+RULES = ("min", "max", "non_inferior", "superior", "max_drop", "max_ratio", "slice_max_drop")
+# Rules that compare against the production model (skipped when there is none).
+RELATIVE_RULES = {"non_inferior", "superior", "max_drop", "max_ratio", "slice_max_drop"}
+# What each rule requires, and what it additionally accepts.
+_RULE_KEYS: dict[str, tuple[set[str], set[str]]] = {
+    "min": ({"threshold"}, set()),
+    "max": ({"threshold"}, set()),
+    "non_inferior": ({"margin"}, set()),
+    "superior": (set(), set()),
+    "max_drop": ({"max_drop"}, set()),
+    "max_ratio": ({"threshold"}, set()),
+    "slice_max_drop": ({"max_drop"}, {"min_support"}),
+}
+_COST_RULES = {"min", "max", "max_ratio", "max_drop"}
+MAX_CONFIG_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    command: str
+    output: str
+    timeout_s: float = 1800.0
+
+
+@dataclass(frozen=True)
+class RegistrySpec:
+    kind: str  # file | github-releases | mlflow
+    path: str | None = None
+    tag_prefix: str = "model-v"
+    model_name: str | None = None
+    tracking_uri: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Where a model comes from: exactly one of these is set."""
+
+    path: str | None = None
+    train: TrainSpec | None = None
+    predictions: str | None = None
+    registry: RegistrySpec | None = None
+    alias: str = "production"
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    holdout: str
+    target: str
+    sha256: str | None = None
+    id_column: str | None = None
+    slices: tuple[str, ...] = ()
+    positive_label: Any = None
+    allow_changes_in_pr: bool = False
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    metric: str
+    rule: str
+    name: str
+    threshold: float | None = None
+    margin: float | None = None
+    max_drop: float | None = None
+    min_support: int = 30
+    average: str | None = None  # None: binary for two classes, macro otherwise
+
+
+@dataclass(frozen=True)
+class Policy:
+    version: int
+    task: str | None
+    data: DataSpec
+    candidate: ModelSpec
+    production: ModelSpec
+    gates: tuple[GateSpec, ...]
+    alpha: float = 0.05
+    resamples: int = 10_000
+    seed: int = 0
+    trusted_types: tuple[str, ...] = ()
+    engine: str = "local"
+    scheduler: str | None = None
+    chunk_rows: int | None = None
+    promotion_when: str = "merge"
+    source: str = ""
+    sha256: str = ""
+    raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+class _Reader:
+    """Walks the YAML mapping, collecting the key path so every error can name it."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, path: str, expected: str, got: Any = ...) -> ConfigError:
+        where = f"{self.source}: {path}" if path else self.source
+        tail = "" if got is ... else f", got {got!r}"
+        return ConfigError(f"{where}: expected {expected}{tail}")
+
+    def mapping(self, value: Any, path: str, allowed: set[str], required: set[str] = frozenset()) -> dict:
+        if not isinstance(value, dict):
+            raise self.fail(path, "a mapping", value)
+        for key in value:
+            if not isinstance(key, str) or key not in allowed:
+                hint = _closest(str(key), allowed)
+                extra = f" (did you mean {hint!r}?)" if hint else ""
+                raise ConfigError(
+                    f"{self.source}: {_join(path, str(key))}: unknown key{extra}; "
+                    f"expected one of {', '.join(sorted(allowed))}"
+                )
+        for key in sorted(required):
+            if key not in value or value[key] is None:
+                raise self.fail(_join(path, key), "a value (required)")
+        return value
+
+    def string(self, value: Any, path: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(path, "a non-empty string", value)
+        return value
+
+    def number(self, value: Any, path: str, *, low=None, high=None, low_open=False, high_open=False) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            raise self.fail(path, "a number", value)
+        if low is not None and (value < low or (low_open and value == low)):
+            raise self.fail(path, f"a number {'>' if low_open else '≥'} {low}", value)
+        if high is not None and (value > high or (high_open and value == high)):
+            raise self.fail(path, f"a number {'<' if high_open else '≤'} {high}", value)
+        return float(value)
+
+    def integer(self, value: Any, path: str, *, low=None) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(path, "an integer", value)
+        if low is not None and value < low:
+            raise self.fail(path, f"an integer ≥ {low}", value)
+        return value
+
+    def boolean(self, value: Any, path: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(path, "true or false", value)
+        return value
+
+    def choice(self, value: Any, path: str, choices) -> str:
+        if value not in choices:
+            hint = _closest(str(value), set(choices))
+            extra = f" (did you mean {hint!r}?)" if hint else ""
+            raise ConfigError(
+                f"{self.source}: {path}: expected one of {', '.join(choices)}, got {value!r}{extra}"
+            )
+        return value
+
+
+def _join(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def _closest(word: str, options: set[str]) -> str | None:
+    import difflib
+
+    match = difflib.get_close_matches(word, sorted(options), n=1, cutoff=0.75)
+    return match[0] if match else None
+
+
+def load_policy(path: str | Path, *, text: str | None = None, source: str | None = None) -> Policy:
+    """Read and validate a policy file (or ``text`` read elsewhere, e.g. from the base branch)."""
+    path = Path(path)
+    source = source or str(path)
+    if text is None:
+        if not path.is_file():
+            raise ConfigError(f"{source}: config file not found (pass --config or create it)")
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{source}: config file is larger than {MAX_CONFIG_BYTES} bytes")
+        data = path.read_bytes()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{source}: not UTF-8 text (byte {exc.start})") from None
+    return parse_policy(text, source)
+
+
+def parse_policy(text: str, source: str) -> Policy:
+    if len(text.encode("utf-8")) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{source}: config is larger than {MAX_CONFIG_BYTES} bytes")
+    try:
+        raw = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{source}: invalid YAML{where}: {problem}") from None
+    r = _Reader(source)
+    top = r.mapping(
+        raw,
+        "",
+        {"version", "task", "data", "candidate", "production", "gates", "stats", "security", "engine", "promotion"},
+        {"version", "data", "gates"},
+    )
+    if top["version"] != 1 or isinstance(top["version"], bool):
+        raise r.fail("version", "1", top["version"])
+    task = top.get("task")
+    if task is not None:
+        r.choice(task, "task", ("classification", "regression"))
+
+    data = _data(r, top["data"])
+    candidate = _model(r, top.get("candidate", {"path": "build/model.skops"}), "candidate", allow_registry=False)
+    production = _model(r, top.get("production", {"registry": "models/registry"}), "production", allow_registry=True)
+    gates = _gates(r, top["gates"], task)
+
+    stats = r.mapping(top.get("stats") or {}, "stats", {"alpha", "bootstrap"})
+    alpha = r.number(stats.get("alpha", 0.05), "stats.alpha", low=0, high=0.5, low_open=True, high_open=True)
+    boot = r.mapping(stats.get("bootstrap") or {}, "stats.bootstrap", {"resamples", "seed"})
+    resamples = r.integer(boot.get("resamples", 10_000), "stats.bootstrap.resamples", low=1000)
+    seed = r.integer(boot.get("seed", 0), "stats.bootstrap.seed", low=0)
+
+    sec = r.mapping(top.get("security") or {}, "security", {"trusted_types"})
+    trusted = sec.get("trusted_types") or []
+    if not isinstance(trusted, list):
+        raise r.fail("security.trusted_types", "a list of type names", trusted)
+    trusted = tuple(r.string(t, f"security.trusted_types[{i}]") for i, t in enumerate(trusted))
+
+    eng = r.mapping(top.get("engine") or {}, "engine", {"kind", "scheduler", "chunk_rows"})
+    engine = r.choice(eng.get("kind", "local"), "engine.kind", ("local", "dask"))
+    scheduler = eng.get("scheduler")
+    if scheduler is not None:
+        scheduler = r.string(scheduler, "engine.scheduler")
+    chunk_rows = eng.get("chunk_rows")
+    if chunk_rows is not None:
+        chunk_rows = r.integer(chunk_rows, "engine.chunk_rows", low=1)
+
+    promo = r.mapping(top.get("promotion") or {}, "promotion", {"when"})
+    when = r.choice(promo.get("when", "merge"), "promotion.when", ("merge", "command"))
+
+    return Policy(
+        version=1,
+        task=task,
+        data=data,
+        candidate=candidate,
+        production=production,
+        gates=gates,
+        alpha=alpha,
+        resamples=resamples,
+        seed=seed,
+        trusted_types=trusted,
+        engine=engine,
+        scheduler=scheduler,
+        chunk_rows=chunk_rows,
+        promotion_when=when,
+        source=source,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        raw=raw,
+    )
+
+
+def _data(r: _Reader, value: Any) -> DataSpec:
+    d = r.mapping(
+        value,
+        "data",
+        {"holdout", "sha256", "target", "id_column", "slices", "positive_label", "allow_changes_in_pr"},
+        {"holdout", "target"},
+    )
+    holdout = r.string(d["holdout"], "data.holdout")
+    sha = d.get("sha256")
+    if sha is not None:
+        if not isinstance(sha, str) or len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha.lower()):
+            raise r.fail("data.sha256", "64 hexadecimal characters", sha)
+        sha = sha.lower()
+    if holdout.startswith(("http://", "https://")) and sha is None:
+        raise r.fail("data.sha256", "a SHA-256 pin when data.holdout is a URL")
+    if holdout.startswith("http://"):
+        raise r.fail("data.holdout", "a workspace path or an https URL", holdout)
+    slices = d.get("slices") or []
+    if isinstance(slices, str):
+        slices = [slices]
+    if not isinstance(slices, list):
+        raise r.fail("data.slices", "a list of column names", slices)
+    slices = tuple(r.string(s, f"data.slices[{i}]") for i, s in enumerate(slices))
+    id_column = d.get("id_column")
+    if id_column is not None:
+        id_column = r.string(id_column, "data.id_column")
+    positive = d.get("positive_label")
+    if positive is not None and not isinstance(positive, (str, int, float, bool)):
+        raise r.fail("data.positive_label", "a label (string, number or boolean)", positive)
+    return DataSpec(
+        holdout=holdout,
+        target=r.string(d["target"], "data.target"),
+        sha256=sha,
+        id_column=id_column,
+        slices=slices,
+        positive_label=positive,
+        allow_changes_in_pr=r.boolean(d.get("allow_changes_in_pr", False), "data.allow_changes_in_pr"),
+    )
+
+
+def _model(r: _Reader, value: Any, where: str, *, allow_registry: bool) -> ModelSpec:
+    keys = {"path", "train", "predictions"} | ({"registry", "alias"} if allow_registry else set())
+    m = r.mapping(value, where, keys)
+    sources = [k for k in ("path", "train", "predictions", "registry") if m.get(k) is not None]
+    if len(sources) != 1:
+        options = " or ".join(sorted(keys - {"alias"}))
+        raise r.fail(where, f"exactly one of {options}", sorted(sources) or None)
+    spec: dict[str, Any] = {}
+    if m.get("path") is not None:
+        spec["path"] = r.string(m["path"], f"{where}.path")
+    if m.get("train") is not None:
+        t = r.mapping(m["train"], f"{where}.train", {"command", "output", "timeout_s"}, {"command", "output"})
+        command = r.string(t["command"], f"{where}.train.command")
+        spec["train"] = TrainSpec(
+            command=command,
+            output=r.string(t["output"], f"{where}.train.output"),
+            timeout_s=r.number(t.get("timeout_s", 1800), f"{where}.train.timeout_s", low=0, low_open=True),
+        )
+    if m.get("predictions") is not None:
+        p = m["predictions"]
+        if isinstance(p, str):
+            spec["predictions"] = r.string(p, f"{where}.predictions")
+        else:
+            p = r.mapping(p, f"{where}.predictions", {"path"}, {"path"})
+            spec["predictions"] = r.string(p["path"], f"{where}.predictions.path")
+    if m.get("registry") is not None:
+        spec["registry"] = _registry(r, m["registry"], f"{where}.registry")
+    if "alias" in m:
+        spec["alias"] = r.string(m["alias"], f"{where}.alias")
+    return ModelSpec(**spec)
+
+
+def _registry(r: _Reader, value: Any, where: str) -> RegistrySpec:
+    if isinstance(value, str):
+        return RegistrySpec(kind="file", path=r.string(value, where))
+    m = r.mapping(value, where, {"kind", "path", "tag_prefix", "model_name", "tracking_uri"}, {"kind"})
+    kind = r.choice(m["kind"], f"{where}.kind", ("file", "github-releases", "mlflow"))
+    if kind == "file" and m.get("path") is None:
+        raise r.fail(f"{where}.path", "a directory for the file registry")
+    if kind == "mlflow" and m.get("model_name") is None:
+        raise r.fail(f"{where}.model_name", "the registered model's name")
+    return RegistrySpec(
+        kind=kind,
+        path=r.string(m["path"], f"{where}.path") if m.get("path") is not None else None,
+        tag_prefix=r.string(m.get("tag_prefix", "model-v"), f"{where}.tag_prefix"),
+        model_name=m.get("model_name"),
+        tracking_uri=m.get("tracking_uri"),
+    )
+
+
+def _gates(r: _Reader, value: Any, task: str | None) -> tuple[GateSpec, ...]:
+    if not isinstance(value, list) or not value:
+        raise r.fail("gates", "a non-empty list of gates", value)
+    gates = []
+    names = set()
+    for i, g in enumerate(value):
+        where = f"gates[{i}]"
+        allowed = {"metric", "rule", "name", "threshold", "margin", "max_drop", "min_support", "average"}
+        g = r.mapping(g, where, allowed, {"metric", "rule"})
+        metric = r.choice(g["metric"], f"{where}.metric", tuple(METRICS))
+        rule = r.choice(g["rule"], f"{where}.rule", RULES)
+        info = METRICS[metric]
+        if task is not None and info.task not in ("any", task):
+            raise r.fail(f"{where}.metric", f"a {task} metric", metric)
+        if info.family == COST and rule not in _COST_RULES:
+            raise r.fail(f"{where}.rule", f"one of {', '.join(sorted(_COST_RULES))} for {metric}", rule)
+        if rule == "max_ratio" and info.family != COST:
+            raise r.fail(f"{where}.rule", "max_ratio only for latency_ms_per_1k or model_size_mb", rule)
+        required, optional = _RULE_KEYS[rule]
+        for key in required:
+            if g.get(key) is None:
+                raise r.fail(f"{where}.{key}", f"a value (rule {rule} needs it)")
+        present = {k for k in ("threshold", "margin", "max_drop", "min_support") if k in g}
+        for key in sorted(present - required - optional):
+            raise r.fail(f"{where}.{key}", f"no {key} for rule {rule} (it takes {', '.join(sorted(required | optional)) or 'no parameters'})")
+        threshold = margin = max_drop = None
+        if "threshold" in g:
+            threshold = r.number(g["threshold"], f"{where}.threshold", low=0 if rule == "max_ratio" else None, low_open=rule == "max_ratio")
+        if "margin" in g:
+            margin = r.number(g["margin"], f"{where}.margin", low=0)
+        if "max_drop" in g:
+            max_drop = r.number(g["max_drop"], f"{where}.max_drop", low=0)
+        min_support = r.integer(g.get("min_support", 30), f"{where}.min_support", low=2)
+        average = g.get("average")
+        if average is not None:
+            if metric not in AVERAGED:
+                raise r.fail(f"{where}.average", f"no average for {metric} (only {', '.join(sorted(AVERAGED))})", average)
+            r.choice(average, f"{where}.average", AVERAGES)
+        name = g.get("name")
+        name = r.string(name, f"{where}.name") if name is not None else _default_name(metric, rule, g)
+        if name in names:
+            raise r.fail(f"{where}.name", "a name unique among the gates (add name: to one of them)", name)
+        names.add(name)
+        gates.append(
+            GateSpec(metric, rule, name, threshold, margin, max_drop, min_support, average)
+        )
+    return tuple(gates)
+
+
+def _default_name(metric: str, rule: str, g: dict) -> str:
+    avg = f"[{g['average']}]" if g.get("average") else ""
+    return f"{metric}{avg} {rule}"
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that refuses aliases: anchors are the vehicle of 'billion laughs' bombs."""
+
+    def compose_node(self, parent, index):  # noqa: D401 - yaml hook
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "YAML aliases (*name) are not allowed in mlgate config", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+# YAML 1.1 reads `on`, `yes`, `no` as booleans; mlgate keys avoid them, and `promotion.when`
+# exists precisely so nobody has to write `on:`.

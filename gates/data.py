@@ -1,0 +1,147 @@
+"""The holdout: read it, check it, and settle the task and the labels.
+
+Both models are scored on exactly these rows, so every problem with them (a missing target,
+a NaN label, duplicated ids) is reported here, naming the file and the column, before any
+model runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .config import DataSpec
+from .errors import ConfigError, DataError
+from .paths import sha256_file
+
+TABULAR_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+@dataclass
+class Holdout:
+    frame: pd.DataFrame
+    source: str
+    sha256: str
+    target: str
+    task: str  # classification | regression
+
+    @property
+    def rows(self) -> int:
+        return len(self.frame)
+
+    @property
+    def y(self) -> np.ndarray:
+        return self.frame[self.target].to_numpy()
+
+
+def table_format(path: Path, key: str) -> str:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes[-2:-1] == [".csv"] and suffixes[-1] in (".gz", ".bz2", ".zip", ".xz"):
+        return "csv"
+    fmt = TABULAR_SUFFIXES.get(path.suffix.lower())
+    if fmt is None:
+        raise ConfigError(f"{key}: {path.name!r} is neither CSV (.csv) nor Parquet (.parquet, .pq)")
+    return fmt
+
+
+def read_table(path: Path, label: str, key: str) -> pd.DataFrame:
+    """Read a CSV or Parquet file; any parser failure becomes a DataError naming ``label``."""
+    fmt = table_format(path, key)
+    try:
+        if fmt == "csv":
+            frame = pd.read_csv(path, low_memory=False)
+        else:
+            frame = pd.read_parquet(path)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{label}: the file is empty (no header, no rows)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{label}: cannot read as {fmt.upper()}: {first}") from None
+    except Exception as exc:  # pyarrow raises its own hierarchy on corrupt files
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{label}: cannot read as {fmt.upper()}: {first}") from None
+    dupes = frame.columns[frame.columns.duplicated()].tolist()
+    if dupes:
+        raise DataError(f"{label}: duplicated column names {dupes}")
+    return frame
+
+
+def load_holdout(path: Path, spec: DataSpec, *, task: str | None, label: str | None = None) -> Holdout:
+    label = label or spec.holdout
+    frame = read_table(path, label, "data.holdout")
+    if len(frame) == 0:
+        raise DataError(f"{label}: the holdout has no rows")
+    columns = list(frame.columns)
+    if spec.target not in frame.columns:
+        raise DataError(
+            f"{label}: target column {spec.target!r} (data.target) not found; columns are {_preview(columns)}"
+        )
+    for key, name in [("data.id_column", spec.id_column)] + [(f"data.slices[{i}]", s) for i, s in enumerate(spec.slices)]:
+        if name is not None and name not in frame.columns:
+            raise DataError(f"{label}: column {name!r} ({key}) not found; columns are {_preview(columns)}")
+    target = frame[spec.target]
+    missing = target.isna().to_numpy()
+    if missing.any():
+        raise DataError(
+            f"{label}: target column {spec.target!r} has {int(missing.sum())} missing value(s) "
+            f"(first at data row {int(np.argmax(missing)) + 1})"
+        )
+    task = task or infer_task(target)
+    if task == "regression":
+        values = pd.to_numeric(target, errors="coerce")
+        bad = values.isna().to_numpy() | ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
+        if bad.any():
+            first = int(np.argmax(bad))
+            raise DataError(
+                f"{label}: target column {spec.target!r} must be numeric and finite for regression; "
+                f"data row {first + 1} holds {target.iloc[first]!r}"
+            )
+        frame[spec.target] = values.astype(float)
+    if spec.id_column is not None:
+        ids = frame[spec.id_column]
+        dup = ids.duplicated()
+        if dup.any():
+            raise DataError(
+                f"{label}: id column {spec.id_column!r} (data.id_column) has duplicated ids, e.g. {ids[dup].iloc[0]!r}"
+            )
+    return Holdout(frame=frame, source=label, sha256=sha256_file(path), target=spec.target, task=task)
+
+
+def infer_task(target: pd.Series) -> str:
+    """Float targets are regression; bool, string, category and integer targets are classification."""
+    if pd.api.types.is_bool_dtype(target) or pd.api.types.is_integer_dtype(target):
+        return "classification"
+    if pd.api.types.is_float_dtype(target):
+        return "regression"
+    return "classification"
+
+
+def resolve_positive_label(labels: tuple, configured: Any) -> Any:
+    """The positive class for binary metrics, or None when it cannot be inferred.
+
+    1 for {0, 1}, True for booleans; otherwise the configured value, matched to the labels as
+    they were read (YAML ``1`` matches a CSV label ``"1"``).
+    """
+    if configured is not None:
+        for label in labels:
+            if label == configured or str(label) == str(configured):
+                return label
+        raise ConfigError(
+            f"data.positive_label: {configured!r} is not one of the labels found {list(labels)}"
+        )
+    as_set = set(labels)
+    if as_set and all(isinstance(v, (bool, np.bool_)) for v in labels):
+        return True
+    if as_set <= {0, 1} and all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in labels):
+        return 1
+    return None
+
+
+def _preview(columns: list, limit: int = 20) -> str:
+    shown = ", ".join(repr(c) for c in columns[:limit])
+    more = f", … ({len(columns) - limit} more)" if len(columns) > limit else ""
+    return f"[{shown}{more}]"

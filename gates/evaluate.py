@@ -1,0 +1,315 @@
+"""One evaluation: resolve the holdout and both models, score them on the same rows, decide.
+
+This is the engine every caller uses — the terminal, the GitHub action, the demo — so it
+takes plain data (a policy, a workspace, explicit overrides) and returns a ``Result``.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .config import RELATIVE_RULES, Policy
+from .data import Holdout, load_holdout, resolve_positive_label, table_format
+from .decision import Decision, decide
+from .errors import ConfigError, InputError, ModelError
+from .evidence import Comparands, Evidence, build_evidence, loss_metrics_of
+from .metrics import AVERAGED, METRICS
+from .models import Model, load_model_file, load_predictions_file, measure_latency, model_classes, score_model
+from .paths import inside
+from .registry import FileRegistry, Registry
+from .rules import GateResult, StatSettings, evaluate_gate
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Overrides:
+    """Trusted paths given on the command line or as workflow inputs (not from the policy)."""
+
+    candidate: Path | None = None
+    production: str | None = None  # "none", a registry version or alias, or a path
+    data: Path | None = None
+    trust_pickle: bool = False
+    allow_train: bool = True  # False under privileged triggers: never run PR code there
+
+
+@dataclass
+class Result:
+    decision: Decision
+    gates: list[GateResult]
+    task: str
+    labels: list | None
+    positive_label: object
+    alpha: float
+    candidate: dict
+    production: dict | None
+    data: dict
+    config_sha256: str
+    policy_source: str
+    engine: str = "local"
+    overridden: dict | None = None
+    notes: list[str] = field(default_factory=list)
+    mlgate_version: str = __version__
+    candidate_file: Path | None = field(default=None, repr=False)  # copied next to the report
+
+
+def evaluate(policy: Policy, workspace: Path, overrides: Overrides | None = None, *,
+             policy_source: str = "local", progress: Progress | None = None,
+             registry: Registry | None = None) -> Result:
+    overrides = overrides or Overrides()
+    say = progress or (lambda _msg: None)
+    workspace = Path(workspace)
+
+    say("loading holdout")
+    holdout = _holdout(policy, workspace, overrides)
+    say(f"loaded {holdout.rows} rows from {holdout.source}")
+    candidate = _candidate(policy, workspace, overrides)
+    production, registry_note = _production(policy, workspace, overrides, registry)
+    has_production = production is not None
+
+    labels = positive = pos_index = None
+    if holdout.task == "classification":
+        labels = _labels(holdout, [m for m in (candidate, production) if m is not None])
+        positive = resolve_positive_label(labels, policy.data.positive_label)
+        pos_index = labels.index(positive) if positive is not None else None
+    _check_gates_fit(policy, holdout.task, labels, positive)
+
+    metrics = {g.metric for g in policy.gates}
+    want_proba = any(METRICS[m].needs_scores for m in metrics)
+    exclude = {holdout.target} | ({policy.data.id_column} if policy.data.id_column else set())
+    kwargs = dict(labels=labels, positive_label=positive, id_column=policy.data.id_column, exclude=exclude, want_proba=want_proba)
+    say("scoring candidate")
+    cand_scores = score_model(candidate, holdout, **kwargs)
+    prod_scores = cand_scores
+    if has_production:
+        say("scoring production")
+        prod_scores = score_model(production, holdout, **kwargs)
+
+    if labels is not None:
+        unknown = set(pd.unique(cand_scores.predicted)) - set(labels)
+        if unknown:
+            raise ModelError(f"{candidate.source}: predicted label(s) {sorted(map(str, unknown))[:5]} not among the labels {list(labels)}")
+
+    comparands = Comparands(
+        task=holdout.task, labels=labels, pos_index=pos_index, y=holdout.y,
+        pred_candidate=cand_scores.predicted, pred_production=prod_scores.predicted,
+        proba_candidate=cand_scores.proba, proba_production=prod_scores.proba,
+    )
+    say("computing statistics")
+    loss_metrics = loss_metrics_of(metrics)
+    overall = build_evidence(comparands, loss_metrics)
+    slices = _slice_evidence(holdout, policy, comparands, loss_metrics) if _needs_slices(policy) else {}
+    costs = _costs(policy, candidate, production, holdout, exclude)
+
+    settings = StatSettings(
+        alpha=policy.alpha, resamples=policy.resamples, seed=policy.seed, positive_label=positive,
+        average_default="binary" if labels is not None and len(labels) == 2 else "macro",
+    )
+    say("testing gates")
+    results = [evaluate_gate(g, overall, slices, costs, settings, has_production=has_production) for g in policy.gates]
+    decision = decide(results, has_production=has_production)
+    notes = [registry_note] if registry_note else []
+    return Result(
+        decision=decision, gates=results, task=holdout.task,
+        labels=None if labels is None else [_plain_label(v) for v in labels],
+        positive_label=_plain_label(positive), alpha=policy.alpha,
+        candidate=_identity(candidate), production=_identity(production) if has_production else None,
+        data={"source": holdout.source, "sha256": holdout.sha256, "rows": holdout.rows},
+        config_sha256=policy.sha256, policy_source=policy_source, notes=notes,
+        candidate_file=candidate.path if candidate.estimator is not None else None,
+    )
+
+
+# ----------------------------------------------------------------------------- resolution
+
+
+def _holdout(policy: Policy, workspace: Path, overrides: Overrides) -> Holdout:
+    if overrides.data is not None:
+        path, label = Path(overrides.data), str(overrides.data)
+        if not path.is_file():
+            raise InputError(f"--data: holdout file {label!r} not found")
+    else:
+        if policy.data.holdout.startswith("https://"):
+            raise ConfigError("data.holdout: https URLs are not supported yet; put the holdout in the workspace")
+        path = inside(workspace, policy.data.holdout, "data.holdout", what="holdout file")
+        label = policy.data.holdout
+    holdout = load_holdout(path, policy.data, task=policy.task, label=label)
+    if policy.data.sha256 and overrides.data is None and holdout.sha256 != policy.data.sha256:
+        raise ConfigError(
+            f"data.sha256: {label} has SHA-256 {holdout.sha256}, the policy pins {policy.data.sha256}"
+        )
+    return holdout
+
+
+def _candidate(policy: Policy, workspace: Path, overrides: Overrides) -> Model:
+    if overrides.candidate is not None:
+        return _load_any(Path(overrides.candidate), "candidate", str(overrides.candidate), policy, overrides)
+    spec = policy.candidate
+    if spec.predictions is not None:
+        path = inside(workspace, spec.predictions, "candidate.predictions", what="predictions file")
+        return load_predictions_file(path, role="candidate", label=spec.predictions)
+    if spec.train is not None:
+        return _train(spec.train, workspace, policy, overrides)
+    path = inside(workspace, spec.path, "candidate.path", must_exist=False)
+    if not path.exists():
+        raise ModelError(f"{spec.path}: candidate model file not found (candidate.path)")
+    return load_model_file(path, role="candidate", label=spec.path, trusted_types=policy.trusted_types,
+                           trust_pickle=overrides.trust_pickle)
+
+
+def _train(train, workspace: Path, policy: Policy, overrides: Overrides) -> Model:
+    if not overrides.allow_train:
+        raise ConfigError("candidate.train: train commands never run in a privileged job; evaluate the uploaded artifact")
+    output = inside(workspace, train.output, "candidate.train.output", must_exist=False)
+    command = train.command.replace("{output}", shlex.quote(train.output))
+    try:
+        proc = subprocess.run(command, shell=True, cwd=workspace, capture_output=True, text=True, timeout=train.timeout_s)
+    except subprocess.TimeoutExpired:
+        raise ModelError(f"candidate.train.command: timed out after {train.timeout_s:g} s: {command}") from None
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-20:])
+        raise ModelError(f"candidate.train.command: exited {proc.returncode}: {command}\n{tail}")
+    if not output.is_file():
+        raise ModelError(f"candidate.train.output: the train command did not write {train.output}")
+    return load_model_file(output, role="candidate", label=train.output, trusted_types=policy.trusted_types,
+                           trust_pickle=overrides.trust_pickle)
+
+
+def _production(policy: Policy, workspace: Path, overrides: Overrides, registry: Registry | None):
+    ref = overrides.production
+    spec = policy.production
+    if ref is not None and ref.lower() == "none":
+        return None, "production: none (by request)"
+    if ref is not None and (Path(ref).suffix or Path(ref).exists()):
+        return _load_any(Path(ref), "production", ref, policy, overrides), None
+    if ref is None and spec.path is not None:
+        path = inside(workspace, spec.path, "production.path", must_exist=False)
+        if not path.exists():
+            raise ModelError(f"{spec.path}: production model file not found (production.path)")
+        return load_model_file(path, role="production", label=spec.path, trusted_types=policy.trusted_types,
+                               trust_pickle=overrides.trust_pickle), None
+    if ref is None and spec.predictions is not None:
+        path = inside(workspace, spec.predictions, "production.predictions", what="predictions file")
+        return load_predictions_file(path, role="production", label=spec.predictions), None
+    if registry is None:
+        registry = open_registry(policy, workspace)
+    alias = spec.alias
+    if ref is not None and ref.isdigit():
+        version = registry.get(int(ref))
+    else:
+        alias = ref or alias
+        version = registry.resolve(alias)
+        if version is None:
+            if ref is not None:
+                raise InputError(f"--production: {registry.describe()} has no version or alias {ref!r}")
+            return None, f"{registry.describe()} has no version under alias {alias!r}"
+    path = registry.fetch(version)
+    label = f"{registry.describe()} v{version.version} ({alias})"
+    model = load_model_file(path, role="production", label=label, trusted_types=policy.trusted_types,
+                            trust_pickle=overrides.trust_pickle)
+    model.extra["version"] = version.version
+    return model, None
+
+
+def open_registry(policy: Policy, workspace: Path) -> FileRegistry:
+    spec = policy.production.registry
+    if spec is None or spec.kind == "file":
+        rel = spec.path if spec is not None else "models/registry"
+        root = inside(workspace, rel, "production.registry", must_exist=False)
+        return FileRegistry(root, label=rel)
+    raise ConfigError(f"production.registry.kind: {spec.kind!r} is not available in this build yet; use a file registry path")
+
+
+def _load_any(path: Path, role: str, label: str, policy: Policy, overrides: Overrides) -> Model:
+    if path.suffix.lower() in (".csv", ".parquet", ".pq", ".gz"):
+        table_format(path, f"--{role}")
+        return load_predictions_file(path, role=role, label=label)
+    return load_model_file(path, role=role, label=label, trusted_types=policy.trusted_types, trust_pickle=overrides.trust_pickle)
+
+
+def _labels(holdout: Holdout, models: list[Model]) -> tuple:
+    seen = list(pd.unique(holdout.frame[holdout.target]))
+    for m in models:
+        if m.estimator is not None:
+            seen.extend(model_classes(m))
+    unique = list(dict.fromkeys(_plain_label(v) for v in seen))
+    try:
+        return tuple(sorted(unique))
+    except TypeError:
+        return tuple(sorted(unique, key=str))
+
+
+def _check_gates_fit(policy: Policy, task: str, labels, positive) -> None:
+    for i, g in enumerate(policy.gates):
+        info = METRICS[g.metric]
+        if info.task not in ("any", task):
+            raise ConfigError(f"gates[{i}].metric: {g.metric} is a {info.task} metric but the task is {task}")
+        if task != "classification":
+            continue
+        binary_avg = g.metric in AVERAGED and (g.average or ("binary" if len(labels) == 2 else "macro")) == "binary"
+        if (binary_avg or info.binary_only) and len(labels) != 2:
+            raise ConfigError(
+                f"gates[{i}]: {g.metric}{' with average binary' if binary_avg else ''} needs two classes, "
+                f"the holdout and models have {len(labels)}; set gates[{i}].average to macro, micro or weighted"
+                if binary_avg else f"gates[{i}]: {g.metric} needs two classes, found {len(labels)}"
+            )
+        if (binary_avg or info.binary_only) and positive is None:
+            raise ConfigError(
+                f"data.positive_label: {g.metric} (gates[{i}]) needs the positive label, which cannot be "
+                f"inferred from the labels {list(labels)}; set data.positive_label"
+            )
+
+
+def _needs_slices(policy: Policy) -> bool:
+    needed = any(g.rule == "slice_max_drop" for g in policy.gates)
+    if needed and not policy.data.slices:
+        raise ConfigError("data.slices: the slice_max_drop gate needs at least one slice column")
+    return needed
+
+
+def _slice_evidence(holdout: Holdout, policy: Policy, c: Comparands, loss_metrics) -> dict[str, Evidence]:
+    out: dict[str, Evidence] = {}
+    for column in policy.data.slices:
+        values = holdout.frame[column]
+        missing = values.isna().to_numpy()
+        keys = values.astype(str).to_numpy()
+        for key in sorted(set(keys[~missing])):
+            out[f"{column}={key}"] = build_evidence(c, loss_metrics, (keys == key) & ~missing)
+        if missing.any():
+            out[f"{column}=<missing>"] = build_evidence(c, loss_metrics, missing)
+    return out
+
+
+def _costs(policy: Policy, candidate: Model, production: Model | None, holdout: Holdout, exclude) -> dict:
+    costs = {"model_size_mb": (candidate.size_mb, production.size_mb if production else None)}
+    if any(g.metric == "latency_ms_per_1k" for g in policy.gates):
+        models = [candidate] + ([production] if production else [])
+        times = measure_latency(models, holdout, exclude)
+        costs["latency_ms_per_1k"] = (times[0], times[1] if production else None)
+    return costs
+
+
+def _identity(model: Model) -> dict:
+    out = {"source": model.source, "sha256": model.sha256, "kind": model.kind}
+    if model.size_mb is not None:
+        out["size_mb"] = round(model.size_mb, 6)
+    if "version" in model.extra:
+        out["version"] = model.extra["version"]
+    return out
+
+
+def _plain_label(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+__all__ = ["Overrides", "Result", "evaluate", "open_registry", "RELATIVE_RULES"]

@@ -1,0 +1,329 @@
+"""Load models safely and score them on the holdout.
+
+A model file may come from a pull request, so it is loaded through skops with an explicit
+type allowlist; pickles (which run code on load) only when the caller says it trusts them.
+Models that need libraries the container lacks take part through predictions files instead.
+"""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .data import Holdout, read_table
+from .errors import ConfigError, DataError, ModelError
+from .paths import sha256_file
+
+SKOPS_SUFFIXES = {".skops"}
+PICKLE_SUFFIXES = {".pkl", ".pickle", ".joblib"}
+PREDICTION_COLUMN = "prediction"
+SCORE_COLUMN = "score"
+PROBA_PREFIX = "proba_"
+ROW_ID_COLUMN = "row_id"
+
+
+@dataclass
+class Model:
+    """One side of the comparison: an estimator or a file of its predictions."""
+
+    role: str  # candidate | production
+    source: str
+    sha256: str
+    path: Path | None = None
+    estimator: Any = None
+    predictions: pd.DataFrame | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def size_mb(self) -> float | None:
+        """On-disk size of the artifact in MB (10^6 bytes); None for a predictions file."""
+        if self.estimator is None or self.path is None:
+            return None
+        return self.path.stat().st_size / 1e6
+
+    @property
+    def kind(self) -> str:
+        return "predictions" if self.estimator is None else "model"
+
+
+def load_model_file(path: Path, *, role: str, label: str, trusted_types=(), trust_pickle: bool = False) -> Model:
+    """Load ``path`` as a model; ``label`` is how the user named it (for messages)."""
+    if not path.is_file():
+        raise ModelError(f"{label}: {role} model file not found")
+    suffix = path.suffix.lower()
+    if suffix in SKOPS_SUFFIXES:
+        estimator = _load_skops(path, label, tuple(trusted_types))
+    elif suffix in PICKLE_SUFFIXES:
+        if not trust_pickle:
+            raise ModelError(
+                f"{label}: refusing to unpickle a {suffix} file, since unpickling can run arbitrary code; "
+                "save the model with skops (.skops), or pass --trust-pickle (action input trust_pickle) "
+                "if this file comes from a trusted source"
+            )
+        estimator = _load_pickle(path, label)
+    else:
+        raise ModelError(f"{label}: unsupported model file type {suffix or '(none)'!r}; expected .skops (or .joblib/.pkl with --trust-pickle)")
+    if not hasattr(estimator, "predict"):
+        raise ModelError(f"{label}: the loaded object ({type(estimator).__name__}) has no predict method")
+    return Model(role=role, source=label, sha256=sha256_file(path), path=path, estimator=estimator)
+
+
+def _load_skops(path: Path, label: str, trusted: tuple[str, ...]):
+    import skops.io as sio
+
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
+        raise ModelError(f"{label}: not a readable skops file ({type(exc).__name__}: {exc})") from None
+    refused = sorted(t for t in untrusted if t not in trusted)
+    if refused:
+        raise ModelError(
+            f"{label}: refusing to load untrusted types {refused}; if you trust them, list them under "
+            "security.trusted_types in the policy on the base branch"
+        )
+    try:
+        return sio.load(path, trusted=list(untrusted))
+    except Exception as exc:  # skops surfaces many error types for a corrupt archive
+        raise ModelError(f"{label}: cannot load skops file ({type(exc).__name__}: {_first_line(exc)})") from None
+
+
+def _load_pickle(path: Path, label: str):
+    import joblib
+
+    try:
+        return joblib.load(path)
+    except Exception as exc:
+        raise ModelError(f"{label}: cannot unpickle ({type(exc).__name__}: {_first_line(exc)})") from None
+
+
+def load_predictions_file(path: Path, *, role: str, label: str) -> Model:
+    if not path.is_file():
+        raise DataError(f"{label}: {role} predictions file not found")
+    frame = read_table(path, label, f"{role}.predictions")
+    if PREDICTION_COLUMN not in frame.columns:
+        raise DataError(f"{label}: column {PREDICTION_COLUMN!r} not found; columns are {list(frame.columns)[:20]}")
+    return Model(role=role, source=label, sha256=sha256_file(path), path=path, predictions=frame)
+
+
+# ----------------------------------------------------------------------------- scoring
+
+
+@dataclass
+class Scores:
+    """What one model said about every holdout row, aligned to the holdout's order."""
+
+    predicted: np.ndarray  # class labels (classification) or values (regression)
+    proba: np.ndarray | None = None  # (n, K) over the comparison's label order, or None
+
+
+def feature_frame(model: Model, holdout: Holdout, exclude: set[str]) -> pd.DataFrame:
+    """The columns the estimator was fitted on, in its order, or every non-reserved column."""
+    est = model.estimator
+    frame = holdout.frame
+    names = getattr(est, "feature_names_in_", None)
+    if names is not None:
+        names = [str(n) for n in names]
+        missing = [n for n in names if n not in frame.columns]
+        if missing:
+            raise ModelError(
+                f"{model.source}: the {model.role} model expects column(s) {missing[:10]} that the holdout "
+                f"{holdout.source} lacks"
+            )
+        return frame[names]
+    columns = [c for c in frame.columns if c not in exclude]
+    expected = getattr(est, "n_features_in_", None)
+    if expected is not None and expected != len(columns):
+        raise ModelError(
+            f"{model.source}: the {model.role} model expects {expected} feature columns; the holdout "
+            f"{holdout.source} has {len(columns)} besides the target and id ({columns[:10]})"
+        )
+    return frame[columns]
+
+
+def model_classes(model: Model) -> list:
+    """Labels a model can output; for predictions files, the labels it did output."""
+    if model.estimator is not None:
+        classes = getattr(model.estimator, "classes_", None)
+        return list(classes) if classes is not None else []
+    return list(pd.unique(model.predictions[PREDICTION_COLUMN].dropna()))
+
+
+def score_model(
+    model: Model,
+    holdout: Holdout,
+    *,
+    labels: tuple | None,
+    positive_label: Any,
+    id_column: str | None,
+    exclude: set[str],
+    want_proba: bool,
+) -> Scores:
+    if model.estimator is not None:
+        return _score_estimator(model, holdout, labels=labels, exclude=exclude, want_proba=want_proba)
+    return _score_predictions(model, holdout, labels=labels, positive_label=positive_label, id_column=id_column, want_proba=want_proba)
+
+
+def _score_estimator(model: Model, holdout: Holdout, *, labels, exclude, want_proba) -> Scores:
+    X = feature_frame(model, holdout, exclude)
+    est = model.estimator
+    try:
+        predicted = np.asarray(est.predict(X))
+        proba = None
+        if labels is not None and want_proba:
+            if not hasattr(est, "predict_proba"):
+                raise ModelError(
+                    f"{model.source}: the {model.role} model has no predict_proba, which the gates on "
+                    "roc_auc, log_loss or brier need"
+                )
+            raw = np.asarray(est.predict_proba(X), dtype=float)
+            proba = _align_proba(raw, list(est.classes_), labels)
+    except ModelError:
+        raise
+    except Exception as exc:
+        raise ModelError(
+            f"{model.source}: the {model.role} model failed to predict on {holdout.source} "
+            f"({type(exc).__name__}: {_first_line(exc)})"
+        ) from None
+    if len(predicted) != holdout.rows:
+        raise ModelError(f"{model.source}: predict returned {len(predicted)} rows for {holdout.rows} holdout rows")
+    if labels is None:
+        predicted = _finite_values(predicted, model.source, "predict")
+    return Scores(predicted=predicted, proba=proba)
+
+
+def _align_proba(raw: np.ndarray, classes: list, labels: tuple) -> np.ndarray:
+    out = np.zeros((raw.shape[0], len(labels)))
+    index = {label: i for i, label in enumerate(labels)}
+    for j, c in enumerate(classes):
+        out[:, index[c]] = raw[:, j]
+    return out
+
+
+def _score_predictions(model: Model, holdout: Holdout, *, labels, positive_label, id_column, want_proba) -> Scores:
+    frame = model.predictions
+    label = model.source
+    if id_column is not None:
+        if ROW_ID_COLUMN not in frame.columns:
+            raise DataError(f"{label}: column {ROW_ID_COLUMN!r} is required because data.id_column is set")
+        ids = frame[ROW_ID_COLUMN]
+        if ids.duplicated().any():
+            raise DataError(f"{label}: column {ROW_ID_COLUMN!r} has duplicated ids, e.g. {ids[ids.duplicated()].iloc[0]!r}")
+        wanted = holdout.frame[id_column]
+        indexed = frame.set_index(ROW_ID_COLUMN)
+        key_type = _common_key(wanted, indexed.index)
+        indexed.index = indexed.index.map(key_type)
+        wanted_keys = wanted.map(key_type)
+        missing = ~wanted_keys.isin(indexed.index)
+        extra = ~indexed.index.isin(wanted_keys)
+        if missing.any() or extra.any():
+            problems = []
+            if missing.any():
+                problems.append(f"{int(missing.sum())} holdout row(s) missing (e.g. id {wanted[missing].iloc[0]!r})")
+            if extra.any():
+                problems.append(f"{int(extra.sum())} extra row(s) not in the holdout")
+            raise DataError(f"{label}: rows do not match the holdout by {ROW_ID_COLUMN!r}: {'; '.join(problems)}")
+        frame = indexed.loc[wanted_keys.to_numpy()].reset_index(drop=True)
+    elif len(frame) != holdout.rows:
+        raise DataError(
+            f"{label}: has {len(frame)} rows but the holdout {holdout.source} has {holdout.rows}; "
+            "rows align by order (or set data.id_column and a row_id column)"
+        )
+    predicted = frame[PREDICTION_COLUMN]
+    if predicted.isna().any():
+        first = int(np.argmax(predicted.isna().to_numpy()))
+        raise DataError(f"{label}: column {PREDICTION_COLUMN!r} has missing values (first at data row {first + 1})")
+    if labels is None:
+        return Scores(predicted=_finite_values(pd.to_numeric(predicted, errors="coerce").to_numpy(float), label, PREDICTION_COLUMN))
+    proba = None
+    if want_proba:
+        proba = _proba_from_columns(frame, labels, positive_label, label)
+    return Scores(predicted=_match_labels(predicted.to_numpy(), labels), proba=proba)
+
+
+def _proba_from_columns(frame: pd.DataFrame, labels: tuple, positive_label, label: str) -> np.ndarray:
+    per_class = {c[len(PROBA_PREFIX):]: c for c in frame.columns if str(c).startswith(PROBA_PREFIX)}
+    if per_class:
+        missing = [lab for lab in labels if str(lab) not in per_class]
+        if missing:
+            raise DataError(f"{label}: no {PROBA_PREFIX}<label> column for label(s) {missing}")
+        proba = np.column_stack([_probabilities(frame[per_class[str(lab)]], label) for lab in labels])
+        return proba
+    if SCORE_COLUMN in frame.columns:
+        if len(labels) != 2:
+            raise DataError(f"{label}: column {SCORE_COLUMN!r} is for binary tasks; give {PROBA_PREFIX}<label> per class")
+        if positive_label is None:
+            raise ConfigError("data.positive_label: needed to read the score column of a predictions file")
+        s = _probabilities(frame[SCORE_COLUMN], label)
+        proba = np.empty((len(s), 2))
+        pos = labels.index(positive_label)
+        proba[:, pos] = s
+        proba[:, 1 - pos] = 1.0 - s
+        return proba
+    raise DataError(
+        f"{label}: the gates need scores: add a {SCORE_COLUMN!r} column (binary) or {PROBA_PREFIX}<label> columns"
+    )
+
+
+def _probabilities(column: pd.Series, label: str) -> np.ndarray:
+    values = pd.to_numeric(column, errors="coerce").to_numpy(float)
+    bad = ~np.isfinite(values) | (values < 0) | (values > 1)
+    if bad.any():
+        first = int(np.argmax(bad))
+        raise DataError(f"{label}: column {column.name!r} must hold probabilities in [0, 1]; data row {first + 1} holds {column.iloc[first]!r}")
+    return values
+
+
+def _finite_values(values: np.ndarray, label: str, what: str) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise DataError(f"{label}: {what} gave {int(bad.sum())} non-finite value(s) (first at data row {int(np.argmax(bad)) + 1})")
+    return values
+
+
+def _match_labels(values: np.ndarray, labels: tuple) -> np.ndarray:
+    """Predictions files are text: map '1' back to the holdout's 1 so labels compare equal."""
+    by_str = {str(lab): lab for lab in labels}
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        out[i] = v if v in by_str.values() else by_str.get(str(v), v)
+    return out
+
+
+def _common_key(a: pd.Series, b: pd.Index):
+    return str if (a.dtype == object or b.dtype == object) else (lambda v: v)
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else ""
+
+
+# ----------------------------------------------------------------------------- latency
+
+
+def measure_latency(models: list[Model], holdout: Holdout, exclude: set[str], *, max_rows: int = 10_000, repeats: int = 3) -> list[float | None]:
+    """Predict time per 1,000 rows for each model, measured the same way for both.
+
+    Runs are interleaved (A, B, A, B, ...) on the same rows and the minimum is kept, so a
+    noisy neighbour on the runner hurts both models alike and the ratio stays meaningful.
+    """
+    rows = min(holdout.rows, max_rows)
+    frames = []
+    for m in models:
+        frames.append(None if m.estimator is None else feature_frame(m, holdout, exclude).iloc[:rows])
+    best = [float("inf")] * len(models)
+    for _ in range(repeats):
+        for i, m in enumerate(models):
+            if frames[i] is None:
+                continue
+            start = time.perf_counter()
+            m.estimator.predict(frames[i])
+            best[i] = min(best[i], time.perf_counter() - start)
+    return [None if frames[i] is None else best[i] * 1000.0 * 1000.0 / rows for i in range(len(models))]

@@ -1,0 +1,51 @@
+"""Write an evaluation's files into the output directory, each one atomically.
+
+``result.json``, ``report.md`` (the PR comment body), ``report.html`` and ``junit.xml``, plus
+the evaluated candidate as ``candidate.<ext>`` so one upload of the directory carries
+everything a later, privileged promotion needs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from .evaluate import Result
+from .report import render_html, render_junit, render_markdown
+from .result import dumps, to_dict
+
+
+def write_outputs(result: Result, out: Path, *, candidate_path: Path | None = None, run_url: str | None = None) -> dict[str, Path]:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "result.json": dumps(to_dict(result)),
+        "report.md": render_markdown(result, run_url=run_url),
+        "report.html": render_html(result, run_url=run_url),
+        "junit.xml": render_junit(result),
+    }
+    written = {}
+    for name, text in files.items():
+        written[name] = _atomic_text(out / name, text)
+    if candidate_path is not None and candidate_path.is_file():
+        target = out / f"candidate{candidate_path.suffix}"
+        fd, tmp = tempfile.mkstemp(dir=out, prefix=".candidate.", suffix=".tmp")
+        os.close(fd)
+        shutil.copyfile(candidate_path, tmp)
+        os.replace(tmp, target)
+        written["candidate"] = target
+    return written
+
+
+def _atomic_text(path: Path, text: str) -> Path:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,175 @@
+"""The model registry: immutable versions and movable aliases.
+
+This module holds the interface every backend implements and the file registry, the
+embedded default. Backends that talk to services (GitHub Releases) live at the edge
+(``action``) and implement the same interface, so the engine never knows which one it has.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Protocol
+
+from .errors import ConfigError, RegistryError
+from .paths import sha256_file
+
+SCHEMA_VERSION = 1
+INDEX = "registry.json"
+
+
+@dataclass(frozen=True)
+class Version:
+    version: int
+    sha256: str
+    path: str  # relative to the registry root
+    created_at: str = ""
+    source: str = ""
+    metrics: dict | None = None
+    result_sha256: str | None = None
+    promoted_by: str | None = None
+    pr: int | None = None
+    reason: str | None = None
+
+
+class Registry(Protocol):
+    """What the engine needs from a registry: which version an alias means, and its file."""
+
+    def describe(self) -> str: ...
+
+    def resolve(self, alias: str) -> Version | None: ...
+
+    def fetch(self, version: Version) -> Path:
+        """A local path to the version's artifact, after checking its SHA-256."""
+        ...
+
+
+class FileRegistry:
+    """``versions/<n>/model.<ext>`` plus ``registry.json`` (format in DESIGN.md)."""
+
+    def __init__(self, root: Path, *, label: str | None = None, create: bool = False):
+        self.root = Path(root)
+        self.label = label or str(root)
+        if create:
+            self.root.mkdir(parents=True, exist_ok=True)
+            if not (self.root / INDEX).exists():
+                self._write(self.index())
+        if not self.root.is_dir():
+            # A typo in the registry path must never look like "no production model yet".
+            raise ConfigError(
+                f"production.registry: registry directory {self.label!r} does not exist; create it "
+                "(an empty registry means 'no production model yet') or fix the path"
+            )
+
+    def describe(self) -> str:
+        return f"file registry {self.label}"
+
+    # -------------------------------------------------------------- reading
+
+    def index(self) -> dict:
+        path = self.root / INDEX
+        if not path.exists():
+            return {"schema_version": SCHEMA_VERSION, "versions": [], "aliases": {}, "audit": []}
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RegistryError(f"{self.label}/{INDEX}: not valid JSON ({exc})") from None
+        if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+            raise RegistryError(f"{self.label}/{INDEX}: expected schema_version {SCHEMA_VERSION}")
+        for key, kind in (("versions", list), ("aliases", dict), ("audit", list)):
+            if not isinstance(data.get(key, kind()), kind):
+                raise RegistryError(f"{self.label}/{INDEX}: {key!r} must be a {kind.__name__}")
+            data.setdefault(key, kind())
+        return data
+
+    def versions(self) -> list[Version]:
+        fields = set(Version.__dataclass_fields__)
+        out = []
+        for i, entry in enumerate(self.index()["versions"]):
+            try:
+                out.append(Version(**{k: v for k, v in entry.items() if k in fields}))
+            except TypeError as exc:
+                raise RegistryError(f"{self.label}/{INDEX}: versions[{i}] is malformed ({exc})") from None
+        return out
+
+    def get(self, number: int) -> Version:
+        for v in self.versions():
+            if v.version == number:
+                return v
+        raise RegistryError(f"{self.label}: no version {number}")
+
+    def resolve(self, alias: str) -> Version | None:
+        number = self.index()["aliases"].get(alias)
+        return None if number is None else self.get(int(number))
+
+    def fetch(self, version: Version) -> Path:
+        path = (self.root / version.path).resolve()
+        if self.root.resolve() not in path.parents:
+            raise RegistryError(f"{self.label}: version {version.version} path {version.path!r} leaves the registry")
+        if not path.is_file():
+            raise RegistryError(f"{self.label}: version {version.version} artifact {version.path} is missing")
+        actual = sha256_file(path)
+        if actual != version.sha256:
+            raise RegistryError(
+                f"{self.label}: version {version.version} artifact {version.path} has SHA-256 {actual[:12]}…, "
+                f"the registry recorded {version.sha256[:12]}… (tampered or corrupt)"
+            )
+        return path
+
+    # -------------------------------------------------------------- writing
+
+    def add(self, artifact: Path, *, source: str, by: str, reason: str = "", pr: int | None = None,
+            metrics: dict | None = None, result_sha256: str | None = None, alias: str | None = None) -> Version:
+        """Store ``artifact`` as a new immutable version (or reuse an identical one) and move ``alias``."""
+        data = self.index()
+        digest = sha256_file(artifact)
+        existing = next((v for v in data["versions"] if v.get("sha256") == digest), None)
+        now = _now()
+        if existing is None:
+            number = max((int(v["version"]) for v in data["versions"]), default=0) + 1
+            rel = f"versions/{number}/model{artifact.suffix}"
+            target = self.root / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _atomic_write_bytes(target, artifact.read_bytes())
+            entry = {
+                "version": number, "sha256": digest, "path": rel, "created_at": now, "source": source,
+                "metrics": metrics or {}, "result_sha256": result_sha256, "promoted_by": by, "pr": pr,
+                "reason": reason,
+            }
+            data["versions"].append(entry)
+            data["audit"].append({"at": now, "action": "add", "version": number, "by": by, "pr": pr, "reason": reason})
+        else:
+            number = int(existing["version"])
+        if alias is not None:
+            current = data["aliases"].get(alias)
+            if alias == "production" and current is not None and current != number:
+                data["aliases"]["previous"] = current
+            data["aliases"][alias] = number
+            data["audit"].append({"at": now, "action": f"alias:{alias}", "version": number, "by": by, "pr": pr, "reason": reason})
+        self._write(data)
+        return self.get(number)
+
+    def _write(self, data: dict) -> None:
+        _atomic_write_bytes(self.root / INDEX, (json.dumps(data, indent=2, sort_keys=False) + "\n").encode("utf-8"))
+
+
+def _atomic_write_bytes(target: Path, payload: bytes) -> None:
+    """Write to a temporary file in the same directory, fsync, then rename over the target."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,72 @@
+"""``result.json``: the machine-readable verdict (schema in DESIGN.md and result.schema.json).
+
+Promotion reuses a result only when every SHA-256 in it matches, so the identities of the
+models, the data and the policy are always written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from pathlib import Path
+
+from .evaluate import Result
+
+SCHEMA_VERSION = 1
+
+
+def to_dict(result: Result) -> dict:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "decision": result.decision.decision,
+        "reasons": list(result.decision.reasons),
+        "gates": [_gate(g) for g in result.gates],
+        "candidate": result.candidate,
+        "production": result.production,
+        "data": result.data,
+        "config_sha256": result.config_sha256,
+        "policy_source": result.policy_source,
+        "engine": result.engine,
+        "mlgate_version": result.mlgate_version,
+        "overridden": result.overridden,
+        "task": result.task,
+        "labels": result.labels,
+        "positive_label": result.positive_label,
+        "alpha": result.alpha,
+        "notes": list(result.notes),
+    }
+
+
+def _gate(g) -> dict:
+    out = dataclasses.asdict(g)
+    ci = out.pop("confidence_interval")
+    out["confidence_interval"] = None if ci is None else [ci[0], ci[1]]
+    for s in out["slices"]:
+        sci = s["confidence_interval"]
+        s["confidence_interval"] = None if sci is None else [sci[0], sci[1]]
+    return _finite(out)
+
+
+def _finite(obj):
+    """JSON has no NaN: undefined numbers are null (and the gate says why)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def dumps(data: dict) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def result_sha256(data: dict) -> str:
+    return hashlib.sha256(dumps(data).encode("utf-8")).hexdigest()
+
+
+def schema_path() -> Path:
+    return Path(__file__).with_name("result.schema.json")

@@ -1,0 +1,344 @@
+"""Gates: one rule applied to one metric, giving a verdict with the evidence that decided it.
+
+Every rule fails closed: an undefined metric or statistic is a failed gate with its reason,
+never a NaN that compares False. One-sided rules at ``alpha`` are decided by the two-sided
+(1 − 2·alpha) interval, and the matching one-sided p-value is reported beside it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import stats
+from .config import RELATIVE_RULES, GateSpec
+from .evidence import Evidence
+from .metrics import CONFUSION, COST, LOSS, METRICS, RANKING, oriented_difference
+
+
+@dataclass
+class SliceResult:
+    slice: str
+    n: int
+    candidate: float | None
+    production: float | None
+    estimate: float | None
+    confidence_interval: tuple[float, float] | None
+    p_value: float | None
+    p_value_adjusted: float | None
+    gated: bool
+    passed: bool
+    detail: str = ""
+
+
+@dataclass
+class GateResult:
+    name: str
+    metric: str
+    rule: str
+    candidate: float | None
+    production: float | None
+    estimate: float | None
+    confidence_interval: tuple[float, float] | None
+    confidence_level: float | None
+    p_value: float | None
+    method: str
+    n: int
+    passed: bool | None  # None: skipped (no production model for a relative rule)
+    undefined: bool
+    detail: str
+    threshold: float | None = None
+    margin: float | None = None
+    max_drop: float | None = None
+    average: str | None = None
+    skipped: bool = False
+    slices: list[SliceResult] = field(default_factory=list)
+    supplementary: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StatSettings:
+    alpha: float
+    resamples: int
+    seed: int
+    positive_label: object
+    average_default: str  # binary for two classes, macro otherwise
+
+
+def evaluate_gate(
+    gate: GateSpec,
+    overall: Evidence,
+    slices: dict[str, Evidence],
+    costs: dict[str, tuple[float | None, float | None]],
+    settings: StatSettings,
+    *,
+    has_production: bool,
+) -> GateResult:
+    metric = METRICS[gate.metric]
+    average = _average(gate, settings) if gate.metric in ("precision", "recall", "f1") else None
+    base = dict(
+        name=gate.name, metric=gate.metric, rule=gate.rule, threshold=gate.threshold, margin=gate.margin,
+        max_drop=gate.max_drop, average=average, n=overall.n,
+    )
+    if not has_production and gate.rule in RELATIVE_RULES:
+        cand = _point(gate, overall, costs, settings, average)
+        return GateResult(
+            **base, candidate=cand, production=None, estimate=None, confidence_interval=None,
+            confidence_level=None, p_value=None, method="none", passed=None, undefined=False, skipped=True,
+            detail="skipped: no production model to compare with",
+        )
+    if metric.family == COST:
+        return _cost_gate(gate, costs, base)
+    if gate.rule in ("min", "max"):
+        return _absolute_gate(gate, overall, costs, settings, average, base, has_production)
+    if gate.rule == "slice_max_drop":
+        return _slice_gate(gate, overall, slices, settings, average, base)
+    return _relative_gate(gate, overall, settings, average, base)
+
+
+# ----------------------------------------------------------------------------- statistics
+
+
+def compare(gate: GateSpec, ev: Evidence, settings: StatSettings, average, *, null: float, alternative: str) -> stats.Comparison:
+    """The paired comparison of ``gate.metric`` on ``ev`` with the test DESIGN.md assigns."""
+    family = METRICS[gate.metric].family
+    level = 1.0 - 2.0 * settings.alpha
+    if family == CONFUSION:
+        return stats.compare_confusion(
+            ev.cells, gate.metric, null=null, alternative=alternative, confidence_level=level,
+            n_resamples=settings.resamples, seed=settings.seed, pos_label=settings.positive_label,
+            average=average or "binary",
+        )
+    if family == RANKING:
+        return stats.compare_auc(
+            ev.positive, ev.score_candidate, ev.score_production, null=null, alternative=alternative,
+            confidence_level=level,
+        )
+    if family == LOSS:
+        return stats.compare_loss(ev.moments[gate.metric], gate.metric, null=null, alternative=alternative, confidence_level=level)
+    raise ValueError(f"no statistical comparison for {gate.metric}")
+
+
+def _relative_gate(gate, overall, settings, average, base) -> GateResult:
+    if gate.rule == "non_inferior":
+        null = -gate.margin
+    elif gate.rule == "superior":
+        null = 0.0
+    else:  # max_drop: decided by the point estimate; the interval is reported as evidence
+        null = -gate.max_drop
+    cmp = compare(gate, overall, settings, average, null=null, alternative="greater")
+    result = _from_comparison(gate, cmp, base)
+    result.supplementary.update(_supplementary(gate, overall, settings))
+    if cmp.undefined:
+        return _fail_closed(result, cmp.detail)
+    level = f"{cmp.confidence_level:.0%}"
+    if gate.rule == "max_drop":
+        result.p_value = None
+        result.passed = cmp.estimate >= -gate.max_drop
+        result.detail = (
+            f"Δ = {cmp.estimate:+.4g} {'≥' if result.passed else '<'} −{gate.max_drop:g} (max_drop)"
+        )
+        return result
+    low = cmp.confidence_interval.low
+    result.passed = bool(low > null)
+    bound = f"margin −{gate.margin:g}" if gate.rule == "non_inferior" else "0"
+    result.detail = (
+        f"lower end of the {level} interval {low:+.4g} {'>' if result.passed else '≤'} {bound}"
+    )
+    return result
+
+
+def _slice_gate(gate, overall, slices, settings, average, base) -> GateResult:
+    null = -gate.max_drop
+    results: list[SliceResult] = []
+    tested: list[tuple[int, stats.Comparison]] = []
+    for label, ev in slices.items():
+        if ev.n < gate.min_support:
+            results.append(SliceResult(label, ev.n, None, None, None, None, None, None, False, True,
+                                       f"not gated: {ev.n} rows < min_support {gate.min_support}"))
+            continue
+        cmp = compare(gate, ev, settings, average, null=null, alternative="less")
+        if cmp.undefined:
+            results.append(SliceResult(label, ev.n, _num(cmp.candidate), _num(cmp.production), None, None, None, None,
+                                       False, True, f"not gated: {cmp.detail}"))
+            continue
+        results.append(SliceResult(label, ev.n, _num(cmp.candidate), _num(cmp.production), cmp.estimate,
+                                   tuple(cmp.confidence_interval), cmp.p_value, None, True, True))
+        tested.append((len(results) - 1, cmp))
+    overall_cmp = compare(gate, overall, settings, average, null=null, alternative="less")
+    result = _from_comparison(gate, overall_cmp, base)
+    result.slices = results
+    if not tested:
+        result.p_value = None
+        result.passed = True
+        result.detail = f"no slice had ≥ {gate.min_support} rows and a defined {gate.metric}; {len(results)} reported, none gated"
+        return result
+    adjusted = stats.holm([c.p_value for _, c in tested], alpha=settings.alpha)
+    failed = []
+    for (i, cmp), p_adj, reject in zip(tested, adjusted.pvalues, adjusted.reject):
+        results[i].p_value_adjusted = float(p_adj)
+        results[i].passed = not bool(reject)
+        if reject:
+            failed.append(results[i])
+    # The gate reports the slice that decided it: the most significant drop after Holm.
+    worst_i = min(range(len(tested)), key=lambda k: (adjusted.pvalues[k], tested[k][1].estimate))
+    worst = results[tested[worst_i][0]]
+    result.estimate = worst.estimate
+    result.confidence_interval = worst.confidence_interval
+    result.p_value = worst.p_value_adjusted
+    result.passed = not failed
+    if failed:
+        names = ", ".join(f"{s.slice} (Δ {s.estimate:+.4g}, Holm p {s.p_value_adjusted:.3g})" for s in failed[:5])
+        result.detail = f"{len(failed)} of {len(tested)} gated slices dropped by more than {gate.max_drop:g}: {names}"
+    else:
+        result.detail = (
+            f"no slice dropped significantly by more than {gate.max_drop:g} ({len(tested)} gated, Holm at "
+            f"alpha {settings.alpha:g}; worst {worst.slice} Δ {worst.estimate:+.4g})"
+        )
+    return result
+
+
+def _absolute_gate(gate, overall, costs, settings, average, base, has_production) -> GateResult:
+    cand = _point(gate, overall, costs, settings, average)
+    prod = None
+    if has_production:
+        prod = _point(gate, overall, costs, settings, average, which="production")
+    result = GateResult(**base, candidate=cand, production=prod, estimate=None, confidence_interval=None,
+                        confidence_level=None, p_value=None, method="point", passed=False, undefined=False, detail="")
+    if cand is None:
+        return _fail_closed(result, f"{gate.metric} is undefined for the candidate on this holdout")
+    result.passed, result.detail = _threshold_check(gate, cand)
+    return result
+
+
+def _cost_gate(gate, costs, base) -> GateResult:
+    cand, prod = costs.get(gate.metric, (None, None))
+    result = GateResult(
+        **base, candidate=cand, production=prod, estimate=None, confidence_interval=None, confidence_level=None,
+        p_value=None, method="measured", passed=False, undefined=False, detail="")
+    if cand is None:
+        return _fail_closed(result, f"{gate.metric} cannot be measured for the candidate (a predictions file has no model to time or weigh)")
+    if gate.rule in ("min", "max"):
+        result.passed, result.detail = _threshold_check(gate, cand)
+        return result
+    if prod is None:
+        return _fail_closed(result, f"{gate.metric} cannot be measured for the production model")
+    result.estimate = oriented_difference(METRICS[gate.metric], cand, prod)
+    if gate.rule == "max_drop":
+        result.passed = result.estimate >= -gate.max_drop
+        result.detail = f"Δ = {result.estimate:+.4g} {'≥' if result.passed else '<'} −{gate.max_drop:g}"
+        return result
+    if prod <= 0:
+        return _fail_closed(result, f"production {gate.metric} is {prod:g}; a ratio is undefined")
+    ratio = cand / prod
+    result.passed = ratio <= gate.threshold
+    result.detail = f"ratio {ratio:.3g} {'≤' if result.passed else '>'} {gate.threshold:g}"
+    result.supplementary["ratio"] = ratio
+    return result
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _point(gate, ev: Evidence, costs, settings, average, which: str = "candidate") -> float | None:
+    """The metric's value for one model (no comparison), or None when undefined."""
+    family = METRICS[gate.metric].family
+    if family == COST:
+        c, p = costs.get(gate.metric, (None, None))
+        return c if which == "candidate" else p
+    if family == CONFUSION:
+        cm = ev.cells.confusion(which)
+        pos_index = None
+        if settings.positive_label is not None and settings.positive_label in ev.cells.labels:
+            pos_index = list(ev.cells.labels).index(settings.positive_label)
+        return _num(stats.confusion_metric(cm, gate.metric, pos_index=pos_index, average=average or "binary"))
+    if family == RANKING:
+        scores = ev.score_candidate if which == "candidate" else ev.score_production
+        if ev.positive is None or scores is None or ev.positive.all() or not ev.positive.any():
+            return None
+        from sklearn.metrics import roc_auc_score
+
+        return float(roc_auc_score(ev.positive, scores))
+    m = ev.moments[gate.metric]
+    col = 0 if which == "candidate" else 1
+    mean = float(m.mean[col])
+    if gate.metric == "rmse":
+        return math.sqrt(mean)
+    if gate.metric == "r2":
+        var_y = float(m.mean[3] - m.mean[2] ** 2)
+        return None if var_y <= 0 else 1.0 - mean / var_y
+    return mean
+
+
+def _threshold_check(gate: GateSpec, value: float) -> tuple[bool, str]:
+    passed = value >= gate.threshold if gate.rule == "min" else value <= gate.threshold
+    op = ("≥" if passed else "<") if gate.rule == "min" else ("≤" if passed else ">")
+    return passed, f"candidate {value:.6g} {op} {gate.threshold:g}"
+
+
+def _average(gate: GateSpec, settings: StatSettings) -> str:
+    return gate.average or settings.average_default
+
+
+def _from_comparison(gate, cmp: stats.Comparison, base) -> GateResult:
+    ci = cmp.confidence_interval
+    return GateResult(
+        **{**base, "n": cmp.n},
+        candidate=_num(cmp.candidate), production=_num(cmp.production), estimate=_num(cmp.estimate),
+        confidence_interval=None if ci is None or not np.isfinite(ci.low) or not np.isfinite(ci.high) else (float(ci.low), float(ci.high)),
+        confidence_level=cmp.confidence_level, p_value=_num(cmp.p_value), method=cmp.method,
+        passed=False, undefined=bool(cmp.undefined), detail=cmp.detail,
+    )
+
+
+def _supplementary(gate, ev: Evidence, settings) -> dict:
+    """Classical tests shown beside the deciding one; they never decide."""
+    out = {}
+    if gate.metric == "accuracy" and ev.cells is not None:
+        mc = stats.mcnemar_from_cells(ev.cells, method="midp", confidence_level=1 - 2 * settings.alpha)
+        out["mcnemar"] = {
+            "b": int(mc.b), "c": int(mc.c), "p_value": _num(mc.pvalue), "estimate": _num(mc.estimate),
+            "confidence_interval": [float(mc.confidence_interval.low), float(mc.confidence_interval.high)],
+            "method": mc.method,
+        }
+    if METRICS[gate.metric].family == LOSS and gate.metric in ev.loss_differences:
+        d = ev.loss_differences[gate.metric]
+        if len(d) >= 2 and gate.metric not in ("rmse", "r2"):
+            rows = stats.loss_row_tests(d, confidence_level=1 - 2 * settings.alpha, seed=settings.seed)
+            out["row_tests"] = _plain(rows)
+    return out
+
+
+def _fail_closed(result: GateResult, reason: str) -> GateResult:
+    result.passed = False
+    result.undefined = True
+    result.detail = f"undefined, fails closed: {reason}"
+    return result
+
+
+def _num(value) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _plain(obj):
+    """Turn a stats result (dataclass, namedtuple, dict) into JSON-ready values."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(obj):
+        obj = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items() if not isinstance(v, np.ndarray) or v.size <= 2}
+    if isinstance(obj, tuple):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        return _num(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, np.ndarray):
+        return [_plain(v) for v in obj.tolist()]
+    return obj
