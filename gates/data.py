@@ -106,7 +106,7 @@ def load_holdout(path: Path, spec: DataSpec, *, task: str | None, label: str | N
         dup = ids.duplicated()
         if dup.any():
             raise DataError(
-                f"{label}: id column {spec.id_column!r} (data.id_column) has duplicated ids, e.g. {ids[dup].iloc[0]!r}"
+                f"{label}: id column {spec.id_column!r} (data.id_column) has duplicated ids, e.g. {plain(ids[dup].iloc[0])!r}"
             )
     return Holdout(frame=frame, source=label, sha256=sha256_file(path), target=spec.target, task=task)
 
@@ -139,6 +139,11 @@ def resolve_positive_label(labels: tuple, configured: Any) -> Any:
     if as_set <= {0, 1} and all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in labels):
         return 1
     return None
+
+
+def plain(value):
+    """A numpy scalar as the Python value it holds, so messages read 1, not np.int64(1)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _preview(columns: list, limit: int = 20) -> str:

@@ -64,6 +64,17 @@ class Result:
 def evaluate(policy: Policy, workspace: Path, overrides: Overrides | None = None, *,
              policy_source: str = "local", progress: Progress | None = None,
              registry: Registry | None = None) -> Result:
+    try:
+        return _evaluate(policy, workspace, overrides, policy_source=policy_source, progress=progress, registry=registry)
+    except ConfigError as exc:
+        # Problems found while applying the policy name its file too, like those found parsing it.
+        if policy.source and not str(exc).startswith(policy.source):
+            raise ConfigError(f"{policy.source}: {exc}") from None
+        raise
+
+
+def _evaluate(policy: Policy, workspace: Path, overrides: Overrides | None, *, policy_source: str,
+              progress: Progress | None, registry: Registry | None) -> Result:
     overrides = overrides or Overrides()
     say = progress or (lambda _msg: None)
     workspace = Path(workspace)
@@ -236,11 +247,20 @@ def _load_any(path: Path, role: str, label: str, policy: Policy, overrides: Over
 
 
 def _labels(holdout: Holdout, models: list[Model]) -> tuple:
-    seen = list(pd.unique(holdout.frame[holdout.target]))
+    """The holdout's labels plus any a model knows that the holdout lacks (a rare class)."""
+    observed = [_plain_label(v) for v in pd.unique(holdout.frame[holdout.target])]
+    seen = list(observed)
     for m in models:
-        if m.estimator is not None:
-            seen.extend(model_classes(m))
-    unique = list(dict.fromkeys(_plain_label(v) for v in seen))
+        if m.estimator is None:
+            continue
+        classes = [_plain_label(v) for v in model_classes(m)]
+        if classes and not set(classes) & set(observed):
+            raise ModelError(
+                f"{m.source}: the {m.role} model's classes {classes[:10]} do not match the labels of "
+                f"{holdout.source} column {holdout.target!r} ({observed[:10]}); was it trained on another encoding?"
+            )
+        seen.extend(classes)
+    unique = list(dict.fromkeys(seen))
     try:
         return tuple(sorted(unique))
     except TypeError:
