@@ -68,7 +68,7 @@ def fmt_against(value: float | None, bound: float | None, places: int = 3) -> tu
         return fmt(value), fmt(bound)
     for d in range(places, 12):
         a, b = f"{value:.{d}f}", f"{bound:.{d}f}"
-        if a != b or value == bound:
+        if float(a) != float(b) or value == bound:  # "-0.000" and "0.000" are not told apart
             return a, b
     return repr(value), repr(bound)
 
