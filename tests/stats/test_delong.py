@@ -1,0 +1,129 @@
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import stats
+from sklearn.metrics import roc_auc_score
+
+from gates.stats import compare_auc, delong
+
+
+def delong_by_pairs(y, s1, s2):
+    """DeLong et al. (1988) written from the definition: the O(m·n) placement kernel."""
+    pos, neg = y == 1, y == 0
+
+    def components(s):
+        kernel = (s[pos][:, None] > s[neg][None, :]) + 0.5 * (s[pos][:, None] == s[neg][None, :])
+        return kernel.mean(axis=1), kernel.mean(axis=0)
+
+    (v10a, v01a), (v10b, v01b) = components(s1), components(s2)
+    s10 = np.cov(np.vstack([v10a, v10b]))
+    s01 = np.cov(np.vstack([v01a, v01b]))
+    L = np.array([1.0, -1.0])
+    var = L @ s10 @ L / pos.sum() + L @ s01 @ L / neg.sum()
+    return v10a.mean(), v10b.mean(), np.sqrt(var)
+
+
+def test_reproduces_proc_on_asah(asah):
+    # pROC: roc.test(roc(outcome, wfns), roc(outcome, s100b)) on aSAH:
+    # AUCs 0.8237 and 0.7314, Z = 2.209, p-value = 0.02718 (two-sided DeLong)
+    y = (asah["outcome"] == "Poor").to_numpy()
+    res = delong(y, asah["wfns"].to_numpy(), asah["s100b"].to_numpy())
+    assert round(res.auc_candidate, 4) == 0.8237
+    assert round(res.auc_production, 4) == 0.7314
+    assert round(res.statistic, 3) == 2.209
+    assert round(res.pvalue, 5) == 0.02718
+    assert (res.n_positive, res.n_negative) == (41, 72)
+
+
+@pytest.mark.parametrize("decimals", [None, 1])  # rounding the scores creates many ties
+def test_matches_the_pairwise_definition_and_sklearn(rng, decimals):
+    for _ in range(5):
+        n = int(rng.integers(20, 200))
+        y = (rng.random(n) < rng.uniform(0.2, 0.8)).astype(int)
+        y[:2], y[2:4] = 1, 0
+        s1 = y + rng.normal(size=n)
+        s2 = 0.5 * s1 + rng.normal(size=n)
+        if decimals is not None:
+            s1, s2 = np.round(s1, decimals), np.round(s2, decimals)
+        res = delong(y, s1, s2)
+        auc1, auc2, se = delong_by_pairs(y, s1, s2)
+        assert res.auc_candidate == pytest.approx(roc_auc_score(y, s1), rel=1e-12)
+        assert res.auc_production == pytest.approx(roc_auc_score(y, s2), rel=1e-12)
+        assert (res.auc_candidate, res.auc_production) == pytest.approx((auc1, auc2), rel=1e-12)
+        assert res.se == pytest.approx(se, rel=1e-9)
+        z = (auc1 - auc2) / se
+        assert res.statistic == pytest.approx(z, rel=1e-9)
+        assert res.pvalue == pytest.approx(2 * stats.norm.sf(abs(z)), rel=1e-9)
+        q = stats.norm.isf(0.025)
+        assert res.confidence_interval == pytest.approx((auc1 - auc2 - q * se, auc1 - auc2 + q * se), rel=1e-9)
+        greater = delong(y, s1, s2, alternative="greater")
+        less = delong(y, s1, s2, alternative="less")
+        assert greater.pvalue == pytest.approx(stats.norm.sf(z), rel=1e-9)
+        assert less.pvalue == pytest.approx(stats.norm.cdf(z), rel=1e-9)
+
+
+def test_bool_and_integer_targets_agree(rng):
+    y = rng.random(100) < 0.4
+    s1, s2 = rng.normal(size=100) + y, rng.normal(size=100)
+    assert delong(y, s1, s2) == delong(y.astype(int), s1, s2) == delong(y.astype(float), s1, s2)
+
+
+def test_identical_models_are_deterministic(rng):
+    y = rng.random(80) < 0.5
+    s = rng.normal(size=80) + y
+    res = delong(y, s, s)
+    assert res.se == 0.0 and res.estimate == 0.0 and res.pvalue == 1.0
+    assert compare_auc(y, s, s, null=0.0).p_value == 1.0
+    passed = compare_auc(y, s, s, null=-0.005)
+    assert passed.p_value == 0.0 and passed.confidence_interval.low > -0.005
+
+
+def test_needs_two_of_each_class():
+    y = np.array([1, 0, 0, 0, 0])
+    s = np.arange(5.0)
+    with pytest.raises(ValueError, match=r"at least 2 positive and 2 negative rows for DeLong; got 1 positive and 4 negative"):
+        delong(y, s, s[::-1])
+    res = compare_auc(y, s, s[::-1])
+    assert res.undefined and "1 positive and 4 negative" in res.detail
+    assert res.candidate == 0.0 and res.production == 1.0  # the AUCs themselves are defined
+    single = compare_auc(np.zeros(5, bool), s, s)
+    assert single.undefined and np.isnan(single.candidate) and np.isnan(single.p_value)
+
+
+def test_validation_messages():
+    y, s = np.array([0, 1, 0, 1]), np.arange(4.0)
+    with pytest.raises(ValueError, match=r"y_true must be bool or 0/1; got values \[1, 2\]"):
+        delong([1, 2, 1, 2], s, s)
+    with pytest.raises(ValueError, match=r"score_production must be finite; got 1 non-finite value\(s\), the first at index 2"):
+        delong(y, s, np.array([0, 1, np.nan, 3]))
+    with pytest.raises(ValueError, match=r"alternative must be one of 'two-sided', 'greater', 'less'; got 'larger'"):
+        delong(y, s, s, alternative="larger")
+    with pytest.raises(ValueError, match=r"score_candidate=3"):
+        delong(y, s[:3], s)
+    with pytest.raises(ValueError, match=r"null must be a finite number; got nan"):
+        compare_auc(y, s, s, null=float("nan"))
+
+
+@given(st.integers(0, 2**32 - 1), st.floats(-0.2, 0.2), st.sampled_from([0.8, 0.9, 0.95]), st.sampled_from(["greater", "less"]))
+def test_interval_and_p_value_agree(seed, null, level, alternative):
+    rng = np.random.default_rng(seed)
+    y = rng.random(60) < 0.5
+    y[:2], y[2:4] = True, False
+    s1, s2 = np.round(rng.normal(size=60) + y, 1), rng.normal(size=60) + 0.5 * y
+    res = compare_auc(y, s1, s2, null=null, alternative=alternative, confidence_level=level)
+    alpha = (1 - level) / 2
+    outside = res.confidence_interval.low > null if alternative == "greater" else res.confidence_interval.high < null
+    assert outside == (res.p_value < alpha)
+
+
+def test_threaded_path_gives_the_same_answer(rng, monkeypatch):
+    import importlib
+
+    module = importlib.import_module("gates.stats.delong")  # the package re-exports the function
+
+    y = rng.random(3000) < 0.3
+    s1, s2 = rng.normal(size=3000) + y, np.round(rng.normal(size=3000) + 0.5 * y, 1)
+    serial = delong(y, s1, s2)
+    monkeypatch.setattr(module, "_THREADED_ROWS", 1000)
+    assert delong(y, s1, s2) == serial
