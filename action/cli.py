@@ -7,7 +7,6 @@ one line (the traceback only with ``--debug``). Exit 1 means "blocked" and nothi
 
 from __future__ import annotations
 
-import json
 import sys
 import traceback
 from pathlib import Path

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import CANCER_POLICY
+from workspaces import CANCER_POLICY
 
 
 def _policy(ws, old: str, new: str):
@@ -147,7 +147,7 @@ def registry_corrupt(ws, cancer, models):
 
 
 def string_labels_without_positive(ws, cancer, models):
-    from conftest import fit_logistic
+    from workspaces import fit_logistic
 
     names = {0: "benign", 1: "malignant"}
     train = cancer[0].assign(label=cancer[0]["label"].map(names))

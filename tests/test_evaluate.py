@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from junitparser import JUnitXml
 
-from conftest import CANCER_POLICY
+from workspaces import CANCER_POLICY
 from custom_estimator import ShiftedRegressor
 
 
