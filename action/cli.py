@@ -7,6 +7,7 @@ one line (the traceback only with ``--debug``). Exit 1 means "blocked" and nothi
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -18,7 +19,6 @@ from gates.config import load_policy
 from gates.errors import InputError, MlgateError
 from gates.evaluate import Overrides, Result, evaluate
 from gates.outputs import write_outputs
-from gates.report import fmt
 from gates.result import dumps, to_dict
 
 EXIT_OK, EXIT_BLOCK, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     except MlgateError as exc:
         if debug:
             traceback.print_exc()
-        click.echo(f"mlgate: error: {exc}", err=True)
+        click.echo(_redact(f"mlgate: error: {exc}"), err=True)
         code = exc.exit_code
     except KeyboardInterrupt:
         click.echo("mlgate: interrupted", err=True)
@@ -54,9 +54,19 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             traceback.print_exc()
         first = (str(exc).strip().splitlines() or [""])[0][:300]
-        click.echo(f"mlgate: internal error: {type(exc).__name__}: {first} (rerun with --debug for the traceback)", err=True)
+        click.echo(_redact(f"mlgate: internal error: {type(exc).__name__}: {first} (rerun with --debug for the traceback)"),
+                   err=True)
         code = EXIT_INTERNAL
     sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _redact(text: str) -> str:
+    """The token never appears in what mlgate prints, whatever the error carried."""
+    for name in ("INPUT_GITHUB_TOKEN", "GITHUB_TOKEN"):
+        token = os.environ.get(name, "").strip()
+        if len(token) >= 4:
+            text = text.replace(token, "***")
+    return text
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -138,6 +148,21 @@ def demo_command(out, scenario, quiet, debug) -> int:
     return result.decision.exit_code
 
 
+@cli.command("action")
+@debug_option
+def action_command(debug) -> int:
+    """Run as a GitHub Action: the event, inputs and token come from the environment.
+
+    Pull requests are evaluated under the base branch's policy and get one sticky report
+    comment and a check run; PR comments starting with /mlgate are commands.
+    """
+    from .github_api import GitHubForge
+    from .runner import run
+    from .settings import from_environment
+
+    return run(from_environment(), GitHubForge, log=click.echo)
+
+
 def _progress(message: str) -> None:
     click.echo(click.style(f"· {message}", dim=True), err=True)
 
@@ -162,10 +187,6 @@ def print_verdict(result: Result, written: dict[str, Path]) -> None:
     for reason in result.decision.reasons[1:]:
         click.echo(f"  - {reason}")
     click.echo(f"report: {written['report.md']}  result: {written['result.json']}")
-
-
-def _json_default(obj):  # pragma: no cover - safety net for --json
-    return fmt(obj)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -63,9 +63,11 @@ class Result:
 
 def evaluate(policy: Policy, workspace: Path, overrides: Overrides | None = None, *,
              policy_source: str = "local", progress: Progress | None = None,
-             registry: Registry | None = None) -> Result:
+             registry: Registry | None = None, blockers: tuple[str, ...] = ()) -> Result:
+    """``blockers`` are reasons to block found outside the gates (e.g. the PR edits the holdout)."""
     try:
-        return _evaluate(policy, workspace, overrides, policy_source=policy_source, progress=progress, registry=registry)
+        return _evaluate(policy, workspace, overrides, policy_source=policy_source, progress=progress,
+                         registry=registry, blockers=blockers)
     except ConfigError as exc:
         # Problems found while applying the policy name its file too, like those found parsing it.
         if policy.source and not str(exc).startswith(policy.source):
@@ -74,7 +76,7 @@ def evaluate(policy: Policy, workspace: Path, overrides: Overrides | None = None
 
 
 def _evaluate(policy: Policy, workspace: Path, overrides: Overrides | None, *, policy_source: str,
-              progress: Progress | None, registry: Registry | None) -> Result:
+              progress: Progress | None, registry: Registry | None, blockers: tuple[str, ...]) -> Result:
     overrides = overrides or Overrides()
     say = progress or (lambda _msg: None)
     workspace = Path(workspace)
@@ -126,7 +128,7 @@ def _evaluate(policy: Policy, workspace: Path, overrides: Overrides | None, *, p
     )
     say("testing gates")
     results = [evaluate_gate(g, overall, slices, costs, settings, has_production=has_production) for g in policy.gates]
-    decision = decide(results, has_production=has_production)
+    decision = decide(results, has_production=has_production, blockers=blockers)
     notes = [registry_note] if registry_note else []
     return Result(
         decision=decision, gates=results, task=holdout.task,

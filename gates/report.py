@@ -183,6 +183,23 @@ def _identity(identity: dict) -> dict:
 
 # ----------------------------------------------------------------------------- renderers
 
+TRIMMED = "\n\n_… report trimmed to fit GitHub's size limit; the full report is in the run's `mlgate-report` artifact._\n"
+
+
+def trim_markdown(text: str, limit: int) -> str:
+    """Fit ``text`` into ``limit`` characters by dropping from the end, where the detail lives.
+
+    The verdict and the gate table come first in the template, so they survive; any
+    ``<details>`` left open by the cut is closed so the rest of the page renders.
+    """
+    if len(text) <= limit:
+        return text
+    budget = limit - len(TRIMMED) - 200
+    cut = text.rfind("\n", 0, budget)
+    kept = text[: cut if cut > 0 else budget]
+    open_details = kept.count("<details>") - kept.count("</details>")
+    return kept + "\n" + "\n</details>\n" * max(open_details, 0) + TRIMMED
+
 
 def render_markdown(result: Result, *, run_url: str | None = None) -> str:
     return environment().get_template("comment.md.j2").render(**view(result, run_url=run_url))

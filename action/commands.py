@@ -1,0 +1,74 @@
+"""Slash commands in PR comments: ``/mlgate run|promote|override <reason>|rollback [N]|help``.
+
+Only the first line of a comment counts, so a command quoted in a reply (``> /mlgate …``) or
+shown in a code block is never run. Who may run what is decided by the collaborator
+permission API's ``role_name`` (its legacy ``permission`` field reports maintain as write).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ROLES = ("none", "read", "triage", "write", "maintain", "admin")
+REQUIRED_ROLE = {"help": "none", "run": "write", "promote": "write", "override": "maintain", "rollback": "maintain"}
+_LEGACY = {"admin": "admin", "write": "write", "read": "read", "none": "none"}
+PREFIX = "/mlgate"
+MAX_REASON = 500
+
+HELP = """\
+**mlgate commands** (first line of a comment on a pull request):
+
+| command | who | what |
+|---|---|---|
+| `/mlgate run` | write | re-run this PR's gate workflow on its head commit |
+| `/mlgate promote` | write | promote this PR's approved candidate into the registry |
+| `/mlgate override <reason>` | maintain | mark the gate as passed for this head commit, recording who and why |
+| `/mlgate rollback [version]` | maintain | move production back to the previous (or given) version |
+| `/mlgate help` | anyone | this message |
+"""
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # help | run | promote | override | rollback | unknown
+    argument: str = ""
+    error: str = ""  # a usage problem to reply with
+
+    @property
+    def required_role(self) -> str:
+        return REQUIRED_ROLE.get(self.name, "none")
+
+
+def parse(body: str | None) -> Command | None:
+    """The command on the comment's first line, or None when the comment is not a command."""
+    if not body:
+        return None
+    first = body.lstrip("\ufeff").strip().splitlines()[0].strip() if body.strip() else ""
+    match = re.match(rf"^{re.escape(PREFIX)}(?:\s+(\S+))?(?:\s+(.*))?$", first)
+    if match is None:
+        return None
+    name = (match.group(1) or "help").lower()
+    argument = (match.group(2) or "").strip()
+    if name not in REQUIRED_ROLE:
+        return Command("unknown", name, f"unknown command `{name[:40]}`")
+    if name == "override":
+        if not argument:
+            return Command(name, "", "`/mlgate override` needs a reason: `/mlgate override <reason>`")
+        return Command(name, argument[:MAX_REASON])
+    if name == "rollback":
+        if argument and not argument.isdigit():
+            return Command(name, argument, f"`/mlgate rollback` takes a version number, got `{argument[:40]}`")
+        return Command(name, argument)
+    return Command(name, "")
+
+
+def effective_role(role_name: str | None, legacy_permission: str | None) -> str:
+    """A custom repository role reports its own name: fall back to the legacy base permission."""
+    if role_name in ROLES:
+        return role_name
+    return _LEGACY.get(legacy_permission or "none", "none")
+
+
+def allowed(role: str, command: Command) -> bool:
+    return ROLES.index(role) >= ROLES.index(command.required_role)

@@ -1,0 +1,65 @@
+"""The small surface mlgate needs from a code host, as plain data.
+
+The runner talks to this interface only; ``github_api`` implements it with PyGithub. Writes
+that the token may not make (a fork PR's read-only token) raise ``Forbidden`` so the runner
+can degrade to the job summary instead of crashing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from gates.errors import InfrastructureError
+
+
+class Forbidden(InfrastructureError):
+    """The token may not do this (403): typically a read-only token on a fork PR."""
+
+
+@dataclass(frozen=True)
+class PullInfo:
+    number: int
+    head_sha: str
+    base_ref: str
+    base_sha: str
+    is_fork: bool
+
+
+@dataclass(frozen=True)
+class CommentRef:
+    id: int
+    body: str
+    url: str
+
+
+@dataclass(frozen=True)
+class CheckRef:
+    id: int
+    conclusion: str | None
+    url: str
+
+
+class Forge(Protocol):
+    def pull(self, number: int) -> PullInfo: ...
+
+    def file_at(self, path: str, ref: str) -> str | None: ...
+
+    def changed_files(self, number: int) -> list[str]: ...
+
+    def find_comment(self, number: int, marker: str, author: str) -> CommentRef | None: ...
+
+    def create_comment(self, number: int, body: str) -> CommentRef: ...
+
+    def edit_comment(self, comment_id: int, body: str) -> CommentRef: ...
+
+    def react(self, comment_id: int, content: str) -> None: ...
+
+    def find_check(self, name: str, head_sha: str) -> CheckRef | None: ...
+
+    def publish_check(self, name: str, head_sha: str, *, conclusion: str, title: str, summary: str,
+                      existing: CheckRef | None = None) -> CheckRef: ...
+
+    def role(self, user: str) -> str: ...
+
+    def rerun_gate(self, workflow_file: str, head_sha: str) -> str | None: ...

@@ -1,0 +1,159 @@
+"""``Forge`` over the GitHub REST API with PyGithub, unmodified.
+
+The API base is ``GITHUB_API_URL`` (never a URL from the payload). Transient failures are
+retried by PyGithub's ``GithubRetry`` (5xx, secondary rate limits with ``Retry-After``);
+what still fails becomes mlgate's own error with the operation named and the token redacted.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import requests
+from github import Auth, Github, GithubException, GithubRetry
+
+from gates.errors import InfrastructureError, InputError
+
+from .commands import effective_role
+from .forge import CheckRef, CommentRef, Forbidden, PullInfo
+from .settings import Settings
+
+WRITE_RETRIES = 4
+
+
+def _translate(operation: str):
+    """Turn PyGithub and transport errors into mlgate's, naming what was being done."""
+
+    def wrap(method):
+        @functools.wraps(method)
+        def inner(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except GithubException as exc:
+                message = self.settings.redact(_message(exc))
+                if exc.status == 403:
+                    raise Forbidden(f"GitHub refused to {operation} (403: {message})") from None
+                if exc.status == 401:
+                    raise InputError(f"GitHub rejected the token while trying to {operation} (401: {message})") from None
+                raise InfrastructureError(f"GitHub failed to {operation} ({exc.status}: {message})") from None
+            except (requests.RequestException, OSError) as exc:
+                raise InfrastructureError(
+                    f"GitHub unreachable while trying to {operation} ({type(exc).__name__}: "
+                    f"{self.settings.redact(str(exc))[:200]})"
+                ) from None
+
+        return inner
+
+    return wrap
+
+
+def _message(exc: GithubException) -> str:
+    data = exc.data if isinstance(exc.data, dict) else {}
+    return str(data.get("message") or exc.data or "")[:300]
+
+
+class GitHubForge:
+    def __init__(self, settings: Settings):
+        if not settings.token:
+            raise InputError("input github_token: no token (set github_token: ${{ github.token }} or GITHUB_TOKEN)")
+        self.settings = settings
+        retry = GithubRetry(total=WRITE_RETRIES, backoff_factor=0.5, secondary_rate_wait=30)
+        self.gh = Github(
+            auth=Auth.Token(settings.token.reveal()),
+            base_url=settings.api_url,
+            retry=retry,
+            timeout=30,
+            lazy=True,
+            seconds_between_requests=None,
+            seconds_between_writes=settings.write_interval or None,
+        )
+        self.repo = self.gh.get_repo(settings.repository, lazy=True)
+
+    @_translate("read the pull request")
+    def pull(self, number: int) -> PullInfo:
+        pr = self.repo.get_pull(number)
+        head_repo = pr.head.repo.full_name if pr.head.repo else None
+        return PullInfo(number=number, head_sha=pr.head.sha, base_ref=pr.base.ref, base_sha=pr.base.sha,
+                        is_fork=bool(head_repo and head_repo != pr.base.repo.full_name))
+
+    @_translate("read a file from the base branch")
+    def file_at(self, path: str, ref: str) -> str | None:
+        try:
+            content = self.repo.get_contents(path, ref=ref)
+        except GithubException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if isinstance(content, list):
+            raise InputError(f"{path} on {ref} is a directory, expected the policy file")
+        return content.decoded_content.decode("utf-8")
+
+    @_translate("list the pull request's files")
+    def changed_files(self, number: int) -> list[str]:
+        files = []
+        for f in self.repo.get_pull(number).get_files():
+            files.append(f.filename)
+            if getattr(f, "previous_filename", None):
+                files.append(f.previous_filename)
+        return files
+
+    @_translate("list the pull request's comments")
+    def find_comment(self, number: int, marker: str, author: str) -> CommentRef | None:
+        for comment in self.repo.get_issue(number).get_comments():
+            if comment.user is not None and comment.user.login == author and marker in (comment.body or ""):
+                return CommentRef(comment.id, comment.body, comment.html_url)
+        return None
+
+    @_translate("create the report comment")
+    def create_comment(self, number: int, body: str) -> CommentRef:
+        c = self.repo.get_issue(number).create_comment(body)
+        return CommentRef(c.id, c.body, c.html_url)
+
+    @_translate("edit the report comment")
+    def edit_comment(self, comment_id: int, body: str) -> CommentRef:
+        c = self.repo.get_issue(0).get_comment(comment_id)
+        c.edit(body)
+        return CommentRef(c.id, c.body, c.html_url)
+
+    @_translate("react to the comment")
+    def react(self, comment_id: int, content: str) -> None:
+        self.repo.get_issue(0).get_comment(comment_id).create_reaction(content)
+
+    @_translate("read the check runs")
+    def find_check(self, name: str, head_sha: str) -> CheckRef | None:
+        for run in self.repo.get_commit(head_sha).get_check_runs(check_name=name):
+            return CheckRef(run.id, run.conclusion, run.html_url)
+        return None
+
+    @_translate("publish the check run")
+    def publish_check(self, name: str, head_sha: str, *, conclusion: str, title: str, summary: str,
+                      existing: CheckRef | None = None) -> CheckRef:
+        output = {"title": title, "summary": summary}
+        if existing is not None:
+            run = self.repo.get_check_run(existing.id)
+            run.edit(status="completed", conclusion=conclusion, output=output)
+        else:
+            run = self.repo.create_check_run(name=name, head_sha=head_sha, status="completed",
+                                             conclusion=conclusion, output=output)
+        return CheckRef(run.id, conclusion, run.html_url)
+
+    @_translate("read the commenter's permission")
+    def role(self, user: str) -> str:
+        try:
+            role_name = self.repo.get_collaborator_role_name(user)
+        except GithubException as exc:
+            if exc.status == 404:  # not a collaborator
+                return "none"
+            raise
+        if role_name in ("admin", "maintain", "write", "triage", "read", "none"):
+            return role_name
+        return effective_role(role_name, self.repo.get_collaborator_permission(user))
+
+    @_translate("re-run the gate workflow")
+    def rerun_gate(self, workflow_file: str, head_sha: str) -> str | None:
+        runs = self.repo.get_workflow(workflow_file).get_runs(head_sha=head_sha)
+        for run in runs:
+            if run.event in ("pull_request", "pull_request_target"):
+                run.rerun()
+                return run.html_url
+        return None

@@ -1,0 +1,305 @@
+"""``mlgate action``: turn one GitHub event into an evaluation or a command, and publish it.
+
+Pull requests are evaluated under the *base branch's* policy (read through the contents API),
+so a PR cannot weaken its own gate. Comment commands and dispatches run in privileged jobs:
+they never evaluate PR files, never run train commands and never unpickle anything.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+from gates.config import Policy, parse_policy
+from gates.errors import ConfigError, MlgateError
+from gates.evaluate import Overrides, Result, evaluate
+from gates.outputs import write_outputs
+from gates.report import MARKER, trim_markdown
+
+from . import commands
+from .commands import HELP, Command
+from .events import Trigger, load_payload, parse_trigger
+from .forge import CommentRef, Forbidden, Forge
+from .settings import Settings
+
+COMMENT_LIMIT = 65_536
+CHECK_LIMIT = 65_535
+REPORT_DIR = "mlgate-report"
+OVERRIDE_MARK = re.compile(r"<!-- mlgate:override (\{.*?\}) -->")
+
+
+@dataclass
+class Publication:
+    """What the job hands back to the workflow: outputs, the job summary, warnings, exit code."""
+
+    settings: Settings
+    outputs: dict[str, str] = field(default_factory=dict)
+    summary: list[str] = field(default_factory=list)
+    warned: bool = False
+    log: Callable[[str], None] = print
+
+    def warn_unpublished(self, what: str, exc: Forbidden) -> None:
+        """Warn once: a read-only token (fork PR) fails every write the same way."""
+        if not self.warned:
+            self.log(f"::warning title=mlgate::could not {what} ({self.settings.redact(str(exc))}); "
+                     "the verdict is in the job summary and outputs (read-only token, e.g. a fork PR?)")
+            self.warned = True
+
+    def flush(self) -> None:
+        if self.settings.output_path is not None and self.outputs:
+            with open(self.settings.output_path, "a", encoding="utf-8") as fh:
+                fh.write(format_outputs(self.outputs))
+        if self.settings.summary_path is not None and self.summary:
+            with open(self.settings.summary_path, "a", encoding="utf-8") as fh:
+                fh.write("\n\n".join(self.summary) + "\n")
+
+
+def format_outputs(outputs: dict[str, str]) -> str:
+    """``GITHUB_OUTPUT`` lines; multi-line values use the heredoc form with a unique delimiter."""
+    lines = []
+    for key, value in outputs.items():
+        value = str(value)
+        if "\n" in value:
+            delimiter = "MLGATE_EOF"
+            while delimiter in value:
+                delimiter += "_"
+            lines.append(f"{key}<<{delimiter}\n{value}\n{delimiter}\n")
+        else:
+            lines.append(f"{key}={value}\n")
+    return "".join(lines)
+
+
+def run(settings: Settings, forge_factory: Callable[[Settings], Forge], log: Callable[[str], None] = print) -> int:
+    payload = load_payload(settings.event_path)
+    trigger = parse_trigger(settings.event_name, payload, bot_login=settings.bot_login, dispatch_pr=settings.pr)
+    pub = Publication(settings, log=log)
+    try:
+        if trigger.kind == "ignore":
+            log(f"mlgate: nothing to do: {trigger.why_ignored}")
+            return 0
+        if trigger.kind == "evaluate":
+            return evaluate_pull_request(settings, trigger, forge_factory(settings), pub)
+        if trigger.kind == "comment":
+            return handle_comment(settings, trigger, forge_factory(settings), pub)
+        return handle_dispatch(settings, trigger, forge_factory, pub)
+    finally:
+        pub.flush()
+
+
+# ----------------------------------------------------------------------------- pull requests
+
+
+def evaluate_pull_request(settings: Settings, trigger: Trigger, forge: Forge, pub: Publication) -> int:
+    policy, policy_source, notes = base_policy(settings, forge, trigger)
+    blockers = holdout_blockers(policy, forge.changed_files(trigger.pr), notes)
+    existing = forge.find_comment(trigger.pr, MARKER, settings.bot_login)
+    override = _override_for(existing, trigger.head_sha)
+
+    result = evaluate(policy, settings.workspace, _overrides(settings, allow_train=True), policy_source=policy_source,
+                      blockers=tuple(blockers))
+    result.notes[:0] = notes
+    result.overridden = override
+    return publish(settings, trigger.pr, trigger.head_sha, result, forge, pub, existing=existing)
+
+
+def base_policy(settings: Settings, forge: Forge, trigger: Trigger) -> tuple[Policy, str, list[str]]:
+    """The policy that applies: the base branch's; the PR's own only when the base has none."""
+    config = settings.config
+    local = settings.workspace / config
+    pr_text = local.read_text(encoding="utf-8") if local.is_file() else None
+    base_text = forge.file_at(config, trigger.base_sha or trigger.base_ref)
+    if base_text is None:
+        if pr_text is None:
+            raise ConfigError(f"{config}: no policy on the base branch nor in this pull request")
+        policy = parse_policy(pr_text, config)
+        return policy, "pr", [f"No policy on the base branch yet: this PR's {config} applies (first set-up)."]
+    policy = parse_policy(base_text, f"{config} (base branch)")
+    notes = []
+    if pr_text is not None and pr_text != base_text:
+        diff = list(difflib.unified_diff(base_text.splitlines(), pr_text.splitlines(), "base", "this PR", lineterm="", n=0))
+        shown = "\n".join(diff[:40]) + ("\n…" if len(diff) > 40 else "")
+        notes.append(f"This PR changes {config}; the change applies after merge. The base branch's policy was used.\n"
+                     f"```diff\n{shown}\n```")
+    elif pr_text is None:
+        notes.append(f"This PR deletes {config}; the base branch's policy was used.")
+    return policy, "base", notes
+
+
+def holdout_blockers(policy: Policy, changed: list[str], notes: list[str]) -> list[str]:
+    holdout = policy.data.holdout
+    if holdout not in changed:
+        return []
+    if policy.data.allow_changes_in_pr:
+        notes.append(f"This PR changes the holdout {holdout} (allowed by data.allow_changes_in_pr).")
+        return []
+    return [f"the holdout {holdout} is changed by this PR and data.allow_changes_in_pr is false "
+            "(a maintainer can `/mlgate override <reason>`)"]
+
+
+def publish(settings: Settings, pr: int | None, head_sha: str | None, result: Result, forge: Forge | None,
+            pub: Publication, *, existing: CommentRef | None = None) -> int:
+    out_dir = settings.workspace / REPORT_DIR
+    written = write_outputs(result, out_dir, candidate_path=result.candidate_file, run_url=settings.run_url)
+    body = (out_dir / "report.md").read_text(encoding="utf-8")
+    if result.overridden:
+        body += "\n" + _override_mark(result.overridden, head_sha)
+    pub.outputs.update(decision=result.decision.decision, report_path=str(written["report.md"]),
+                       result_path=str(written["result.json"]))
+    pub.summary.append(trim_markdown(body, COMMENT_LIMIT))
+
+    if forge is not None and pr is not None and settings.comment:
+        comment_body = trim_markdown(body, COMMENT_LIMIT)
+        try:
+            ref = forge.edit_comment(existing.id, comment_body) if existing else forge.create_comment(pr, comment_body)
+            pub.outputs["comment_url"] = ref.url
+        except Forbidden as exc:
+            pub.warn_unpublished("post the report comment", exc)
+    if forge is not None and head_sha is not None:
+        passed = result.decision.decision != "block" or bool(result.overridden)
+        title = _check_title(result)
+        try:
+            current = forge.find_check(settings.check_name, head_sha)
+            forge.publish_check(settings.check_name, head_sha, conclusion="success" if passed else "failure",
+                                title=title, summary=trim_markdown(body, CHECK_LIMIT), existing=current)
+        except Forbidden as exc:
+            pub.warn_unpublished("publish the check run", exc)
+    pub.log(f"mlgate: {result.decision.decision}{' (overridden)' if result.overridden else ''}: {result.decision.reasons[0]}")
+    blocked = result.decision.decision == "block" and not result.overridden
+    return 1 if blocked and settings.fail_on_block else 0
+
+
+def _check_title(result: Result) -> str:
+    if result.overridden:
+        return f"Overridden by @{result.overridden['by']}"
+    failed = [g.name for g in result.gates if g.passed is False]
+    titles = {"approve": "Approved: all gates passed", "first-model": "First model: absolute gates passed"}
+    return titles.get(result.decision.decision) or f"Blocked: {', '.join(failed) or result.decision.reasons[0]}"[:200]
+
+
+# ----------------------------------------------------------------------------- comments
+
+
+def handle_comment(settings: Settings, trigger: Trigger, forge: Forge, pub: Publication) -> int:
+    command = trigger.command
+    forge.react(trigger.comment_id, "eyes")
+    try:
+        ok, reply = execute(settings, forge, trigger.pr, trigger.actor, command)
+    except MlgateError:
+        _best_effort(lambda: forge.react(trigger.comment_id, "confused"))
+        raise
+    forge.create_comment(trigger.pr, reply)
+    forge.react(trigger.comment_id, "rocket" if ok else "confused")
+    pub.log(f"mlgate: /mlgate {command.name} by @{trigger.actor}: {'done' if ok else 'refused or failed'}")
+    return 0
+
+
+def execute(settings: Settings, forge: Forge, pr: int, actor: str, command: Command) -> tuple[bool, str]:
+    """Run one command; returns (succeeded, reply). Refusals are replies, not errors."""
+    if command.error:
+        return False, f"@{actor} {command.error}.\n\n{HELP}"
+    role = forge.role(actor)
+    if not commands.allowed(role, command):
+        return False, (f"@{actor} `/mlgate {command.name}` needs the **{command.required_role}** role or higher; "
+                       f"you have **{role}**. Nothing was changed.")
+    if command.name == "help":
+        return True, HELP
+    if command.name == "run":
+        pull = forge.pull(pr)
+        url = forge.rerun_gate(settings.gate_workflow, pull.head_sha)
+        if url is None:
+            return False, (f"@{actor} found no run of `{settings.gate_workflow}` for {pull.head_sha[:7]} to re-run; "
+                           "push a commit or check the workflow's name (input gate_workflow).")
+        return True, f"@{actor} re-running the gate on {pull.head_sha[:7]}: {url}"
+    if command.name == "override":
+        return True, override(settings, forge, pr, actor, command.argument)
+    return False, (f"@{actor} `/mlgate {command.name}` is recognised but not available in this version of mlgate; "
+                   "nothing was changed.")
+
+
+def override(settings: Settings, forge: Forge, pr: int, actor: str, reason: str) -> str:
+    """Turn the check green for the PR's head commit and record who and why, in the comment too."""
+    pull = forge.pull(pr)
+    record = {"by": actor, "reason": reason, "at": _now()}
+    check = forge.find_check(settings.check_name, pull.head_sha)
+    forge.publish_check(settings.check_name, pull.head_sha, conclusion="success", title=f"Overridden by @{actor}",
+                        summary=f"Overridden by @{actor} at {record['at']}: {reason}", existing=check)
+    report = forge.find_comment(pr, MARKER, settings.bot_login)
+    banner = f"> ⚠️ **Overridden** by @{actor} at {record['at']}: {reason}\n\n"
+    mark = _override_mark(record, pull.head_sha)
+    if report is not None:
+        body = OVERRIDE_MARK.sub("", report.body).replace(MARKER + "\n", MARKER + "\n" + banner, 1) + "\n" + mark
+        forge.edit_comment(report.id, trim_markdown(body, COMMENT_LIMIT))
+    else:
+        forge.create_comment(pr, f"{MARKER}\n{banner}{mark}")
+    return f"@{actor} overrode the gate for {pull.head_sha[:7]}: the `{settings.check_name}` check is now green. Reason: {reason}"
+
+
+def _override_mark(record: dict, head_sha: str | None) -> str:
+    return f"<!-- mlgate:override {json.dumps({**record, 'sha': head_sha}, sort_keys=True)} -->"
+
+
+def _override_for(comment: CommentRef | None, head_sha: str | None) -> dict | None:
+    """An override recorded for this very head commit still holds when the gate runs again."""
+    if comment is None or head_sha is None:
+        return None
+    for raw in OVERRIDE_MARK.findall(comment.body):
+        try:
+            record = json.loads(raw)
+        except json.JSONDecodeError:
+            continue
+        if record.get("sha") == head_sha:
+            return {k: record[k] for k in ("by", "reason", "at") if k in record}
+    return None
+
+
+# ----------------------------------------------------------------------------- dispatch
+
+
+def handle_dispatch(settings: Settings, trigger: Trigger, forge_factory, pub: Publication) -> int:
+    command = settings.command
+    if command in ("auto", "evaluate"):
+        # A privileged job: evaluate what was checked out, never train, never unpickle.
+        from gates.config import load_policy
+
+        policy = load_policy(settings.workspace / settings.config, source=settings.config)
+        result = evaluate(policy, settings.workspace, _overrides(settings, allow_train=False, trust_pickle=False))
+        return publish(settings, None, None, result, None, pub)
+    if trigger.pr is None:
+        raise ConfigError(f"input pr: command {command} on workflow_dispatch needs the pull request number")
+    forge = forge_factory(settings)
+    name = {"override": "override", "promote": "promote", "rollback": "rollback"}[command]
+    ok, reply = execute(settings, forge, trigger.pr, trigger.actor,
+                        commands.parse(f"/mlgate {name} {settings.reason or settings.version}".strip()))
+    forge.create_comment(trigger.pr, reply)
+    pub.log(f"mlgate: {command}: {reply}")
+    return 0 if ok else 2
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _overrides(settings: Settings, *, allow_train: bool, trust_pickle: bool | None = None) -> Overrides:
+    ws = settings.workspace
+    return Overrides(
+        candidate=ws / settings.candidate if settings.candidate else None,
+        production=settings.production or None,
+        data=ws / settings.data if settings.data else None,
+        trust_pickle=settings.trust_pickle if trust_pickle is None else trust_pickle,
+        allow_train=allow_train,
+    )
+
+
+def _best_effort(action: Callable[[], None]) -> None:
+    try:
+        action()
+    except MlgateError:
+        pass
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
