@@ -33,6 +33,8 @@ class Trigger:
     command: Command | None = None
     comment_id: int | None = None
     why_ignored: str = ""
+    run_id: int | None = None  # workflow_run: the gate run whose artifact is published
+    head_label: str | None = None  # owner:branch of the PR head
 
     @property
     def privileged(self) -> bool:
@@ -60,6 +62,8 @@ def parse_trigger(event: str, payload: dict, *, bot_login: str, dispatch_pr: int
         return _issue_comment(payload, bot_login)
     if event == "workflow_dispatch":
         return Trigger("dispatch", event, actor=_get(payload, "sender.login", str, required=False) or "", pr=dispatch_pr)
+    if event == "workflow_run":
+        return _workflow_run(payload)
     if event == "pull_request_target":
         return Trigger("ignore", event, why_ignored=(
             "pull_request_target runs with a write token on PR code: mlgate evaluates in an unprivileged "
@@ -81,6 +85,24 @@ def _pull_request(payload: dict) -> Trigger:
         base_ref=_get(payload, "pull_request.base.ref", str),
         base_sha=_get(payload, "pull_request.base.sha", str),
         is_fork=bool(head_repo and base_repo and head_repo != base_repo),
+    )
+
+
+def _workflow_run(payload: dict) -> Trigger:
+    """The fork-safe publisher: a privileged run after the unprivileged PR gate completed."""
+    if _get(payload, "action", str) != "completed":
+        return Trigger("ignore", "workflow_run", why_ignored="workflow_run not completed")
+    if _get(payload, "workflow_run.event", str) != "pull_request":
+        return Trigger("ignore", "workflow_run", why_ignored="the gate run was not for a pull request")
+    prs = _get(payload, "workflow_run.pull_requests", list, required=False) or []
+    number = prs[0].get("number") if prs and isinstance(prs[0], dict) else None
+    owner = _get(payload, "workflow_run.head_repository.owner.login", str)
+    return Trigger(
+        "publish", "workflow_run", actor=_get(payload, "sender.login", str, required=False) or "",
+        pr=number if isinstance(number, int) else None,
+        head_sha=_get(payload, "workflow_run.head_sha", str),
+        run_id=_get(payload, "workflow_run.id", int),
+        head_label=f"{owner}:{_get(payload, 'workflow_run.head_branch', str)}",
     )
 
 

@@ -19,6 +19,7 @@ from .forge import CheckRef, CommentRef, Forbidden, PullInfo
 from .settings import Settings
 
 WRITE_RETRIES = 4
+MAX_ARTIFACT_BYTES = 2 * 1024**3
 
 
 def _translate(operation: str):
@@ -148,6 +149,33 @@ class GitHubForge:
         if role_name in ("admin", "maintain", "write", "triage", "read", "none"):
             return role_name
         return effective_role(role_name, self.repo.get_collaborator_permission(user))
+
+    @_translate("find the pull request of the gate run")
+    def find_pull(self, head_label: str, head_sha: str) -> int | None:
+        for pr in self.repo.get_pulls(state="open", head=head_label):
+            if pr.head.sha == head_sha:
+                return pr.number
+        return None
+
+    @_translate("download the gate run's artifact")
+    def download_artifact(self, run_id: int, name: str) -> bytes | None:
+        for artifact in self.repo.get_workflow_run(run_id).get_artifacts():
+            if artifact.name != name or artifact.expired:
+                continue
+            # Built from GITHUB_API_URL, never from a URL found in a payload or response.
+            url = f"{self.settings.api_url}/repos/{self.settings.repository}/actions/artifacts/{artifact.id}/zip"
+            response = requests.get(url, headers={"Authorization": f"Bearer {self.settings.token.reveal()}"},
+                                    timeout=120, stream=True)
+            if response.status_code == 403:
+                raise Forbidden(f"GitHub refused to download artifact {name} (403)")
+            response.raise_for_status()
+            data = bytearray()
+            for chunk in response.iter_content(1 << 20):
+                data.extend(chunk)
+                if len(data) > MAX_ARTIFACT_BYTES:
+                    raise InputError(f"artifact {name} of run {run_id} is larger than {MAX_ARTIFACT_BYTES} bytes")
+            return bytes(data)
+        return None
 
     @_translate("re-run the gate workflow")
     def rerun_gate(self, workflow_file: str, head_sha: str) -> str | None:

@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Callable
 
 from gates.config import Policy, parse_policy
@@ -85,6 +86,8 @@ def run(settings: Settings, forge_factory: Callable[[Settings], Forge], log: Cal
             return evaluate_pull_request(settings, trigger, forge_factory(settings), pub)
         if trigger.kind == "comment":
             return handle_comment(settings, trigger, forge_factory(settings), pub)
+        if trigger.kind == "publish":
+            return publish_gate_run(settings, trigger, forge_factory(settings), pub)
         return handle_dispatch(settings, trigger, forge_factory, pub)
     finally:
         pub.flush()
@@ -254,6 +257,65 @@ def _override_for(comment: CommentRef | None, head_sha: str | None) -> dict | No
         if record.get("sha") == head_sha:
             return {k: record[k] for k in ("by", "reason", "at") if k in record}
     return None
+
+
+# ----------------------------------------------------------------------------- fork-safe publishing
+
+ARTIFACT = "mlgate-report"
+UNTRUSTED_DIR = ".mlgate-untrusted"
+
+
+def publish_gate_run(settings: Settings, trigger: Trigger, forge: Forge, pub: Publication) -> int:
+    """After an unprivileged PR gate run: re-evaluate its uploaded candidate here, where the
+    checkout is the base branch, and publish the comment and check.
+
+    Nothing the PR produced is trusted: not its result.json (it could be forged), not its code.
+    Only the candidate artifact is used, loaded through skops with the base branch's allowlist.
+    """
+    pr = trigger.pr or forge.find_pull(trigger.head_label, trigger.head_sha)
+    if pr is None:
+        pub.log(f"mlgate: nothing to do: no open pull request has head {trigger.head_label} at {trigger.head_sha[:7]}")
+        return 0
+    archive = forge.download_artifact(trigger.run_id, ARTIFACT)
+    if archive is None:
+        raise ConfigError(f"workflow run {trigger.run_id} uploaded no artifact named {ARTIFACT!r} "
+                          "(the gate workflow must upload mlgate-report/)")
+    candidate = extract_candidate(archive, settings.workspace / UNTRUSTED_DIR)
+
+    from gates.config import load_policy
+
+    policy = load_policy(settings.workspace / settings.config, source=f"{settings.config} (base branch)")
+    notes: list[str] = []
+    blockers = holdout_blockers(policy, forge.changed_files(pr), notes)
+    existing = forge.find_comment(pr, MARKER, settings.bot_login)
+    overrides = _overrides(settings, allow_train=False, trust_pickle=False)
+    overrides.candidate = candidate
+    result = evaluate(policy, settings.workspace, overrides, policy_source="base", blockers=tuple(blockers))
+    result.notes[:0] = notes
+    result.overridden = _override_for(existing, trigger.head_sha)
+    return publish(settings, pr, trigger.head_sha, result, forge, pub, existing=existing)
+
+
+def extract_candidate(archive: bytes, into: Path) -> Path:
+    """Take only ``candidate.skops`` out of the artifact zip (no pickles, no paths from the zip)."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(archive)) as zf:
+            names = [n for n in zf.namelist() if Path(n).name.startswith("candidate.")]
+            if not names:
+                raise ConfigError(f"artifact {ARTIFACT}: no candidate file (expected candidate.skops)")
+            name = names[0]
+            if Path(name).suffix != ".skops":
+                raise ConfigError(f"artifact {ARTIFACT}: {Path(name).name} is not a skops file; a privileged job "
+                                  "never loads pickles from a pull request")
+            into.mkdir(parents=True, exist_ok=True)
+            target = into / "candidate.skops"  # our own name: nothing from the zip picks the path
+            target.write_bytes(zf.read(name))
+            return target
+    except zipfile.BadZipFile:
+        raise ConfigError(f"artifact {ARTIFACT}: not a zip archive") from None
 
 
 # ----------------------------------------------------------------------------- dispatch

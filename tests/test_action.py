@@ -381,3 +381,61 @@ def test_unreachable_github_exits_3_with_one_line(action, github):
     run = action(action.workspace(), "pull_request", payload("pull_request.opened.json"))
     assert run.code == 3, run.stderr
     assert "GitHub unreachable" in run.stderr and "Traceback" not in run.stderr
+
+
+# ----------------------------------------------------------------------------- fork-safe publishing
+
+
+def workflow_run_event(run_id: int, head_sha: str, *, pull_requests=()) -> dict:
+    """No workflow_run fixture is shared: the repository and sender come from the real PR
+    payload, and only the workflow_run fields mlgate reads are set."""
+    base = payload("pull_request.opened.json")
+    return {
+        "action": "completed",
+        "workflow_run": {"id": run_id, "event": "pull_request", "head_sha": head_sha, "head_branch": "feature",
+                         "head_repository": {"full_name": "someone/Hello-World", "owner": {"login": "someone"}},
+                         "pull_requests": list(pull_requests), "conclusion": "success"},
+        "repository": base["repository"], "sender": base["sender"],
+    }
+
+
+def artifact_from(ws: Path, forged_result: dict | None = None, name: str = "candidate.skops") -> dict:
+    files = {name: (ws / "build" / "model.skops").read_bytes()}
+    if forged_result is not None:
+        files["result.json"] = json.dumps(forged_result)
+    return files
+
+
+FORK_HEAD = "abcdef0123456789abcdef0123456789abcdef01"
+
+
+def test_fork_publisher_re_evaluates_the_candidate_and_ignores_a_forged_result(action, github):
+    github.add_pull(PR_REPO, 7, FORK_HEAD, base_ref="master", head_ref="feature", head_repo="someone/Hello-World")
+    github.set_pull_files(PR_REPO, 7, ["train.py"])
+    worse = action.workspace("worse")
+    gate_run = github.add_workflow_run(PR_REPO, FORK_HEAD, head_branch="feature", head_repo="someone/Hello-World")
+    github.add_artifact(gate_run["id"], "mlgate-report", artifact_from(worse, {"decision": "approve"}))
+    base_checkout = action.workspace("better")  # the publisher checks out the base branch
+    run = action(base_checkout, "workflow_run", workflow_run_event(gate_run["id"], FORK_HEAD))
+    assert run.code == 1 and run.output("decision") == "block"
+    [check] = checks(github, PR_REPO, FORK_HEAD)
+    assert check["conclusion"] == "failure"
+    assert "Blocked" in report_comments(github, PR_REPO, 7)[0]["body"]
+    assert not (base_checkout / "build" / "model.skops").read_bytes() == (worse / "build" / "model.skops").read_bytes()
+
+
+def test_fork_publisher_never_loads_a_pickle(action, github):
+    import pickle
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {action.tmp / 'pwned'}",))
+
+    github.add_pull(PR_REPO, 7, FORK_HEAD, base_ref="master", head_ref="feature", head_repo="someone/Hello-World")
+    gate_run = github.add_workflow_run(PR_REPO, FORK_HEAD, head_branch="feature", head_repo="someone/Hello-World")
+    github.add_artifact(gate_run["id"], "mlgate-report", {"candidate.pkl": pickle.dumps(Evil())})
+    run = action(action.workspace("better"), "workflow_run", workflow_run_event(gate_run["id"], FORK_HEAD),
+                 trust_pickle="true")
+    assert run.code == 2 and "never loads pickles" in run.stderr
+    assert not (action.tmp / "pwned").exists()
+    assert github.calls("POST") == []

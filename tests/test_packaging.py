@@ -1,0 +1,98 @@
+"""The container action's files, checked by real linters, and the image's install reproduced.
+
+No Docker engine runs here, so the test installs the package the way the Dockerfile does —
+same pip flags, a fresh virtual environment — and runs the entrypoint against the fake GitHub.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOWS = sorted((REPO / "examples" / "workflows").glob("*.yml"))
+DESIGN_INPUTS = {"config", "github_token", "command", "reason", "version", "pr", "comment", "check_name",
+                 "fail_on_block", "trust_pickle", "bot_login", "gate_workflow", "candidate", "production", "data"}
+DESIGN_OUTPUTS = {"decision", "report_path", "result_path", "comment_url", "promoted_version"}
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not installed; it comes with the test extra: pip install '.[test]'")
+    return path
+
+
+def lint(*args: str) -> None:
+    proc = subprocess.run(list(args), cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_action_yml_matches_the_schema_and_the_design():
+    lint(tool("check-jsonschema"), "--builtin-schema", "vendor.github-actions", "action.yml")
+    spec = yaml.safe_load((REPO / "action.yml").read_text())
+    assert set(spec["inputs"]) == DESIGN_INPUTS
+    assert set(spec["outputs"]) == DESIGN_OUTPUTS
+    assert all("-" not in name for name in spec["inputs"]), "hyphenated inputs reach a container as INPUT_A-B"
+    assert spec["runs"] == {"using": "docker", "image": "Dockerfile", "args": ["action"]}
+
+
+def test_every_input_is_read_by_the_action():
+    source = (REPO / "action" / "settings.py").read_text()
+    read = set(re.findall(r'(?:inp|flag)\("([a-z_]+)"', source))
+    assert read == DESIGN_INPUTS
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=[w.name for w in WORKFLOWS])
+def test_example_workflows_pass_actionlint_and_the_schema(workflow):
+    lint(tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(workflow))
+    lint(tool("actionlint"), "-no-color", str(workflow))
+    data = yaml.safe_load(workflow.read_text())
+    assert "permissions" in data, "each example states its minimal permissions"
+
+
+def test_dockerfile_passes_hadolint():
+    lint(tool("hadolint"), "Dockerfile")
+
+
+def test_the_dockerfile_install_runs_the_action(tmp_path):
+    """Install as the Dockerfile's RUN line does, into a fresh venv, then run its ENTRYPOINT."""
+    dockerfile = (REPO / "Dockerfile").read_text()
+    flags = re.search(r"RUN pip install (.*?) \.", dockerfile).group(1).split()
+    entrypoint = json.loads(re.search(r"ENTRYPOINT (\[.*\])", dockerfile).group(1))
+    cmd = json.loads(re.search(r"CMD (\[.*\])", dockerfile).group(1))
+    assert entrypoint + cmd == ["mlgate", "action"]
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", *flags, str(REPO)],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert pip.returncode == 0, pip.stderr[-2000:]
+
+    from fake_github import FakeGitHub
+    from gates.demo import POLICY, build
+
+    events = REPO.parent / "shared" / "fixtures" / "github-events"
+    workspace = build(tmp_path / "ws", "better")
+    with FakeGitHub() as gh:
+        gh.add_token("ghs_docker_test_token", login="github-actions[bot]")
+        gh.add_repo("Codertocat/Hello-World", default_branch="master")
+        event = json.loads((events / "pull_request.opened.json").read_text())
+        pr = event["pull_request"]
+        gh.add_pull("Codertocat/Hello-World", 2, pr["head"]["sha"], base_ref="master", base_sha=pr["base"]["sha"])
+        gh.set_file("Codertocat/Hello-World", ".github/mlgate.yml", POLICY, ref=pr["base"]["sha"])
+        env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path), "GITHUB_API_URL": gh.url,
+               "GITHUB_REPOSITORY": "Codertocat/Hello-World", "GITHUB_EVENT_NAME": "pull_request",
+               "GITHUB_EVENT_PATH": str(events / "pull_request.opened.json"), "GITHUB_WORKSPACE": str(workspace),
+               "INPUT_GITHUB_TOKEN": "ghs_docker_test_token", "MLGATE_WRITE_INTERVAL": "0"}
+        run = subprocess.run([str(venv / "bin" / entrypoint[0]), *cmd], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stdout + run.stderr
+        [check] = gh.find_check_runs("Codertocat/Hello-World", pr["head"]["sha"], "mlgate")
+        assert check["conclusion"] == "success"
