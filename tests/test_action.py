@@ -18,7 +18,7 @@ from fake_github import FakeGitHub
 from gates.demo import POLICY, build
 
 REPO = Path(__file__).resolve().parents[1]
-EVENTS = REPO.parent / "shared" / "fixtures" / "github-events"
+EVENTS = REPO / "tests" / "fixtures" / "github-events"  # copied from ../shared/fixtures with their licences
 TOKEN = "ghs_secretTOKENvalue1234567890"
 READONLY = "ghs_readonlyTOKEN0987654321"
 BOT = "github-actions[bot]"

@@ -22,7 +22,7 @@ import requests
 from fake_github import FakeGitHub
 from github import Auth, Github, GithubException, UnknownObjectException
 
-FIXTURES = Path("/work/shared/fixtures/github-events")
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "github-events"
 REPO = "Codertocat/Hello-World"
 HEAD = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
 TOKEN = "ghs_actions_token"

@@ -78,7 +78,7 @@ def test_the_dockerfile_install_runs_the_action(tmp_path):
     from fake_github import FakeGitHub
     from gates.demo import POLICY, build
 
-    events = REPO.parent / "shared" / "fixtures" / "github-events"
+    events = REPO / "tests" / "fixtures" / "github-events"
     workspace = build(tmp_path / "ws", "better")
     with FakeGitHub() as gh:
         gh.add_token("ghs_docker_test_token", login="github-actions[bot]")
