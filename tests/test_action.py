@@ -439,3 +439,13 @@ def test_fork_publisher_never_loads_a_pickle(action, github):
     assert run.code == 2 and "never loads pickles" in run.stderr
     assert not (action.tmp / "pwned").exists()
     assert github.calls("POST") == []
+
+
+def test_privileged_dispatch_never_runs_a_train_command(action, github):
+    ws = action.workspace("better")
+    policy = (ws / ".github" / "mlgate.yml").read_text().replace(
+        "  path: build/model.skops\n", f"  train: {{command: 'touch {action.tmp}/trained', output: build/model.skops}}\n")
+    (ws / ".github" / "mlgate.yml").write_text(policy)
+    run = action(ws, "workflow_dispatch", payload("workflow_dispatch.json"), repo="octo-org/octo-repo", command="evaluate")
+    assert run.code == 2 and "train commands never run in a privileged job" in run.stderr
+    assert not (action.tmp / "trained").exists()

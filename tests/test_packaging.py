@@ -96,3 +96,9 @@ def test_the_dockerfile_install_runs_the_action(tmp_path):
         assert run.returncode == 0, run.stdout + run.stderr
         [check] = gh.find_check_runs("Codertocat/Hello-World", pr["head"]["sha"], "mlgate")
         assert check["conclusion"] == "success"
+
+
+def test_readme_shows_every_example_workflow_verbatim():
+    readme = (REPO / "README.md").read_text()
+    for workflow in WORKFLOWS:
+        assert workflow.read_text().rstrip() in readme, f"README is out of date with {workflow.name}"
