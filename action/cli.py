@@ -125,6 +125,118 @@ def evaluate_command(config, workspace, out, candidate, production, data, engine
     return result.decision.exit_code
 
 
+def workspace_options(f):
+    f = click.option("--workspace", type=click.Path(file_okay=False), default=".", show_default=True,
+                     help="Directory the policy's paths are relative to.")(f)
+    return click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
+                        help=f"Policy file (default: {DEFAULT_CONFIG} under the workspace).")(f)
+
+
+def _policy(config, workspace):
+    workspace = Path(workspace)
+    if not workspace.is_dir():
+        raise InputError(f"--workspace: directory {str(workspace)!r} not found")
+    path = Path(config) if config else workspace / DEFAULT_CONFIG
+    return load_policy(path, source=str(config) if config else DEFAULT_CONFIG), workspace
+
+
+def _who(by: str | None) -> str:
+    if by:
+        return by
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "cli"
+
+
+@cli.command("promote")
+@workspace_options
+@click.option("--candidate", type=click.Path(dir_okay=False), default=None, help="Model to promote (default: the policy's).")
+@click.option("--out", type=click.Path(file_okay=False), default=DEFAULT_OUT, show_default=True,
+              help="Where a matching result.json is reused from, and the new one is written.")
+@click.option("--force", is_flag=True, help="Promote even though the gate blocks (needs --reason).")
+@click.option("--reason", default="", help="Why; recorded in the registry's audit log.")
+@click.option("--by", default=None, help="Who promotes (default: the login name).")
+@click.option("--trust-pickle", is_flag=True, help="Allow .pkl/.joblib models.")
+@click.option("--quiet", is_flag=True, help="Print nothing but errors.")
+@debug_option
+def promote_command(config, workspace, candidate, out, force, reason, by, trust_pickle, quiet, debug) -> int:
+    """Promote the candidate into the registry if the gate approves (or --force --reason)."""
+    from gates.evaluate import open_registry
+    from gates.promotion import load_result, promote
+
+    policy, workspace = _policy(config, workspace)
+    registry = open_registry(policy, workspace)
+    overrides = Overrides(candidate=Path(candidate) if candidate else None, trust_pickle=trust_pickle)
+    outcome = promote(policy, workspace, registry, overrides, by=_who(by), force=force, reason=reason,
+                      previous_result=load_result(Path(out) / "result.json"),
+                      progress=None if quiet else _progress)
+    if not quiet:
+        how = "reused the matching result.json" if outcome.reused_result else "evaluated first"
+        forced = " (forced)" if outcome.forced else ""
+        click.echo(f"mlgate: promoted version {outcome.version.version} to {policy.production.alias}{forced} "
+                   f"in {registry.describe()} ({how}; decision {outcome.result['decision']})")
+    return 0
+
+
+@cli.command("rollback")
+@workspace_options
+@click.option("--to", "to", type=int, default=None, help="Version to restore (default: previous).")
+@click.option("--reason", default="", help="Why; recorded in the audit log.")
+@click.option("--by", default=None, help="Who rolls back (default: the login name).")
+@debug_option
+def rollback_command(config, workspace, to, reason, by, debug) -> int:
+    """Point production back at the previous (or given) version."""
+    from gates.evaluate import open_registry
+
+    policy, workspace = _policy(config, workspace)
+    registry = open_registry(policy, workspace)
+    version = registry.rollback(to, by=_who(by), reason=reason)
+    click.echo(f"mlgate: production is now version {version.version} in {registry.describe()}")
+    return 0
+
+
+@cli.group("registry")
+def registry_group() -> None:
+    """Inspect the model registry named by the policy."""
+
+
+@registry_group.command("list")
+@workspace_options
+@debug_option
+def registry_list(config, workspace, debug) -> int:
+    """One line per version, newest last, with its aliases."""
+    from gates.evaluate import open_registry
+
+    policy, workspace = _policy(config, workspace)
+    registry = open_registry(policy, workspace)
+    aliases = registry.aliases()
+    for v in registry.versions():
+        names = ",".join(sorted(a for a, n in aliases.items() if n == v.version))
+        click.echo(f"{v.version}\t{v.sha256[:12]}\t{v.created_at}\t{v.promoted_by or ''}\t{names}\t{v.source}")
+    return 0
+
+
+@registry_group.command("show")
+@click.argument("number", type=int)
+@workspace_options
+@debug_option
+def registry_show(number, config, workspace, debug) -> int:
+    """Everything recorded about version NUMBER, as JSON."""
+    import dataclasses
+
+    from gates.evaluate import open_registry
+
+    policy, workspace = _policy(config, workspace)
+    registry = open_registry(policy, workspace)
+    version = registry.get(number)
+    aliases = sorted(a for a, n in registry.aliases().items() if n == number)
+    click.echo(dumps({**dataclasses.asdict(version), "aliases": aliases}), nl=False)
+    return 0
+
+
 @cli.command("demo")
 @click.option("--out", type=click.Path(file_okay=False), required=True, help="New directory for the demo workspace.")
 @click.option("--scenario", type=click.Choice(["better", "worse", "first"]), default="better", show_default=True,

@@ -71,6 +71,6 @@ def build(out: Path, scenario: str) -> Path:
         with tempfile.TemporaryDirectory() as tmp:
             production = Path(tmp) / "model.skops"
             sio.dump(demo_train.fit("production", train), production)
-            registry.add(production, source="demo: train.py --scenario production", by="mlgate-demo",
+            registry.promote(production, source="demo: train.py --scenario production", by="mlgate-demo",
                          reason="initial production model", alias="production")
     return out

@@ -36,3 +36,9 @@ class RegistryError(InputError):
 
 class InfrastructureError(MlgateError):
     """Something outside the user's input failed (a service, the disk) (exit 3)."""
+
+
+class Blocked(MlgateError):
+    """A promotion refused because the gate blocks (exit 1, the same meaning as a blocked gate)."""
+
+    exit_code = 1

@@ -7,9 +7,11 @@ embedded default. Backends that talk to services (GitHub Releases) live at the e
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -102,6 +104,9 @@ class FileRegistry:
                 return v
         raise RegistryError(f"{self.label}: no version {number}")
 
+    def aliases(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self.index()["aliases"].items()}
+
     def resolve(self, alias: str) -> Version | None:
         number = self.index()["aliases"].get(alias)
         return None if number is None else self.get(int(number))
@@ -122,39 +127,79 @@ class FileRegistry:
 
     # -------------------------------------------------------------- writing
 
-    def add(self, artifact: Path, *, source: str, by: str, reason: str = "", pr: int | None = None,
-            metrics: dict | None = None, result_sha256: str | None = None, alias: str | None = None) -> Version:
-        """Store ``artifact`` as a new immutable version (or reuse an identical one) and move ``alias``."""
-        data = self.index()
+    @contextmanager
+    def transaction(self):
+        """Read-modify-write of ``registry.json`` under an exclusive lock, written atomically.
+
+        A crash at any point leaves either the old index or the new one: artifacts are written
+        (atomically) before the index that names them, and the index is replaced by rename.
+        """
+        lock_path = self.root / ".lock"
+        with open(lock_path, "a+") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            try:
+                data = self.index()
+                yield data
+                self._write(data)
+            finally:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+    def promote(self, artifact: Path, *, source: str, by: str, reason: str = "", pr: int | None = None,
+                metrics: dict | None = None, result_sha256: str | None = None, result_json: bytes | None = None,
+                alias: str = "production", action: str = "promote") -> Version:
+        """Store ``artifact`` as a new immutable version (an identical one is reused) and point
+        ``alias`` at it; for ``production`` the old production becomes ``previous``."""
         digest = sha256_file(artifact)
-        existing = next((v for v in data["versions"] if v.get("sha256") == digest), None)
-        now = _now()
-        if existing is None:
-            number = max((int(v["version"]) for v in data["versions"]), default=0) + 1
-            rel = f"versions/{number}/model{artifact.suffix}"
-            target = self.root / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write_bytes(target, artifact.read_bytes())
-            entry = {
-                "version": number, "sha256": digest, "path": rel, "created_at": now, "source": source,
-                "metrics": metrics or {}, "result_sha256": result_sha256, "promoted_by": by, "pr": pr,
-                "reason": reason,
-            }
-            data["versions"].append(entry)
-            data["audit"].append({"at": now, "action": "add", "version": number, "by": by, "pr": pr, "reason": reason})
-        else:
-            number = int(existing["version"])
-        if alias is not None:
-            current = data["aliases"].get(alias)
-            if alias == "production" and current is not None and current != number:
-                data["aliases"]["previous"] = current
-            data["aliases"][alias] = number
-            data["audit"].append({"at": now, "action": f"alias:{alias}", "version": number, "by": by, "pr": pr, "reason": reason})
-        self._write(data)
+        with self.transaction() as data:
+            existing = next((v for v in data["versions"] if v.get("sha256") == digest), None)
+            now = _now()
+            if existing is None:
+                number = max((int(v["version"]) for v in data["versions"]), default=0) + 1
+                rel = f"versions/{number}/model{artifact.suffix}"
+                target = self.root / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                _atomic_write_bytes(target, artifact.read_bytes())
+                if result_json is not None:
+                    _atomic_write_bytes(target.parent / "result.json", result_json)
+                data["versions"].append({
+                    "version": number, "sha256": digest, "path": rel, "created_at": now, "source": source,
+                    "metrics": metrics or {}, "result_sha256": result_sha256, "promoted_by": by, "pr": pr,
+                    "reason": reason,
+                })
+                data["audit"].append({"at": now, "action": "add", "version": number, "by": by, "pr": pr, "reason": reason})
+            else:
+                number = int(existing["version"])
+            _move_alias(data, alias, number, by=by, pr=pr, reason=reason, action=action, at=now)
         return self.get(number)
+
+    def rollback(self, to: int | None = None, *, by: str, reason: str = "", alias: str = "production") -> Version:
+        """Point ``production`` back at ``to`` (default: ``previous``); the version rolled back
+        from becomes ``previous``, so a second rollback undoes the first."""
+        with self.transaction() as data:
+            if to is None:
+                to = data["aliases"].get("previous")
+                if to is None:
+                    raise RegistryError(f"{self.label}: no previous version to roll back to")
+            if not any(int(v["version"]) == int(to) for v in data["versions"]):
+                raise RegistryError(f"{self.label}: no version {to}")
+            if data["aliases"].get(alias) == int(to):
+                raise RegistryError(f"{self.label}: version {to} is already {alias}")
+            _move_alias(data, alias, int(to), by=by, pr=None, reason=reason, action="rollback", at=_now())
+        return self.get(int(to))
 
     def _write(self, data: dict) -> None:
         _atomic_write_bytes(self.root / INDEX, (json.dumps(data, indent=2, sort_keys=False) + "\n").encode("utf-8"))
+
+
+def _move_alias(data: dict, alias: str, number: int, *, by, pr, reason, action, at) -> None:
+    current = data["aliases"].get(alias)
+    if current == number:
+        return
+    if alias == "production" and current is not None:
+        data["aliases"]["previous"] = current
+    data["aliases"][alias] = number
+    data["audit"].append({"at": at, "action": action, "version": number, "by": by, "pr": pr, "reason": reason,
+                          "alias": alias, "from": current})
 
 
 def _atomic_write_bytes(target: Path, payload: bytes) -> None:

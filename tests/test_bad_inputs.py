@@ -153,7 +153,7 @@ def string_labels_without_positive(ws, cancer, models):
     train = cancer[0].assign(label=cancer[0]["label"].map(names))
     _holdout(ws, lambda f: f.assign(label=f["label"].map(names)))
     ws.model("build/model.skops", fit_logistic(train, ["mean radius", "mean texture"]))
-    ws.registry("models/registry").add(ws.model("p.skops", fit_logistic(train, ["mean radius"])), source="t", by="t",
+    ws.registry("models/registry").promote(ws.model("p.skops", fit_logistic(train, ["mean radius"])), source="t", by="t",
                                         alias="production")
     _policy(ws, "  - {metric: roc_auc, rule: non_inferior, margin: 0.01}\n", "")
 

@@ -158,7 +158,7 @@ def test_regression_gates(workspace, diabetes_split, diabetes_models, run_cli, t
     assert _gate(data, "r2 drop")["estimate"] == pytest.approx(r2_score(y, full) - r2_score(y, bmi))
 
     workspace.model("build/model.skops", diabetes_models["bmi_only"])
-    workspace.registry("models/registry").add(workspace.model("tmp.skops", diabetes_models["full"]), source="t", by="t",
+    workspace.registry("models/registry").promote(workspace.model("tmp.skops", diabetes_models["full"]), source="t", by="t",
                                                alias="production")
     code, data = _result(run_cli, tmp_path, workspace)
     assert (code, data["decision"]) == (1, "block")

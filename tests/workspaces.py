@@ -53,7 +53,7 @@ class Workspace:
         if production is not None:
             tmp = self.root / ".prod.skops"
             sio.dump(production, tmp)
-            registry.add(tmp, source="test", by="tests", alias="production")
+            registry.promote(tmp, source="test", by="tests", alias="production")
             tmp.unlink()
         return registry
 

@@ -1,0 +1,170 @@
+"""The model registry on GitHub Releases — the one to use in Actions, where the workspace is
+thrown away with the runner.
+
+One release per version, tagged ``<tag_prefix><n>``, with the artifact and ``result.json`` as
+assets; ``production`` is GitHub's "latest release" marker. A release is created as a draft,
+its assets uploaded, and only then published and marked latest, so an interrupted promotion
+never leaves a "latest" release without its model. Version metadata (SHA-256, who, why, and
+which version was production before) lives in the release body as one JSON comment.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from pathlib import Path
+
+from github import GithubException
+
+from gates.errors import RegistryError
+from gates.paths import sha256_file
+from gates.registry import Version
+
+from .github_api import GitHubForge, _translate
+
+META = re.compile(r"<!-- mlgate:version (\{.*?\}) -->", re.S)
+
+
+class GitHubReleasesRegistry:
+    def __init__(self, forge: GitHubForge, *, tag_prefix: str = "model-v", cache: Path | None = None):
+        self.forge = forge
+        self.settings = forge.settings
+        self.repo = forge.repo
+        self.prefix = tag_prefix
+        self.cache = Path(cache or tempfile.mkdtemp(prefix="mlgate-registry-"))
+
+    def describe(self) -> str:
+        return f"GitHub releases of {self.settings.repository} ({self.prefix}N)"
+
+    # -------------------------------------------------------------- reading
+
+    @_translate("list the registry's releases")
+    def _releases(self) -> dict[int, object]:
+        out = {}
+        pattern = re.compile(rf"^{re.escape(self.prefix)}(\d+)$")
+        for release in self.repo.get_releases():
+            match = pattern.match(release.tag_name or "")
+            if match and not release.draft:
+                out[int(match.group(1))] = release
+        return out
+
+    @staticmethod
+    def _meta(release) -> dict:
+        match = META.search(release.body or "")
+        if not match:
+            raise RegistryError(f"release {release.tag_name}: no mlgate metadata in its description")
+        return json.loads(match.group(1))
+
+    def _version(self, number: int, release) -> Version:
+        meta = self._meta(release)
+        return Version(
+            version=number, sha256=meta["sha256"], path=meta["asset"], created_at=meta.get("created_at", ""),
+            source=meta.get("source", ""), metrics=meta.get("metrics"), result_sha256=meta.get("result_sha256"),
+            promoted_by=meta.get("promoted_by"), pr=meta.get("pr"), reason=meta.get("reason"),
+        )
+
+    def versions(self) -> list[Version]:
+        return [self._version(n, r) for n, r in sorted(self._releases().items())]
+
+    def get(self, number: int) -> Version:
+        release = self._releases().get(int(number))
+        if release is None:
+            raise RegistryError(f"{self.describe()}: no version {number}")
+        return self._version(int(number), release)
+
+    @_translate("read the latest release")
+    def _latest(self) -> int | None:
+        try:
+            tag = self.repo.get_latest_release().tag_name
+        except GithubException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        match = re.match(rf"^{re.escape(self.prefix)}(\d+)$", tag or "")
+        return int(match.group(1)) if match else None
+
+    def aliases(self) -> dict[str, int]:
+        production = self._latest()
+        if production is None:
+            return {}
+        out = {"production": production}
+        previous = self._meta(self._releases()[production]).get("previous")
+        if previous is not None:
+            out["previous"] = int(previous)
+        return out
+
+    def resolve(self, alias: str) -> Version | None:
+        number = self.aliases().get(alias)
+        return None if number is None else self.get(number)
+
+    @_translate("download the model from its release")
+    def fetch(self, version: Version) -> Path:
+        release = self._releases()[version.version]
+        asset = next((a for a in release.get_assets() if a.name == version.path), None)
+        if asset is None:
+            raise RegistryError(f"{self.describe()}: version {version.version} has no asset {version.path}")
+        target = self.cache / str(version.version) / version.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        asset.download_asset(str(target))
+        actual = sha256_file(target)
+        if actual != version.sha256:
+            target.unlink()
+            raise RegistryError(
+                f"{self.describe()}: version {version.version} asset {version.path} has SHA-256 {actual[:12]}…, "
+                f"the release records {version.sha256[:12]}… (tampered or corrupt)"
+            )
+        return target
+
+    # -------------------------------------------------------------- writing
+
+    @_translate("promote a model release")
+    def promote(self, artifact: Path, *, source: str, by: str, reason: str = "", pr: int | None = None,
+                metrics: dict | None = None, result_sha256: str | None = None, result_json: bytes | None = None,
+                alias: str = "production", action: str = "promote") -> Version:
+        if alias != "production":
+            raise RegistryError(f"{self.describe()}: only the production alias exists on GitHub Releases")
+        digest = sha256_file(artifact)
+        releases = self._releases()
+        current = self._latest()
+        for number, release in releases.items():
+            if self._meta(release).get("sha256") == digest:  # an identical artifact is not stored twice
+                if number != current:
+                    self._mark_latest(release, previous=current)
+                return self.get(number)
+        number = max(releases, default=0) + 1
+        asset = f"model{artifact.suffix}"
+        meta = {"sha256": digest, "asset": asset, "source": source, "promoted_by": by, "pr": pr, "reason": reason,
+                "metrics": metrics or {}, "result_sha256": result_sha256, "previous": current}
+        body = f"Model version {number}, promoted by @{by}" + (f" from #{pr}" if pr else "") + \
+            (f": {reason}" if reason else "") + f"\n\n<!-- mlgate:version {json.dumps(meta, sort_keys=True)} -->\n"
+        draft = self.repo.create_git_release(f"{self.prefix}{number}", name=f"Model v{number}", message=body,
+                                             draft=True, make_latest="false")
+        draft.upload_asset(str(artifact), name=asset, content_type="application/octet-stream")
+        if result_json is not None:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "result.json"
+                path.write_bytes(result_json)
+                draft.upload_asset(str(path), name="result.json", content_type="application/json")
+        draft.update_release(name=f"Model v{number}", message=body, draft=False, make_latest="true")
+        return self.get(number)
+
+    @_translate("roll back the production release")
+    def rollback(self, to: int | None = None, *, by: str, reason: str = "", alias: str = "production") -> Version:
+        aliases = self.aliases()
+        current = aliases.get("production")
+        to = aliases.get("previous") if to is None else int(to)
+        if to is None:
+            raise RegistryError(f"{self.describe()}: no previous version to roll back to")
+        releases = self._releases()
+        if to not in releases:
+            raise RegistryError(f"{self.describe()}: no version {to}")
+        if to == current:
+            raise RegistryError(f"{self.describe()}: version {to} is already production")
+        self._mark_latest(releases[to], previous=current)
+        return self.get(to)
+
+    def _mark_latest(self, release, *, previous: int | None) -> None:
+        meta = {**self._meta(release), "previous": previous}
+        body = META.sub(f"<!-- mlgate:version {json.dumps(meta, sort_keys=True)} -->", release.body)
+        release.update_release(name=release.title or release.tag_name, message=body, draft=False, make_latest="true")

@@ -1,0 +1,109 @@
+"""Promotion: put an approved candidate into the registry as the new production model.
+
+A stored ``result.json`` is reused only when the candidate, the production model, the holdout
+and the policy are byte-for-byte the ones it describes (all four SHA-256 match); otherwise the
+candidate is evaluated first. A blocked candidate is promoted only when forced with a reason,
+or when a maintainer's override was recorded — and the audit log says which.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Policy
+from .errors import Blocked, InputError
+from .evaluate import Overrides, evaluate
+from .paths import inside, sha256_file
+from .registry import FileRegistry, Version
+from .result import dumps, result_sha256, to_dict
+
+
+@dataclass(frozen=True)
+class Promotion:
+    version: Version
+    result: dict
+    reused_result: bool
+    forced: bool
+
+
+def candidate_artifact(policy: Policy, workspace: Path, overrides: Overrides) -> Path:
+    """The file to promote: ``--candidate``, else the policy's model path or train output."""
+    if overrides.candidate is not None:
+        path = Path(overrides.candidate)
+        if not path.is_file():
+            raise InputError(f"--candidate: {path} not found")
+        return path
+    spec = policy.candidate
+    if spec.predictions is not None:
+        raise InputError("candidate.predictions: a predictions file cannot be promoted; promote the model artifact with --candidate")
+    rel = spec.path if spec.path is not None else spec.train.output
+    path = inside(workspace, rel, "candidate.path" if spec.path else "candidate.train.output", must_exist=False)
+    if not path.is_file():
+        raise InputError(f"{rel}: candidate artifact not found (build it, or pass --candidate)")
+    return path
+
+
+def reusable(result: dict | None, *, candidate_sha: str, production_sha: str | None, data_sha: str, config_sha: str) -> bool:
+    if not result:
+        return False
+    production = result.get("production") or {}
+    return (
+        (result.get("candidate") or {}).get("sha256") == candidate_sha
+        and production.get("sha256") == production_sha
+        and (result.get("data") or {}).get("sha256") == data_sha
+        and result.get("config_sha256") == config_sha
+    )
+
+
+def promote(policy: Policy, workspace: Path, registry: FileRegistry, overrides: Overrides, *, by: str,
+            previous_result: dict | None = None, force: bool = False, reason: str = "", pr: int | None = None,
+            source: str | None = None, progress=None) -> Promotion:
+    if force and not reason.strip():
+        raise InputError("--force needs --reason: a forced promotion is recorded with why")
+    artifact = candidate_artifact(policy, workspace, overrides)
+    current = registry.resolve(policy.production.alias)
+    data_path = Path(overrides.data) if overrides.data else inside(workspace, policy.data.holdout, "data.holdout")
+    candidate_sha = sha256_file(artifact)
+    reused = reusable(
+        previous_result, candidate_sha=candidate_sha,
+        production_sha=current.sha256 if current else None, data_sha=sha256_file(data_path), config_sha=policy.sha256,
+    )
+    if reused:
+        data = previous_result
+    else:
+        overrides = Overrides(candidate=artifact, production=overrides.production, data=overrides.data,
+                              trust_pickle=overrides.trust_pickle, allow_train=False)
+        data = to_dict(evaluate(policy, workspace, overrides, registry=registry, progress=progress))
+        # A maintainer's override was given for this very artifact: it still holds.
+        if previous_result and previous_result.get("overridden") and \
+                (previous_result.get("candidate") or {}).get("sha256") == candidate_sha:
+            data["overridden"] = previous_result["overridden"]
+    blocked = data["decision"] == "block"
+    if blocked and not data.get("overridden") and not force:
+        raise Blocked("refusing to promote: the gate blocks (" + "; ".join(data["reasons"][:3]) +
+                      "); pass --force --reason TEXT to promote anyway (recorded)")
+    note = reason
+    if blocked and data.get("overridden"):
+        o = data["overridden"]
+        note = f"overridden by {o.get('by')}: {o.get('reason')}" + (f"; {reason}" if reason else "")
+    elif blocked:
+        note = f"forced: {reason}"
+    payload = dumps(data).encode("utf-8")
+    metrics = {g["name"]: g["candidate"] for g in data["gates"] if g.get("candidate") is not None}
+    version = registry.promote(
+        artifact, source=source or str(artifact), by=by, reason=note, pr=pr, metrics=metrics,
+        result_sha256=result_sha256(data), result_json=payload,
+    )
+    return Promotion(version=version, result=data, reused_result=reused, forced=blocked and not data.get("overridden"))
+
+
+def load_result(path: Path) -> dict | None:
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InputError(f"{path}: not a valid result.json") from None
+    return data if isinstance(data, dict) else None

@@ -1,0 +1,112 @@
+"""Every registry backend passes the same contract: versions, aliases, promotion, rollback,
+hash verification and refusing a tampered artifact."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import skops.io as sio
+from sklearn.linear_model import LogisticRegression
+
+from fake_github import FakeGitHub
+from gates.errors import RegistryError
+from gates.registry import FileRegistry
+
+TOKEN = "ghs_registry_contract_token"
+
+
+def _models(tmp_path: Path) -> list[Path]:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 3)), rng.integers(0, 2, 60)
+    paths = []
+    for i, c in enumerate((0.1, 1.0, 10.0)):
+        path = tmp_path / f"m{i}.skops"
+        sio.dump(LogisticRegression(C=c).fit(X, y), path)
+        paths.append(path)
+    return paths
+
+
+def _tamper_file(registry, version):
+    path = registry.root / version.path
+    path.write_bytes(path.read_bytes() + b"x")
+
+
+@pytest.fixture(params=["file", "github-releases"])
+def backend(request, tmp_path):
+    if request.param == "file":
+        registry = FileRegistry(tmp_path / "registry", create=True)
+        yield registry, lambda v: _tamper_file(registry, v)
+        return
+    from action.github_api import GitHubForge
+    from action.registry_github import GitHubReleasesRegistry
+    from action.settings import from_environment
+
+    with FakeGitHub() as gh:
+        gh.add_token(TOKEN)
+        gh.add_repo("acme/models")
+        settings = from_environment({"GITHUB_REPOSITORY": "acme/models", "GITHUB_API_URL": gh.url,
+                                     "INPUT_GITHUB_TOKEN": TOKEN, "MLGATE_WRITE_INTERVAL": "0"})
+        registry = GitHubReleasesRegistry(GitHubForge(settings), cache=tmp_path / "cache")
+
+        def tamper(version):
+            with gh.lock:
+                asset = next(a for a in gh.assets.values() if a["name"] == version.path
+                             and a["release_id"] == next(r["id"] for r in gh.releases.values()
+                                                         if r["tag_name"] == f"model-v{version.version}"))
+                asset["data"] = asset["data"] + b"x"
+
+        yield registry, tamper
+
+
+def test_contract(backend, tmp_path):
+    registry, tamper = backend
+    a, b, c = _models(tmp_path)
+    assert registry.versions() == [] and registry.resolve("production") is None
+
+    v1 = registry.promote(a, source="a", by="alice", reason="first", result_json=b'{"decision": "first-model"}')
+    assert v1.version == 1 and registry.resolve("production").version == 1
+    assert registry.resolve("previous") is None
+    v2 = registry.promote(b, source="b", by="bob", reason="better", pr=7)
+    assert (v2.version, v2.promoted_by, v2.pr, v2.reason) == (2, "bob", 7, "better")
+    assert registry.aliases() == {"production": 2, "previous": 1}
+
+    # An identical artifact is not stored twice; promoting it moves production back to it.
+    again = registry.promote(a, source="a again", by="carol")
+    assert again.version == 1 and [v.version for v in registry.versions()] == [1, 2]
+    assert registry.aliases() == {"production": 1, "previous": 2}
+
+    # Rollback restores previous, and a second rollback undoes the first.
+    assert registry.rollback(by="dave").version == 2
+    assert registry.aliases() == {"production": 2, "previous": 1}
+    assert registry.rollback(by="dave").version == 1
+    assert registry.rollback(to=2, by="erin").version == 2
+    with pytest.raises(RegistryError, match="no version 9"):
+        registry.rollback(to=9, by="erin")
+    with pytest.raises(RegistryError, match="already production"):
+        registry.rollback(to=2, by="erin")
+
+    v3 = registry.promote(c, source="c", by="frank")
+    assert [v.version for v in registry.versions()] == [1, 2, 3], "list is newest last"
+    fetched = registry.fetch(v3)
+    assert fetched.read_bytes() == c.read_bytes()
+    assert type(sio.load(fetched, trusted=sio.get_untrusted_types(file=fetched))).__name__ == "LogisticRegression"
+
+    tamper(v3)
+    with pytest.raises(RegistryError, match="tampered or corrupt"):
+        registry.fetch(registry.get(3))
+
+
+def test_file_registry_keeps_an_audit_log(tmp_path):
+    registry = FileRegistry(tmp_path / "r", create=True)
+    a, b, _ = _models(tmp_path)
+    registry.promote(a, source="a", by="alice", reason="first")
+    registry.promote(b, source="b", by="bob", reason="second", pr=3)
+    registry.rollback(by="carol", reason="regression in EU")
+    audit = json.loads((tmp_path / "r" / "registry.json").read_text())["audit"]
+    assert [(e["action"], e["version"], e["by"]) for e in audit] == [
+        ("add", 1, "alice"), ("promote", 1, "alice"), ("add", 2, "bob"), ("promote", 2, "bob"), ("rollback", 1, "carol")]
+    assert audit[-1]["reason"] == "regression in EU" and audit[-1]["from"] == 2
