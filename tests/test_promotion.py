@@ -1,0 +1,162 @@
+"""Promotion and rollback from the terminal, train commands, and crash safety of the registry."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gates.registry import FileRegistry
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def demo(tmp_path, run_cli):
+    def make(scenario="better"):
+        ws = tmp_path / scenario
+        assert run_cli("demo", "--out", ws, "--scenario", scenario, "--quiet").code in (0, 1)
+        return ws
+
+    return make
+
+
+def registry_state(ws: Path) -> dict:
+    return json.loads((ws / "models" / "registry" / "registry.json").read_text())
+
+
+def test_promote_then_evaluate_compares_against_the_new_production_then_rollback(demo, run_cli):
+    ws = demo("better")
+    out = ws / "mlgate-report"
+    promoted = run_cli("promote", "--workspace", ws, "--out", out, "--by", "alice", "--reason", "better AUC")
+    assert promoted.code == 0, promoted.err
+    assert "promoted version 2" in promoted.out and "reused the matching result.json" in promoted.out
+    state = registry_state(ws)
+    assert state["aliases"] == {"production": 2, "previous": 1}
+    assert state["versions"][1]["promoted_by"] == "alice" and state["versions"][1]["reason"] == "better AUC"
+    assert (ws / "models" / "registry" / "versions" / "2" / "result.json").is_file()
+
+    evaluated = run_cli("evaluate", "--workspace", ws, "--out", ws / "again", "--json")
+    result = json.loads(evaluated.out)
+    assert result["production"]["version"] == 2
+    assert result["production"]["sha256"] == result["candidate"]["sha256"], "production is now the candidate"
+
+    rolled = run_cli("rollback", "--workspace", ws, "--by", "bob", "--reason", "regression")
+    assert rolled.code == 0 and "production is now version 1" in rolled.out
+    assert registry_state(ws)["aliases"] == {"production": 1, "previous": 2}
+    listed = run_cli("registry", "list", "--workspace", ws)
+    lines = listed.out.strip().splitlines()
+    assert [line.split("\t")[0] for line in lines] == ["1", "2"]
+    assert lines[0].split("\t")[4] == "production" and lines[1].split("\t")[4] == "previous"
+    shown = json.loads(run_cli("registry", "show", "2", "--workspace", ws).out)
+    assert shown["aliases"] == ["previous"] and shown["metrics"]["accuracy min"] > 0.9
+
+
+def test_promote_refuses_a_block_unless_forced_with_a_reason(demo, run_cli):
+    ws = demo("worse")
+    refused = run_cli("promote", "--workspace", ws, "--out", ws / "mlgate-report")
+    assert refused.code == 1 and "refusing to promote: the gate blocks" in refused.err
+    assert registry_state(ws)["aliases"] == {"production": 1}
+    no_reason = run_cli("promote", "--workspace", ws, "--force")
+    assert no_reason.code == 2 and "--force needs --reason" in no_reason.err
+    forced = run_cli("promote", "--workspace", ws, "--force", "--reason", "hotfix approved by the board", "--by", "cto")
+    assert forced.code == 0 and "(forced)" in forced.out
+    state = registry_state(ws)
+    assert state["aliases"]["production"] == 2
+    assert state["versions"][1]["reason"] == "forced: hotfix approved by the board"
+
+
+def test_promote_evaluates_when_the_stored_result_does_not_match(demo, run_cli):
+    ws = demo("better")
+    result_path = ws / "mlgate-report" / "result.json"
+    data = json.loads(result_path.read_text())
+    data["config_sha256"] = "0" * 64  # describes another policy: must not be trusted
+    data["decision"] = "block"
+    result_path.write_text(json.dumps(data))
+    promoted = run_cli("promote", "--workspace", ws, "--out", ws / "mlgate-report", "--by", "alice")
+    assert promoted.code == 0 and "evaluated first" in promoted.out
+
+
+def test_identical_artifact_is_not_stored_twice(demo, run_cli):
+    ws = demo("better")
+    assert run_cli("promote", "--workspace", ws, "--by", "a").code == 0
+    assert run_cli("promote", "--workspace", ws, "--by", "a").code == 0
+    assert len(registry_state(ws)["versions"]) == 2
+
+
+@pytest.mark.parametrize("command, message", [
+    ("exit 3", "exited 3"),
+    ("sleep 5", "timed out after 0.5 s"),
+    ("true", "did not write build/new.skops"),
+    ("echo building; echo 'ValueError: bad feature' >&2; exit 1", "ValueError: bad feature"),
+])
+def test_train_command_failures_are_clear(demo, run_cli, command, message):
+    ws = demo("better")
+    policy = (ws / ".github" / "mlgate.yml").read_text().replace(
+        "  path: build/model.skops\n", f'  train: {{command: "{command}", output: build/new.skops, timeout_s: 0.5}}\n')
+    (ws / ".github" / "mlgate.yml").write_text(policy)
+    result = run_cli("evaluate", "--workspace", ws, "--quiet")
+    assert result.code == 2 and message in result.err, result.err
+
+
+def test_train_command_builds_the_candidate(demo, run_cli):
+    ws = demo("better")
+    policy = (ws / ".github" / "mlgate.yml").read_text().replace(
+        "  path: build/model.skops\n",
+        f'  train: {{command: "{sys.executable} train.py --scenario better --out {{output}}", output: build/new.skops}}\n')
+    (ws / ".github" / "mlgate.yml").write_text(policy)
+    result = run_cli("evaluate", "--workspace", ws, "--json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["candidate"]["source"] == "build/new.skops"
+
+
+CRASHER = """
+import sys, itertools
+from pathlib import Path
+from gates.registry import FileRegistry
+registry = FileRegistry(Path(sys.argv[1]))
+models = [Path(p) for p in sys.argv[2:]]
+for i in itertools.count():
+    m = models[i % len(models)]
+    registry.promote(m, source=m.name, by="crasher", reason=str(i))
+    if i % 3 == 2:
+        registry.rollback(by="crasher")
+"""
+
+
+def test_sigkill_at_random_points_never_corrupts_the_registry(tmp_path):
+    """A promoting process killed at random moments leaves a readable registry whose aliases
+    point at versions whose artifacts exist and match their SHA-256."""
+    import numpy as np
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), rng.integers(0, 2, 40)
+    models = []
+    for i in range(4):
+        path = tmp_path / f"m{i}.skops"
+        sio.dump(LogisticRegression(C=10.0 ** (i - 2)).fit(X, y), path)
+        models.append(str(path))
+    root = tmp_path / "registry"
+    FileRegistry(root, create=True)
+    chooser = random.Random(1)
+    for _ in range(12):
+        proc = subprocess.Popen([sys.executable, "-c", CRASHER, str(root), *models], cwd=REPO,
+                                env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+        time.sleep(0.4 + chooser.random() * 0.6)  # after the imports, somewhere inside the loop
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        registry = FileRegistry(root)
+        index = registry.index()  # parses: never half-written
+        numbers = {v["version"] for v in index["versions"]}
+        for alias, number in index["aliases"].items():
+            assert number in numbers, f"{alias} points at missing version {number}"
+            registry.fetch(registry.get(number))  # exists and matches its SHA-256
+    assert len(numbers) == 4, "identical artifacts are never stored twice"
