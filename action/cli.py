@@ -116,7 +116,12 @@ def evaluate_command(config, workspace, out, candidate, production, data, engine
         data=Path(data) if data else None, trust_pickle=trust_pickle,
     )
     progress = None if (quiet or as_json) else _progress
-    result = evaluate(policy, workspace, overrides, progress=progress)
+    registry = None
+    if policy.production.registry is not None and policy.production.registry.kind != "file" and not production:
+        from .registries import open_registry
+
+        registry = open_registry(policy, workspace)
+    result = evaluate(policy, workspace, overrides, progress=progress, registry=registry)
     written = write_outputs(result, Path(out), candidate_path=result.candidate_file)
     if as_json:
         click.echo(dumps(to_dict(result)), nl=False)
@@ -164,7 +169,7 @@ def _who(by: str | None) -> str:
 @debug_option
 def promote_command(config, workspace, candidate, out, force, reason, by, trust_pickle, quiet, debug) -> int:
     """Promote the candidate into the registry if the gate approves (or --force --reason)."""
-    from gates.evaluate import open_registry
+    from .registries import open_registry
     from gates.promotion import load_result, promote
 
     policy, workspace = _policy(config, workspace)
@@ -189,7 +194,7 @@ def promote_command(config, workspace, candidate, out, force, reason, by, trust_
 @debug_option
 def rollback_command(config, workspace, to, reason, by, debug) -> int:
     """Point production back at the previous (or given) version."""
-    from gates.evaluate import open_registry
+    from .registries import open_registry
 
     policy, workspace = _policy(config, workspace)
     registry = open_registry(policy, workspace)
@@ -208,7 +213,7 @@ def registry_group() -> None:
 @debug_option
 def registry_list(config, workspace, debug) -> int:
     """One line per version, newest last, with its aliases."""
-    from gates.evaluate import open_registry
+    from .registries import open_registry
 
     policy, workspace = _policy(config, workspace)
     registry = open_registry(policy, workspace)
@@ -227,7 +232,7 @@ def registry_show(number, config, workspace, debug) -> int:
     """Everything recorded about version NUMBER, as JSON."""
     import dataclasses
 
-    from gates.evaluate import open_registry
+    from .registries import open_registry
 
     policy, workspace = _policy(config, workspace)
     registry = open_registry(policy, workspace)

@@ -22,7 +22,7 @@ PRIVILEGED_EVENTS = {"issue_comment", "pull_request_target", "workflow_run", "wo
 
 @dataclass(frozen=True)
 class Trigger:
-    kind: str  # evaluate | comment | dispatch | ignore
+    kind: str  # evaluate | comment | dispatch | publish | merge | ignore
     event: str
     actor: str = ""
     pr: int | None = None
@@ -64,6 +64,11 @@ def parse_trigger(event: str, payload: dict, *, bot_login: str, dispatch_pr: int
         return Trigger("dispatch", event, actor=_get(payload, "sender.login", str, required=False) or "", pr=dispatch_pr)
     if event == "workflow_run":
         return _workflow_run(payload)
+    if event == "pull_request_target" and payload.get("action") == "closed":
+        if not _get(payload, "pull_request.merged", bool, required=False):
+            return Trigger("ignore", event, why_ignored="pull request closed without merging")
+        return Trigger("merge", event, actor=_get(payload, "sender.login", str, required=False) or "",
+                       pr=_get(payload, "pull_request.number", int), head_sha=_get(payload, "pull_request.head.sha", str))
     if event == "pull_request_target":
         return Trigger("ignore", event, why_ignored=(
             "pull_request_target runs with a write token on PR code: mlgate evaluates in an unprivileged "

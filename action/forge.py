@@ -62,6 +62,10 @@ class Forge(Protocol):
 
     def role(self, user: str) -> str: ...
 
+    def find_gate_run(self, workflow_file: str, head_sha: str) -> int | None:
+        """The newest pull_request run of the gate workflow for ``head_sha``."""
+        ...
+
     def rerun_gate(self, workflow_file: str, head_sha: str) -> str | None: ...
 
     def find_pull(self, head_label: str, head_sha: str) -> int | None:

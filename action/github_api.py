@@ -177,11 +177,16 @@ class GitHubForge:
             return bytes(data)
         return None
 
+    @_translate("find the gate workflow's run")
+    def find_gate_run(self, workflow_file: str, head_sha: str) -> int | None:
+        runs = [r for r in self.repo.get_workflow(workflow_file).get_runs(head_sha=head_sha) if r.event == "pull_request"]
+        return max(runs, key=lambda r: r.id).id if runs else None
+
     @_translate("re-run the gate workflow")
     def rerun_gate(self, workflow_file: str, head_sha: str) -> str | None:
-        runs = self.repo.get_workflow(workflow_file).get_runs(head_sha=head_sha)
-        for run in runs:
-            if run.event in ("pull_request", "pull_request_target"):
-                run.rerun()
-                return run.html_url
-        return None
+        run_id = self.find_gate_run(workflow_file, head_sha)
+        if run_id is None:
+            return None
+        run = self.repo.get_workflow_run(run_id)
+        run.rerun()
+        return run.html_url

@@ -25,6 +25,7 @@ from . import commands
 from .commands import HELP, Command
 from .events import Trigger, load_payload, parse_trigger
 from .forge import CommentRef, Forbidden, Forge
+from .registries import open_registry
 from .settings import Settings
 
 COMMENT_LIMIT = 65_536
@@ -88,6 +89,8 @@ def run(settings: Settings, forge_factory: Callable[[Settings], Forge], log: Cal
             return handle_comment(settings, trigger, forge_factory(settings), pub)
         if trigger.kind == "publish":
             return publish_gate_run(settings, trigger, forge_factory(settings), pub)
+        if trigger.kind == "merge":
+            return promote_on_merge(settings, trigger, forge_factory(settings), pub)
         return handle_dispatch(settings, trigger, forge_factory, pub)
     finally:
         pub.flush()
@@ -103,7 +106,7 @@ def evaluate_pull_request(settings: Settings, trigger: Trigger, forge: Forge, pu
     override = _override_for(existing, trigger.head_sha)
 
     result = evaluate(policy, settings.workspace, _overrides(settings, allow_train=True), policy_source=policy_source,
-                      blockers=tuple(blockers))
+                      blockers=tuple(blockers), registry=open_registry(policy, settings.workspace, settings))
     result.notes[:0] = notes
     result.overridden = override
     return publish(settings, trigger.pr, trigger.head_sha, result, forge, pub, existing=existing)
@@ -190,7 +193,7 @@ def handle_comment(settings: Settings, trigger: Trigger, forge: Forge, pub: Publ
     command = trigger.command
     forge.react(trigger.comment_id, "eyes")
     try:
-        ok, reply = execute(settings, forge, trigger.pr, trigger.actor, command)
+        ok, reply = execute(settings, forge, trigger.pr, trigger.actor, command, pub.outputs)
     except MlgateError:
         _best_effort(lambda: forge.react(trigger.comment_id, "confused"))
         raise
@@ -200,7 +203,8 @@ def handle_comment(settings: Settings, trigger: Trigger, forge: Forge, pub: Publ
     return 0
 
 
-def execute(settings: Settings, forge: Forge, pr: int, actor: str, command: Command) -> tuple[bool, str]:
+def execute(settings: Settings, forge: Forge, pr: int | None, actor: str, command: Command,
+            pub_outputs: dict | None = None) -> tuple[bool, str]:
     """Run one command; returns (succeeded, reply). Refusals are replies, not errors."""
     if command.error:
         return False, f"@{actor} {command.error}.\n\n{HELP}"
@@ -219,8 +223,9 @@ def execute(settings: Settings, forge: Forge, pr: int, actor: str, command: Comm
         return True, f"@{actor} re-running the gate on {pull.head_sha[:7]}: {url}"
     if command.name == "override":
         return True, override(settings, forge, pr, actor, command.argument)
-    return False, (f"@{actor} `/mlgate {command.name}` is recognised but not available in this version of mlgate; "
-                   "nothing was changed.")
+    if command.name == "promote":
+        return promote_pull_request(settings, forge, pr, actor, pub_outputs, reason=f"/mlgate promote on #{pr}")
+    return rollback(settings, actor, int(command.argument) if command.argument else None, reason=f"/mlgate rollback on #{pr}")
 
 
 def override(settings: Settings, forge: Forge, pr: int, actor: str, reason: str) -> str:
@@ -290,7 +295,8 @@ def publish_gate_run(settings: Settings, trigger: Trigger, forge: Forge, pub: Pu
     existing = forge.find_comment(pr, MARKER, settings.bot_login)
     overrides = _overrides(settings, allow_train=False, trust_pickle=False)
     overrides.candidate = candidate
-    result = evaluate(policy, settings.workspace, overrides, policy_source="base", blockers=tuple(blockers))
+    result = evaluate(policy, settings.workspace, overrides, policy_source="base", blockers=tuple(blockers),
+                      registry=open_registry(policy, settings.workspace, settings))
     result.notes[:0] = notes
     result.overridden = _override_for(existing, trigger.head_sha)
     return publish(settings, pr, trigger.head_sha, result, forge, pub, existing=existing)
@@ -318,6 +324,75 @@ def extract_candidate(archive: bytes, into: Path) -> Path:
         raise ConfigError(f"artifact {ARTIFACT}: not a zip archive") from None
 
 
+# ----------------------------------------------------------------------------- promotion
+
+
+def promote_pull_request(settings: Settings, forge: Forge, pr: int, actor: str, outputs: dict | None, *,
+                         reason: str) -> tuple[bool, str]:
+    """Promote the candidate that the PR's own gate run uploaded — re-evaluated here under the
+    base branch's policy and holdout, loaded only through skops, never trained or unpickled."""
+    from gates.config import load_policy
+    from gates.errors import Blocked
+    from gates.paths import sha256_file
+    from gates.promotion import promote
+
+    pull = forge.pull(pr)
+    run_id = forge.find_gate_run(settings.gate_workflow, pull.head_sha)
+    if run_id is None:
+        return False, (f"@{actor} not promoted: no run of `{settings.gate_workflow}` for {pull.head_sha[:7]} "
+                       "uploaded a candidate (input gate_workflow names the PR gate workflow).")
+    archive = forge.download_artifact(run_id, ARTIFACT)
+    if archive is None:
+        return False, f"@{actor} not promoted: gate run {run_id} uploaded no `{ARTIFACT}` artifact."
+    candidate = extract_candidate(archive, settings.workspace / UNTRUSTED_DIR)
+    policy = load_policy(settings.workspace / settings.config, source=f"{settings.config} (base branch)")
+    registry = open_registry(policy, settings.workspace, settings)
+    override = _override_for(forge.find_comment(pr, MARKER, settings.bot_login), pull.head_sha)
+    previous = {"overridden": override, "candidate": {"sha256": sha256_file(candidate)}} if override else None
+    try:
+        outcome = promote(policy, settings.workspace, registry, _overrides(settings, allow_train=False, trust_pickle=False)
+                          .with_candidate(candidate), by=actor, previous_result=previous, pr=pr, reason=reason,
+                          source=f"PR #{pr} at {pull.head_sha[:7]} (gate run {run_id})")
+    except Blocked as exc:
+        return False, f"@{actor} not promoted: {exc}"
+    if outputs is not None:
+        outputs["promoted_version"] = str(outcome.version.version)
+    how = " under a maintainer's override" if outcome.result.get("overridden") else ""
+    return True, (f"@{actor} promoted this PR's candidate as version {outcome.version.version} to "
+                  f"`{policy.production.alias}` in {registry.describe()}{how} "
+                  f"(re-evaluated here: {outcome.result['decision']}).")
+
+
+def rollback(settings: Settings, actor: str, to: int | None, *, reason: str) -> tuple[bool, str]:
+    from gates.config import load_policy
+    from gates.errors import RegistryError
+
+    policy = load_policy(settings.workspace / settings.config, source=settings.config)
+    registry = open_registry(policy, settings.workspace, settings)
+    try:
+        version = registry.rollback(to, by=actor, reason=reason)
+    except RegistryError as exc:
+        return False, f"@{actor} nothing rolled back: {exc}"
+    return True, f"@{actor} rolled back: production is now version {version.version} in {registry.describe()}."
+
+
+def promote_on_merge(settings: Settings, trigger: Trigger, forge: Forge, pub: Publication) -> int:
+    from gates.config import load_policy
+
+    policy = load_policy(settings.workspace / settings.config, source=settings.config)
+    if policy.promotion_when != "merge":
+        pub.log("mlgate: nothing to do: promotion.when is 'command' (use /mlgate promote)")
+        return 0
+    ok, reply = promote_pull_request(settings, forge, trigger.pr, trigger.actor or "merge", pub.outputs,
+                                     reason=f"merged #{trigger.pr}")
+    try:
+        forge.create_comment(trigger.pr, reply)
+    except Forbidden as exc:
+        pub.warn_unpublished("comment on the merged pull request", exc)
+    pub.log(f"mlgate: {reply}")
+    return 0 if ok else 1
+
+
 # ----------------------------------------------------------------------------- dispatch
 
 
@@ -328,15 +403,17 @@ def handle_dispatch(settings: Settings, trigger: Trigger, forge_factory, pub: Pu
         from gates.config import load_policy
 
         policy = load_policy(settings.workspace / settings.config, source=settings.config)
-        result = evaluate(policy, settings.workspace, _overrides(settings, allow_train=False, trust_pickle=False))
+        result = evaluate(policy, settings.workspace, _overrides(settings, allow_train=False, trust_pickle=False),
+                          registry=open_registry(policy, settings.workspace, settings))
         return publish(settings, None, None, result, None, pub)
-    if trigger.pr is None:
-        raise ConfigError(f"input pr: command {command} on workflow_dispatch needs the pull request number")
     forge = forge_factory(settings)
-    name = {"override": "override", "promote": "promote", "rollback": "rollback"}[command]
+    argument = settings.version if command == "rollback" else settings.reason if command == "override" else ""
+    if trigger.pr is None and command != "rollback":
+        raise ConfigError(f"input pr: command {command} on workflow_dispatch needs the pull request number")
     ok, reply = execute(settings, forge, trigger.pr, trigger.actor,
-                        commands.parse(f"/mlgate {name} {settings.reason or settings.version}".strip()))
-    forge.create_comment(trigger.pr, reply)
+                        commands.parse(f"/mlgate {command} {argument}".strip()), pub.outputs)
+    if trigger.pr is not None:
+        forge.create_comment(trigger.pr, reply)
     pub.log(f"mlgate: {command}: {reply}")
     return 0 if ok else 2
 

@@ -6,6 +6,7 @@ takes plain data (a policy, a workspace, explicit overrides) and returns a ``Res
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import subprocess
 from dataclasses import dataclass, field
@@ -39,6 +40,9 @@ class Overrides:
     data: Path | None = None
     trust_pickle: bool = False
     allow_train: bool = True  # False under privileged triggers: never run PR code there
+
+    def with_candidate(self, path: Path) -> "Overrides":
+        return dataclasses.replace(self, candidate=path)
 
 
 @dataclass

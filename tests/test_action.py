@@ -341,7 +341,7 @@ def test_comments_on_plain_issues_and_by_the_bot_are_ignored(action, github):
     assert github.calls("POST") == [] and github.calls("PATCH") == []
 
 
-def test_promote_and_rollback_are_permission_checked(action, github):
+def test_rollback_by_a_writer_is_refused(action, github):
     seed_comment(github, "/mlgate rollback 3")
     github.set_permission(CMD_REPO, "chmouel", "write")
     run = action(action.workspace(), "issue_comment", comment_event("/mlgate rollback 3"), repo=CMD_REPO)
@@ -449,3 +449,106 @@ def test_privileged_dispatch_never_runs_a_train_command(action, github):
     run = action(ws, "workflow_dispatch", payload("workflow_dispatch.json"), repo="octo-org/octo-repo", command="evaluate")
     assert run.code == 2 and "train commands never run in a privileged job" in run.stderr
     assert not (action.tmp / "trained").exists()
+
+
+# ----------------------------------------------------------------------------- promotion
+
+
+def merged_event() -> dict:
+    data = payload("pull_request.opened.json")
+    data["action"] = "closed"
+    data["pull_request"]["merged"] = True
+    return data
+
+
+def gate_run_with(github, candidate_ws: Path, *, repo=PR_REPO, sha=HEAD, files=None) -> dict:
+    run = github.add_workflow_run(repo, sha, workflow_file="mlgate.yml", event="pull_request")
+    github.add_artifact(run["id"], "mlgate-report", files or artifact_from(candidate_ws, {"decision": "approve"}))
+    return run
+
+
+def registry_of(ws: Path) -> dict:
+    return json.loads((ws / "models" / "registry" / "registry.json").read_text())
+
+
+def test_merge_promotes_the_gate_runs_candidate(action, github):
+    gate_run_with(github, action.workspace("better"))
+    base = action.workspace("better")
+    run = action(base, "pull_request_target", merged_event())
+    assert run.code == 0, run.stderr
+    assert run.output("promoted_version") == "2"
+    state = registry_of(base)
+    assert state["aliases"] == {"production": 2, "previous": 1}
+    assert state["versions"][1]["pr"] == 2 and state["versions"][1]["reason"] == "merged #2"
+    assert "promoted this PR's candidate as version 2" in bot_comments(github, PR_REPO, 2)[-1]["body"]
+
+
+def test_merge_of_a_blocked_candidate_is_not_promoted(action, github):
+    gate_run_with(github, action.workspace("worse"))
+    base = action.workspace("better")
+    run = action(base, "pull_request_target", merged_event())
+    assert run.code == 1
+    assert registry_of(base)["aliases"] == {"production": 1}
+    assert "not promoted: refusing to promote: the gate blocks" in bot_comments(github, PR_REPO, 2)[-1]["body"]
+
+
+def test_merge_promotes_a_blocked_candidate_after_a_recorded_override(action, github):
+    gate_run_with(github, action.workspace("worse"))
+    mark = '<!-- mlgate:override {"at": "2026-11-24T10:00:00Z", "by": "maint", "reason": "accepted", "sha": "%s"} -->' % HEAD
+    github.add_comment(PR_REPO, 2, f"<!-- mlgate:report -->\n## Blocked\n{mark}", user=BOT)
+    base = action.workspace("better")
+    run = action(base, "pull_request_target", merged_event())
+    assert run.code == 0, run.stderr
+    state = registry_of(base)
+    assert state["aliases"]["production"] == 2
+    assert state["versions"][1]["reason"].startswith("overridden by maint: accepted")
+
+
+def test_merge_does_nothing_when_promotion_is_by_command(action, github):
+    base = action.workspace("better")
+    (base / ".github" / "mlgate.yml").write_text(POLICY + "promotion: {when: command}\n")
+    run = action(base, "pull_request_target", merged_event())
+    assert run.code == 0 and "promotion.when is 'command'" in run.stdout
+    assert github.calls("POST") == []
+
+
+@pytest.mark.parametrize("role, ok", [("read", False), ("write", True)])
+def test_promote_command(action, github, role, ok):
+    gate_run_with(github, action.workspace("better"), repo=CMD_REPO, sha=CMD_HEAD)
+    seed_comment(github, "/mlgate promote")
+    github.set_permission(CMD_REPO, "chmouel", role)
+    base = action.workspace("better")
+    run = action(base, "issue_comment", comment_event("/mlgate promote"), repo=CMD_REPO)
+    assert run.code == 0
+    assert registry_of(base)["aliases"]["production"] == (2 if ok else 1)
+    assert reactions(github) == ["eyes", "rocket" if ok else "confused"]
+
+
+def test_promote_command_refuses_a_pickle_artifact(action, github):
+    import pickle
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {action.tmp / 'pwned'}",))
+
+    gate_run_with(github, None, repo=CMD_REPO, sha=CMD_HEAD, files={"candidate.pkl": pickle.dumps(Evil())})
+    seed_comment(github, "/mlgate promote")
+    github.set_permission(CMD_REPO, "chmouel", "admin")
+    base = action.workspace("better")
+    run = action(base, "issue_comment", comment_event("/mlgate promote"), repo=CMD_REPO, trust_pickle="true")
+    assert run.code == 2 and "never loads pickles" in run.stderr
+    assert not (action.tmp / "pwned").exists()
+    assert registry_of(base)["aliases"] == {"production": 1}
+    assert reactions(github) == ["eyes", "confused"]
+
+
+def test_rollback_command_needs_maintain_and_restores_previous(action, github):
+    base = action.workspace("better")
+    assert subprocess.run([sys.executable, "-m", "action", "promote", "--workspace", str(base), "--by", "x", "--quiet"],
+                          cwd=base, env={**os.environ, "PYTHONPATH": str(REPO)}).returncode == 0
+    assert registry_of(base)["aliases"]["production"] == 2
+    seed_comment(github, "/mlgate rollback")
+    github.set_permission(CMD_REPO, "chmouel", "maintain")
+    run = action(base, "issue_comment", comment_event("/mlgate rollback"), repo=CMD_REPO)
+    assert run.code == 0 and registry_of(base)["aliases"] == {"production": 1, "previous": 2}
+    assert "production is now version 1" in replies(github)[-1]

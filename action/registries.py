@@ -1,0 +1,25 @@
+"""Open the registry the policy names. File registries are pure (``gates``); the GitHub
+Releases backend needs a token and the API, so it is built here at the edge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gates.config import Policy
+from gates.errors import ConfigError
+from gates.evaluate import open_registry as open_file_registry
+
+from .settings import Settings, from_environment
+
+
+def open_registry(policy: Policy, workspace: Path, settings: Settings | None = None):
+    spec = policy.production.registry
+    if spec is None or spec.kind == "file":
+        return open_file_registry(policy, workspace)
+    if spec.kind == "github-releases":
+        from .github_api import GitHubForge
+        from .registry_github import GitHubReleasesRegistry
+
+        return GitHubReleasesRegistry(GitHubForge(settings or from_environment()), tag_prefix=spec.tag_prefix)
+    raise ConfigError(f"production.registry.kind: {spec.kind!r} is not available in this build; "
+                      "use a file registry or github-releases")
