@@ -21,5 +21,9 @@ def open_registry(policy: Policy, workspace: Path, settings: Settings | None = N
         from .registry_github import GitHubReleasesRegistry
 
         return GitHubReleasesRegistry(GitHubForge(settings or from_environment()), tag_prefix=spec.tag_prefix)
-    raise ConfigError(f"production.registry.kind: {spec.kind!r} is not available in this build; "
-                      "use a file registry or github-releases")
+    if spec.kind == "mlflow":
+        from gates.registry_mlflow import MlflowRegistry
+
+        return MlflowRegistry(spec.model_name, spec.tracking_uri, artifact_location=spec.artifact_location,
+                              alias=policy.production.alias)
+    raise ConfigError(f"production.registry.kind: {spec.kind!r} is not available")

@@ -47,6 +47,7 @@ class RegistrySpec:
     tag_prefix: str = "model-v"
     model_name: str | None = None
     tracking_uri: str | None = None
+    artifact_location: str | None = None  # mlflow: where new versions' artifacts go
 
 
 @dataclass(frozen=True)
@@ -345,18 +346,22 @@ def _model(r: _Reader, value: Any, where: str, *, allow_registry: bool) -> Model
 def _registry(r: _Reader, value: Any, where: str) -> RegistrySpec:
     if isinstance(value, str):
         return RegistrySpec(kind="file", path=r.string(value, where))
-    m = r.mapping(value, where, {"kind", "path", "tag_prefix", "model_name", "tracking_uri"}, {"kind"})
+    m = r.mapping(value, where, {"kind", "path", "tag_prefix", "model_name", "tracking_uri", "artifact_location"}, {"kind"})
     kind = r.choice(m["kind"], f"{where}.kind", ("file", "github-releases", "mlflow"))
     if kind == "file" and m.get("path") is None:
         raise r.fail(f"{where}.path", "a directory for the file registry")
-    if kind == "mlflow" and m.get("model_name") is None:
-        raise r.fail(f"{where}.model_name", "the registered model's name")
+    if kind == "mlflow":
+        for key, what in (("model_name", "the registered model's name"), ("tracking_uri", "the MLflow tracking URI")):
+            if m.get(key) is None:
+                raise r.fail(f"{where}.{key}", what)
+            r.string(m[key], f"{where}.{key}")
     return RegistrySpec(
         kind=kind,
         path=r.string(m["path"], f"{where}.path") if m.get("path") is not None else None,
         tag_prefix=r.string(m.get("tag_prefix", "model-v"), f"{where}.tag_prefix"),
         model_name=m.get("model_name"),
         tracking_uri=m.get("tracking_uri"),
+        artifact_location=m.get("artifact_location"),
     )
 
 

@@ -35,8 +35,24 @@ def _tamper_file(registry, version):
     path.write_bytes(path.read_bytes() + b"x")
 
 
-@pytest.fixture(params=["file", "github-releases"])
+@pytest.fixture(params=["file", "github-releases", "mlflow"])
 def backend(request, tmp_path):
+    if request.param == "mlflow":
+        pytest.importorskip("mlflow", reason="the MLflow backend needs the mlflow extra")
+        from gates.registry_mlflow import MlflowRegistry
+
+        registry = MlflowRegistry("churn", f"sqlite:///{tmp_path / 'mlflow.db'}",
+                                  artifact_location=(tmp_path / "artifacts").as_uri(), cache=tmp_path / "cache")
+
+        def tamper_mlflow(version):
+            import hashlib
+
+            [stored] = [p for p in (tmp_path / "artifacts").rglob(version.path)
+                        if hashlib.sha256(p.read_bytes()).hexdigest() == version.sha256]
+            stored.write_bytes(stored.read_bytes() + b"x")
+
+        yield registry, tamper_mlflow
+        return
     if request.param == "file":
         registry = FileRegistry(tmp_path / "registry", create=True)
         yield registry, lambda v: _tamper_file(registry, v)
