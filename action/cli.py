@@ -281,29 +281,15 @@ def action_command(debug) -> int:
 
 
 def _progress(message: str) -> None:
-    click.echo(click.style(f"· {message}", dim=True), err=True)
+    from .terminal import progress
 
-
-VERDICT_STYLE = {"approve": ("APPROVE", "green"), "block": ("BLOCK", "red"), "first-model": ("FIRST MODEL", "cyan")}
+    progress(message)
 
 
 def print_verdict(result: Result, written: dict[str, Path]) -> None:
-    from gates.report import gate_row
+    from .terminal import print_verdict as show
 
-    word, colour = VERDICT_STYLE[result.decision.decision]
-    click.echo(click.style(f"mlgate: {word}", fg=colour, bold=True) + f" — {result.decision.reasons[0]}")
-    rows = [gate_row(g) for g in result.gates]
-    header = ("gate", "production", "candidate", "Δ", "interval", "p", "result")
-    table = [header] + [(r.name, r.production, r.candidate, r.difference, r.interval, r.p_value, r.status) for r in rows]
-    widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
-    for i, row in enumerate(table):
-        line = "  ".join(str(cell).ljust(widths[j]) for j, cell in enumerate(row))
-        if i and "fail" in row[-1] or i and "undefined" in row[-1]:
-            line = click.style(line, fg="red")
-        click.echo("  " + line.rstrip())
-    for reason in result.decision.reasons[1:]:
-        click.echo(f"  - {reason}")
-    click.echo(f"report: {written['report.md']}  result: {written['result.json']}")
+    show(result, written)
 
 
 if __name__ == "__main__":  # pragma: no cover

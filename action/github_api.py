@@ -11,6 +11,7 @@ import functools
 
 import requests
 from github import Auth, Github, GithubException, GithubRetry
+from urllib3.util.retry import Retry
 
 from gates.errors import InfrastructureError, InputError
 
@@ -19,6 +20,7 @@ from .forge import CheckRef, CommentRef, Forbidden, PullInfo
 from .settings import Settings
 
 WRITE_RETRIES = 4
+MAX_WAIT = 60
 MAX_ARTIFACT_BYTES = 2 * 1024**3
 
 
@@ -58,7 +60,13 @@ class GitHubForge:
         if not settings.token:
             raise InputError("input github_token: no token (set github_token: ${{ github.token }} or GITHUB_TOKEN)")
         self.settings = settings
-        retry = GithubRetry(total=WRITE_RETRIES, backoff_factor=0.5, secondary_rate_wait=30)
+        # 5xx, 429 and rate-limited 403s are retried with backoff, edits (PATCH) included; a
+        # Retry-After beyond MAX_WAIT fails instead of stalling the job.
+        retry = GithubRetry(
+            total=WRITE_RETRIES, backoff_factor=0.5, secondary_rate_wait=30, max_rate_limit_wait=MAX_WAIT,
+            status_forcelist=list(range(500, 600)) + [429],
+            allowed_methods=Retry.DEFAULT_ALLOWED_METHODS | {"GET", "POST", "PATCH"},
+        )
         self.gh = Github(
             auth=Auth.Token(settings.token.reveal()),
             base_url=settings.api_url,
@@ -99,11 +107,21 @@ class GitHubForge:
         return files
 
     @_translate("list the pull request's comments")
+    def find_comments(self, number: int, marker: str, author: str) -> list[CommentRef]:
+        return [CommentRef(c.id, c.body, c.html_url) for c in self.repo.get_issue(number).get_comments()
+                if c.user is not None and c.user.login == author and marker in (c.body or "")]
+
     def find_comment(self, number: int, marker: str, author: str) -> CommentRef | None:
-        for comment in self.repo.get_issue(number).get_comments():
-            if comment.user is not None and comment.user.login == author and marker in (comment.body or ""):
-                return CommentRef(comment.id, comment.body, comment.html_url)
-        return None
+        found = self.find_comments(number, marker, author)
+        return min(found, key=lambda c: c.id) if found else None
+
+    @_translate("delete a duplicate report comment")
+    def delete_comment(self, comment_id: int) -> None:
+        try:
+            self.repo.get_issue(0).get_comment(comment_id).delete()
+        except GithubException as exc:
+            if exc.status != 404:  # another run deleted it first
+                raise
 
     @_translate("create the report comment")
     def create_comment(self, number: int, body: str) -> CommentRef:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from gates.config import Policy, parse_policy
-from gates.errors import ConfigError, MlgateError
+from gates.errors import ConfigError, InfrastructureError, MlgateError
 from gates.evaluate import Overrides, Result, evaluate
 from gates.outputs import write_outputs
 from gates.report import MARKER, trim_markdown
@@ -43,6 +43,7 @@ class Publication:
     summary: list[str] = field(default_factory=list)
     warned: bool = False
     log: Callable[[str], None] = print
+    published: list[str] = field(default_factory=list)
 
     def warn_unpublished(self, what: str, exc: Forbidden) -> None:
         """Warn once: a read-only token (fork PR) fails every write the same way."""
@@ -157,25 +158,63 @@ def publish(settings: Settings, pr: int | None, head_sha: str | None, result: Re
                        result_path=str(written["result.json"]))
     pub.summary.append(trim_markdown(body, COMMENT_LIMIT))
 
+    failures: list[str] = []
     if forge is not None and pr is not None and settings.comment:
-        comment_body = trim_markdown(body, COMMENT_LIMIT)
-        try:
-            ref = forge.edit_comment(existing.id, comment_body) if existing else forge.create_comment(pr, comment_body)
-            pub.outputs["comment_url"] = ref.url
-        except Forbidden as exc:
-            pub.warn_unpublished("post the report comment", exc)
+        _step(pub, failures, "the report comment",
+              lambda: _publish_comment(settings, forge, pr, head_sha, trim_markdown(body, COMMENT_LIMIT), existing, pub))
     if forge is not None and head_sha is not None:
         passed = result.decision.decision != "block" or bool(result.overridden)
-        title = _check_title(result)
-        try:
+
+        def check():
             current = forge.find_check(settings.check_name, head_sha)
             forge.publish_check(settings.check_name, head_sha, conclusion="success" if passed else "failure",
-                                title=title, summary=trim_markdown(body, CHECK_LIMIT), existing=current)
-        except Forbidden as exc:
-            pub.warn_unpublished("publish the check run", exc)
+                                title=_check_title(result), summary=trim_markdown(body, CHECK_LIMIT), existing=current)
+
+        _step(pub, failures, "the check run", check)
+    if failures:
+        raise InfrastructureError(
+            f"not published after retries: {'; '.join(failures)}. Published: the job summary, the outputs"
+            + (f", {', '.join(pub.published)}" if pub.published else "") + f"; the verdict was {result.decision.decision}"
+        )
     pub.log(f"mlgate: {result.decision.decision}{' (overridden)' if result.overridden else ''}: {result.decision.reasons[0]}")
     blocked = result.decision.decision == "block" and not result.overridden
     return 1 if blocked and settings.fail_on_block else 0
+
+
+def _step(pub: Publication, failures: list[str], what: str, action: Callable[[], None]) -> None:
+    """Publish one piece; a refusal (read-only token) warns, a failure is reported at the end
+    so the other pieces still go out."""
+    try:
+        action()
+        pub.published.append(what)
+    except Forbidden as exc:
+        pub.warn_unpublished(f"publish {what}", exc)
+    except InfrastructureError as exc:
+        failures.append(f"{what} ({exc})")
+
+
+def _publish_comment(settings: Settings, forge: Forge, pr: int, head_sha: str | None, body: str,
+                     existing: CommentRef | None, pub: Publication) -> None:
+    """Create or edit the one sticky comment; never let a stale run overwrite a newer verdict,
+    and collapse the duplicates two concurrent first runs can create."""
+    if head_sha is not None:
+        current = forge.pull(pr).head_sha
+        if current != head_sha:
+            pub.log(f"mlgate: not editing the report: the pull request moved on to {current[:7]}, "
+                    f"this run evaluated {head_sha[:7]}")
+            return
+    existing = forge.find_comment(pr, MARKER, settings.bot_login) if existing is None else existing
+    ref = forge.edit_comment(existing.id, body) if existing else forge.create_comment(pr, body)
+    if existing is None:
+        found = forge.find_comments(pr, MARKER, settings.bot_login)
+        if len(found) > 1:
+            keep = min(found, key=lambda c: c.id)
+            if keep.id != ref.id:
+                ref = forge.edit_comment(keep.id, body)
+            for other in found:
+                if other.id != keep.id:
+                    forge.delete_comment(other.id)
+    pub.outputs["comment_url"] = ref.url
 
 
 def _check_title(result: Result) -> str:

@@ -65,14 +65,15 @@ class Progress:
         if len(text) > width - 1:
             text = text[: width - 2] + "…"
         # \r + erase line: the step replaces the previous one on the same line.
-        click.echo("\r\x1b[2K" + click.style(text, dim=True), file=self._out(), nl=False, color=_colour())
+        self._out().write("\r\x1b[2K")  # a control sequence, not a colour: NO_COLOR keeps it
+        click.echo(click.style(text, dim=True), file=self._out(), nl=False, color=_colour())
         self._out().flush()
         self.showing = True
 
     def done(self) -> None:
         """Clear the status line so what follows starts on a clean line."""
         if self.showing:
-            click.echo("\r\x1b[2K", file=self._out(), nl=False)
+            self._out().write("\r\x1b[2K")
             self._out().flush()
             self.showing = False
         self.started = None
@@ -80,9 +81,10 @@ class Progress:
 
 def _width() -> int:
     try:
-        return os.get_terminal_size(sys.stderr.fileno()).columns
+        columns = os.get_terminal_size(sys.stderr.fileno()).columns
     except (OSError, ValueError, AttributeError):
-        return 100
+        columns = 0
+    return columns if columns >= 20 else 100
 
 
 PROGRESS = Progress()

@@ -19,6 +19,7 @@ from .errors import ConfigError, DataError
 from .paths import sha256_file
 
 TABULAR_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+MAX_COLUMNS = 100_000  # far above real holdouts; a wider header is an attack on the parser
 
 
 @dataclass
@@ -51,6 +52,9 @@ def table_format(path: Path, key: str) -> str:
 def read_table(path: Path, label: str, key: str) -> pd.DataFrame:
     """Read a CSV or Parquet file; any parser failure becomes a DataError naming ``label``."""
     fmt = table_format(path, key)
+    width = _column_count(path, fmt)
+    if width > MAX_COLUMNS:
+        raise DataError(f"{label}: more than {MAX_COLUMNS} columns in the header; mlgate reads at most {MAX_COLUMNS}")
     try:
         if fmt == "csv":
             frame = pd.read_csv(path, low_memory=False)
@@ -68,6 +72,29 @@ def read_table(path: Path, label: str, key: str) -> pd.DataFrame:
     if dupes:
         raise DataError(f"{label}: duplicated column names {dupes}")
     return frame
+
+
+def _column_count(path: Path, fmt: str) -> int:
+    """Columns in the header, counted without parsing the file; stops counting past the limit."""
+    if fmt == "parquet":
+        try:
+            import pyarrow.parquet as pq
+
+            return pq.ParquetFile(path).metadata.num_columns
+        except Exception:
+            return 0  # unreadable: read_table reports it
+    if path.suffix.lower() != ".csv":
+        return 0  # compressed CSV: pandas decompresses; the row count limits the damage
+    with open(path, "rb") as fh:
+        commas = 0
+        while True:
+            block = fh.read(1 << 20)
+            if not block:
+                return commas + 1
+            cut = block.find(b"\n")
+            commas += (block if cut < 0 else block[:cut]).count(b",")
+            if cut >= 0 or commas > MAX_COLUMNS:
+                return commas + 1
 
 
 def load_holdout(path: Path, spec: DataSpec, *, task: str | None, label: str | None = None) -> Holdout:
@@ -98,7 +125,7 @@ def load_holdout(path: Path, spec: DataSpec, *, task: str | None, label: str | N
             first = int(np.argmax(bad))
             raise DataError(
                 f"{label}: target column {spec.target!r} must be numeric and finite for regression; "
-                f"data row {first + 1} holds {target.iloc[first]!r}"
+                f"data row {first + 1} holds {plain(target.iloc[first])!r}"
             )
         frame[spec.target] = values.astype(float)
     if spec.id_column is not None:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import Holdout, read_table
+from .data import Holdout, plain, read_table
 from .errors import ConfigError, DataError, ModelError
 from .paths import sha256_file
 
@@ -75,10 +75,15 @@ def load_model_file(path: Path, *, role: str, label: str, trusted_types=(), trus
 
 
 def _load_skops(path: Path, label: str, trusted: tuple[str, ...]):
+    return _load_skops_source({"file": path}, label, trusted)
+
+
+def _load_skops_source(source: dict, label: str, trusted: tuple[str, ...]):
+    """``source`` is ``{"file": path}`` or ``{"data": bytes}`` (the two ways skops reads)."""
     import skops.io as sio
 
     try:
-        untrusted = sio.get_untrusted_types(file=path)
+        untrusted = sio.get_untrusted_types(**source)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
         raise ModelError(f"{label}: not a readable skops file ({type(exc).__name__}: {exc})") from None
     refused = sorted(t for t in untrusted if t not in trusted)
@@ -88,9 +93,39 @@ def _load_skops(path: Path, label: str, trusted: tuple[str, ...]):
             "security.trusted_types in the policy on the base branch"
         )
     try:
-        return sio.load(path, trusted=list(untrusted))
+        if "file" in source:
+            return sio.load(source["file"], trusted=list(untrusted))
+        return sio.loads(source["data"], trusted=list(untrusted))
     except Exception as exc:  # skops surfaces many error types for a corrupt archive
         raise ModelError(f"{label}: cannot load skops file ({type(exc).__name__}: {_first_line(exc)})") from None
+
+
+def load_model_bytes(data: bytes, *, suffix: str, role: str, label: str, trusted_types=(),
+                     trust_pickle: bool = False) -> Model:
+    """Load a model shipped as bytes (to a Dask worker) with the same checks as a file.
+
+    ``suffix`` is the original file's (``.skops``, or a pickle suffix that needs ``trust_pickle``).
+    """
+    import hashlib
+    import io
+
+    suffix = suffix.lower()
+    if suffix in SKOPS_SUFFIXES:
+        estimator = _load_skops_source({"data": data}, label, tuple(trusted_types))
+    elif suffix in PICKLE_SUFFIXES:
+        if not trust_pickle:
+            raise ModelError(f"{label}: refusing to unpickle a {suffix} model, since unpickling can run arbitrary code")
+        import joblib
+
+        try:
+            estimator = joblib.load(io.BytesIO(data))
+        except Exception as exc:
+            raise ModelError(f"{label}: cannot unpickle ({type(exc).__name__}: {_first_line(exc)})") from None
+    else:
+        raise ModelError(f"{label}: unsupported model file type {suffix or '(none)'!r}")
+    if not hasattr(estimator, "predict"):
+        raise ModelError(f"{label}: the loaded object ({type(estimator).__name__}) has no predict method")
+    return Model(role=role, source=label, sha256=hashlib.sha256(data).hexdigest(), estimator=estimator)
 
 
 def _load_pickle(path: Path, label: str):
@@ -213,7 +248,7 @@ def _score_predictions(model: Model, holdout: Holdout, *, labels, positive_label
             raise DataError(f"{label}: column {ROW_ID_COLUMN!r} is required because data.id_column is set")
         ids = frame[ROW_ID_COLUMN]
         if ids.duplicated().any():
-            raise DataError(f"{label}: column {ROW_ID_COLUMN!r} has duplicated ids, e.g. {ids[ids.duplicated()].iloc[0]!r}")
+            raise DataError(f"{label}: column {ROW_ID_COLUMN!r} has duplicated ids, e.g. {plain(ids[ids.duplicated()].iloc[0])!r}")
         wanted = holdout.frame[id_column]
         indexed = frame.set_index(ROW_ID_COLUMN)
         key_type = _common_key(wanted, indexed.index)
@@ -224,7 +259,7 @@ def _score_predictions(model: Model, holdout: Holdout, *, labels, positive_label
         if missing.any() or extra.any():
             problems = []
             if missing.any():
-                problems.append(f"{int(missing.sum())} holdout row(s) missing (e.g. id {wanted[missing].iloc[0]!r})")
+                problems.append(f"{int(missing.sum())} holdout row(s) missing (e.g. id {plain(wanted[missing].iloc[0])!r})")
             if extra.any():
                 problems.append(f"{int(extra.sum())} extra row(s) not in the holdout")
             raise DataError(f"{label}: rows do not match the holdout by {ROW_ID_COLUMN!r}: {'; '.join(problems)}")
@@ -275,7 +310,7 @@ def _probabilities(column: pd.Series, label: str) -> np.ndarray:
     bad = ~np.isfinite(values) | (values < 0) | (values > 1)
     if bad.any():
         first = int(np.argmax(bad))
-        raise DataError(f"{label}: column {column.name!r} must hold probabilities in [0, 1]; data row {first + 1} holds {column.iloc[first]!r}")
+        raise DataError(f"{label}: column {column.name!r} must hold probabilities in [0, 1]; data row {first + 1} holds {plain(column.iloc[first])!r}")
     return values
 
 

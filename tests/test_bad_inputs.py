@@ -208,6 +208,85 @@ def ragged_csv(ws, cancer, models):
     ws.write("data/holdout.csv", "label,a,b\n1,2,3\n0,1,2,3,4,5\n")
 
 
+def huge_config(ws, cancer, models):
+    ws.policy(CANCER_POLICY + "# " + "x" * 1_100_000 + "\n")
+
+
+def latin1_config(ws, cancer, models):
+    ws.write(".github/mlgate.yml", CANCER_POLICY.replace("version: 1", "# caf\xe9\nversion: 1").encode("latin-1"))
+
+
+def config_not_a_mapping(ws, cancer, models):
+    ws.policy("- version: 1\n")
+
+
+def empty_config(ws, cancer, models):
+    ws.policy("")
+
+
+def wrong_version(ws, cancer, models):
+    _policy(ws, "version: 1", "version: 2")
+
+
+def nan_score_in_predictions(ws, cancer, models):
+    _, test = cancer
+    X = test.drop(columns=["label", "size"])
+    m = models["good"]
+    preds = pd.DataFrame({"prediction": m.predict(X), "score": m.predict_proba(X)[:, 1]})
+    preds.loc[5, "score"] = np.nan
+    ws.table("build/candidate.csv", preds)
+    _policy(ws, "path: build/model.skops", "predictions: build/candidate.csv")
+
+
+def inf_regression_target(ws, cancer, models):
+    _holdout(ws, lambda f: f.assign(label=f["label"].astype(float).where(f.index != 7, np.inf)))
+    ws.policy("""\
+        version: 1
+        task: regression
+        data: {holdout: data/holdout.csv, target: label}
+        production: {registry: models/registry}
+        gates: [{metric: mae, rule: non_inferior, margin: 0.1}]
+        """)
+
+
+def duplicated_prediction_ids(ws, cancer, models):
+    _, test = cancer
+    _holdout(ws, lambda f: f.assign(uid=range(len(f))))
+    preds = pd.DataFrame({"row_id": [0] + list(range(len(test) - 1)), "prediction": 0, "score": 0.5})
+    ws.table("build/candidate.csv", preds)
+    ws.policy(CANCER_POLICY.replace("target: label", "target: label\n  id_column: uid")
+              .replace("path: build/model.skops", "predictions: build/candidate.csv"))
+
+
+def predictions_missing_ids(ws, cancer, models):
+    _, test = cancer
+    _holdout(ws, lambda f: f.assign(uid=range(len(f))))
+    preds = pd.DataFrame({"row_id": range(3, len(test) + 3), "prediction": 0, "score": 0.5})
+    ws.table("build/candidate.csv", preds)
+    ws.policy(CANCER_POLICY.replace("target: label", "target: label\n  id_column: uid")
+              .replace("path: build/model.skops", "predictions: build/candidate.csv"))
+
+
+def million_column_header(ws, cancer, models):
+    ws.write("data/holdout.csv", ",".join(f"c{i}" for i in range(1_000_000)) + "\n")
+
+
+def binary_garbage_holdout(ws, cancer, models):
+    ws.write("data/holdout.csv", bytes(range(256)) * 50)
+
+
+def score_out_of_range(ws, cancer, models):
+    _, test = cancer
+    preds = pd.DataFrame({"prediction": 0, "score": np.linspace(0, 2, len(test))})
+    ws.table("build/candidate.csv", preds)
+    _policy(ws, "path: build/model.skops", "predictions: build/candidate.csv")
+
+
+def corrupt_parquet(ws, cancer, models):
+    ws.write("data/holdout.parquet", b"PAR1" + b"\0" * 100)
+    _policy(ws, "holdout: data/holdout.csv", "holdout: data/holdout.parquet")
+
+
 CASES = [
     (missing_config, r"\.github/mlgate\.yml: config file not found"),
     (unknown_key, r"data\.slcies: unknown key \(did you mean 'slices'\?\)"),
@@ -245,6 +324,19 @@ CASES = [
     (two_model_sources, r"candidate: expected exactly one of path or predictions or train"),
     (unsupported_holdout_format, r"data\.holdout: 'holdout\.xlsx' is neither CSV"),
     (ragged_csv, r"data/holdout\.csv: cannot read as CSV"),
+    (huge_config, r"\.github/mlgate\.yml: config file is larger than 1000000 bytes"),
+    (latin1_config, r"\.github/mlgate\.yml: not UTF-8 text \(byte \d+\)"),
+    (config_not_a_mapping, r"\.github/mlgate\.yml: expected a mapping, got \["),
+    (empty_config, r"\.github/mlgate\.yml: expected a mapping, got None"),
+    (wrong_version, r"\.github/mlgate\.yml: version: expected 1, got 2"),
+    (nan_score_in_predictions, r"build/candidate\.csv: column 'score' must hold probabilities in \[0, 1\]; data row 6 holds nan"),
+    (inf_regression_target, r"target column 'label' must be numeric and finite for regression; data row 8 holds inf"),
+    (duplicated_prediction_ids, r"build/candidate\.csv: column 'row_id' has duplicated ids, e\.g\. 0"),
+    (predictions_missing_ids, r"rows do not match the holdout by 'row_id': 3 holdout row\(s\) missing \(e\.g\. id 0\); 3 extra row\(s\)"),
+    (million_column_header, r"data/holdout\.csv: more than 100000 columns in the header"),
+    (binary_garbage_holdout, r"data/holdout\.csv: (cannot read as CSV|target column 'label' \(data\.target\) not found)"),
+    (score_out_of_range, r"build/candidate\.csv: column 'score' must hold probabilities in \[0, 1\]"),
+    (corrupt_parquet, r"data/holdout\.parquet: cannot read as PARQUET"),
 ]
 
 
