@@ -154,10 +154,13 @@ def _holdout(policy: Policy, workspace: Path, overrides: Overrides) -> Holdout:
         if not path.is_file():
             raise InputError(f"--data: holdout file {label!r} not found")
     else:
-        if policy.data.holdout.startswith("https://"):
-            raise ConfigError("data.holdout: https URLs are not supported yet; put the holdout in the workspace")
-        path = inside(workspace, policy.data.holdout, "data.holdout", what="holdout file")
         label = policy.data.holdout
+        if label.startswith("https://"):
+            from .download import fetch
+
+            path = fetch(label, policy.data.sha256, Path(workspace) / ".mlgate-cache")
+        else:
+            path = inside(workspace, label, "data.holdout", what="holdout file")
     holdout = load_holdout(path, policy.data, task=policy.task, label=label)
     if policy.data.sha256 and overrides.data is None and holdout.sha256 != policy.data.sha256:
         raise ConfigError(

@@ -1,0 +1,60 @@
+"""Holdouts named by an https URL: downloaded once, size-capped, verified against the SHA-256
+the policy pins, and cached by that hash.
+
+The hash is what makes a URL safe to gate on: whoever controls the server cannot change the
+rows a model is judged on without the policy (on the base branch) changing too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from urllib.parse import urlparse
+
+from .errors import ConfigError, DataError, InfrastructureError
+
+MAX_BYTES = 20 * 1024**3
+TIMEOUT_S = 60
+
+
+def fetch(url: str, sha256: str, cache: Path, *, max_bytes: int = MAX_BYTES) -> Path:
+    parsed = urlparse(url)
+    if parsed.scheme != "https":
+        raise ConfigError(f"data.holdout: only https URLs are fetched, got {url!r}")
+    suffix = "".join(Path(parsed.path).suffixes[-2:]) or ".csv"
+    target = Path(cache) / f"{sha256}{suffix}"
+    if target.is_file() and _sha256(target) == sha256:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    import requests
+
+    digest = hashlib.sha256()
+    size = 0
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".download.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            with requests.get(url, stream=True, timeout=TIMEOUT_S, allow_redirects=True) as response:
+                if response.status_code != 200:
+                    raise DataError(f"data.holdout: {url} answered HTTP {response.status_code}")
+                for block in response.iter_content(1 << 20):
+                    size += len(block)
+                    if size > max_bytes:
+                        raise DataError(f"data.holdout: {url} is larger than {max_bytes} bytes; refusing to download more")
+                    digest.update(block)
+                    out.write(block)
+        if digest.hexdigest() != sha256:
+            raise DataError(f"data.holdout: {url} has SHA-256 {digest.hexdigest()}, the policy pins {sha256} (data.sha256)")
+        os.replace(tmp, target)
+        return target
+    except requests.RequestException as exc:
+        raise InfrastructureError(f"data.holdout: cannot download {url} ({type(exc).__name__})") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _sha256(path: Path) -> str:
+    from .paths import sha256_file
+
+    return sha256_file(path)
