@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Callable
 
 from gates.config import Policy, parse_policy
@@ -102,7 +102,7 @@ def run(settings: Settings, forge_factory: Callable[[Settings], Forge], log: Cal
 
 def evaluate_pull_request(settings: Settings, trigger: Trigger, forge: Forge, pub: Publication) -> int:
     policy, policy_source, notes = base_policy(settings, forge, trigger)
-    blockers = holdout_blockers(policy, forge.changed_files(trigger.pr), notes)
+    blockers = protected_blockers(policy, forge.changed_files(trigger.pr), notes)
     existing = forge.find_comment(trigger.pr, MARKER, settings.bot_login)
     override = _override_for(existing, trigger.head_sha)
 
@@ -136,15 +136,39 @@ def base_policy(settings: Settings, forge: Forge, trigger: Trigger) -> tuple[Pol
     return policy, "base", notes
 
 
-def holdout_blockers(policy: Policy, changed: list[str], notes: list[str]) -> list[str]:
-    holdout = policy.data.holdout
-    if holdout not in changed:
-        return []
-    if policy.data.allow_changes_in_pr:
-        notes.append(f"This PR changes the holdout {holdout} (allowed by data.allow_changes_in_pr).")
-        return []
-    return [f"the holdout {holdout} is changed by this PR and data.allow_changes_in_pr is false "
-            "(a maintainer can `/mlgate override <reason>`)"]
+def protected_blockers(policy: Policy, changed: list[str], notes: list[str]) -> list[str]:
+    """What the candidate is judged against lives partly in the PR's checkout: the holdout, and
+    a production model kept in the workspace (a file registry, a path, a predictions file).
+    A PR that edits them could pass by moving the goalposts, so it is blocked (a maintainer can
+    override); the holdout may be opened up with data.allow_changes_in_pr."""
+    blockers = []
+    holdout = _norm(policy.data.holdout)
+    if holdout in changed:
+        if policy.data.allow_changes_in_pr:
+            notes.append(f"This PR changes the holdout {holdout} (allowed by data.allow_changes_in_pr).")
+        else:
+            blockers.append(f"the holdout {holdout} is changed by this PR and data.allow_changes_in_pr is false "
+                            "(a maintainer can `/mlgate override <reason>`)")
+    for source in _production_sources(policy):
+        prefix = _norm(source).rstrip("/") + "/"
+        touched = sorted(f for f in changed if f == _norm(source) or f.startswith(prefix))
+        if touched:
+            blockers.append(f"the production model's source {source} is changed by this PR ({', '.join(touched[:3])}); "
+                            "production must come from the base branch (a maintainer can `/mlgate override <reason>`)")
+    return blockers
+
+
+def _production_sources(policy: Policy) -> list[str]:
+    """Workspace paths the production model is read from (none for remote registries)."""
+    production = policy.production
+    if production.path or production.predictions:
+        return [production.path or production.predictions]
+    registry = production.registry
+    return [registry.path] if registry is not None and registry.kind == "file" else []
+
+
+def _norm(path: str) -> str:
+    return str(PurePosixPath(path))  # "./data/x.csv" -> "data/x.csv", as the PR files API names it
 
 
 def publish(settings: Settings, pr: int | None, head_sha: str | None, result: Result, forge: Forge | None,
@@ -330,7 +354,7 @@ def publish_gate_run(settings: Settings, trigger: Trigger, forge: Forge, pub: Pu
 
     policy = load_policy(settings.workspace / settings.config, source=f"{settings.config} (base branch)")
     notes: list[str] = []
-    blockers = holdout_blockers(policy, forge.changed_files(pr), notes)
+    blockers = protected_blockers(policy, forge.changed_files(pr), notes)
     existing = forge.find_comment(pr, MARKER, settings.bot_login)
     overrides = _overrides(settings, allow_train=False, trust_pickle=False)
     overrides.candidate = candidate

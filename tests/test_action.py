@@ -552,3 +552,13 @@ def test_rollback_command_needs_maintain_and_restores_previous(action, github):
     run = action(base, "issue_comment", comment_event("/mlgate rollback"), repo=CMD_REPO)
     assert run.code == 0 and registry_of(base)["aliases"] == {"production": 1, "previous": 2}
     assert "production is now version 1" in replies(github)[-1]
+
+
+@pytest.mark.parametrize("changed", [["models/registry/registry.json"], ["models/registry/versions/1/model.skops"]])
+def test_a_pr_that_edits_the_file_registry_is_blocked(action, github, changed):
+    """In a PR the file registry lives in the PR's checkout: editing it could swap in a weaker
+    'production' and pass, so it blocks like an edited holdout."""
+    github.set_pull_files(PR_REPO, 2, changed + ["train.py"])
+    run = action(action.workspace("better"), "pull_request", payload("pull_request.opened.json"))
+    assert run.code == 1 and run.output("decision") == "block"
+    assert "the production model's source models/registry is changed by this PR" in report_comments(github)[0]["body"]
