@@ -562,3 +562,60 @@ def test_a_pr_that_edits_the_file_registry_is_blocked(action, github, changed):
     run = action(action.workspace("better"), "pull_request", payload("pull_request.opened.json"))
     assert run.code == 1 and run.output("decision") == "block"
     assert "the production model's source models/registry is changed by this PR" in report_comments(github)[0]["body"]
+
+
+def _drop(path):
+    def mutate(data):
+        *parents, last = path.split(".")
+        node = data
+        for p in parents:
+            node = node[p]
+        del node[last]
+        return data
+    return mutate
+
+
+def _set(path, value):
+    def mutate(data):
+        *parents, last = path.split(".")
+        node = data
+        for p in parents:
+            node = node[p]
+        node[last] = value
+        return data
+    return mutate
+
+
+PAYLOAD_CASES = [
+    ("pull_request", "pull_request.opened.json", _drop("pull_request.head.sha"), "field 'pull_request.head.sha' is missing"),
+    ("pull_request", "pull_request.opened.json", _set("pull_request.number", "2"), "field 'pull_request.number' should be int, got str"),
+    ("pull_request", "pull_request.opened.json", _set("pull_request.base", None), "field 'pull_request.base.ref' is missing"),
+    ("pull_request", "pull_request.opened.json", _set("action", 7), "field 'action' should be str, got int"),
+    ("issue_comment", "issue_comment.created.on-pull-request.json", _drop("comment.id"), "field 'comment.id' is missing"),
+    ("issue_comment", "issue_comment.created.on-pull-request.json", _set("comment.user", "x"), "field 'comment.user.login' is missing"),
+    ("issue_comment", "issue_comment.created.on-pull-request.json", _set("comment.body", ["/mlgate", "run"]), "field 'comment.body' should be str, got list"),
+    ("issue_comment", "issue_comment.created.on-pull-request.json", _set("issue.number", True), "field 'issue.number' should be int, got bool"),
+]
+
+
+@pytest.mark.parametrize("event, fixture, mutate, message", PAYLOAD_CASES, ids=[c[3][:40] for c in PAYLOAD_CASES])
+def test_malformed_payloads_exit_2_naming_the_field(action, github, event, fixture, mutate, message):
+    data = mutate(payload(fixture))
+    if event == "issue_comment" and isinstance(data.get("comment", {}).get("body"), str):
+        data["comment"]["body"] = "/mlgate help"
+    run = action(action.workspace(), event, data, repo=CMD_REPO if event == "issue_comment" else PR_REPO)
+    assert run.code == 2, run.stderr
+    assert message in run.stderr and "Traceback" not in run.stderr
+    assert github.calls("POST") == []
+
+
+@pytest.mark.parametrize("content", [b"{not json", b"[1, 2]", b"\xff\xfe\x00"])
+def test_unreadable_event_files_exit_2(action, github, tmp_path, content):
+    ws = action.workspace()
+    event = tmp_path / "bad-event.json"
+    event.write_bytes(content)
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO), "GITHUB_API_URL": github.url,
+           "GITHUB_REPOSITORY": PR_REPO, "GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(event),
+           "GITHUB_WORKSPACE": str(ws), "INPUT_GITHUB_TOKEN": TOKEN}
+    run = subprocess.run([sys.executable, "-m", "action", "action"], cwd=ws, env=env, capture_output=True, text=True)
+    assert run.returncode == 2 and "GITHUB_EVENT_PATH" in run.stderr and "Traceback" not in run.stderr
