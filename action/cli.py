@@ -109,11 +109,11 @@ def evaluate_command(config, workspace, out, candidate, production, data, engine
         raise InputError(f"--workspace: directory {str(workspace)!r} not found")
     config_path = Path(config) if config else workspace / DEFAULT_CONFIG
     policy = load_policy(config_path, source=str(config) if config else DEFAULT_CONFIG)
-    if (engine or policy.engine) == "dask":
-        raise InputError("--engine dask: the Dask engine is not available in this build; use --engine local")
+    if (engine or policy.engine) == "dask" and not (scheduler or policy.scheduler):
+        raise InputError("--scheduler: the Dask engine needs a scheduler address (--scheduler ADDR or engine.scheduler)")
     overrides = Overrides(
         candidate=Path(candidate) if candidate else None, production=production,
-        data=Path(data) if data else None, trust_pickle=trust_pickle,
+        data=Path(data) if data else None, trust_pickle=trust_pickle, engine=engine, scheduler=scheduler,
     )
     progress = None if (quiet or as_json) else _progress
     registry = None

@@ -175,12 +175,13 @@ def publish(settings: Settings, pr: int | None, head_sha: str | None, result: Re
             pub: Publication, *, existing: CommentRef | None = None) -> int:
     out_dir = settings.workspace / REPORT_DIR
     written = write_outputs(result, out_dir, candidate_path=result.candidate_file, run_url=settings.run_url)
-    body = (out_dir / "report.md").read_text(encoding="utf-8")
+    body = (out_dir / "report.md").read_text(encoding="utf-8")  # fitted to the comment limit
+    summary = (out_dir / "summary.md").read_text(encoding="utf-8")  # fitted to the check-run limit
     if result.overridden:
         body += "\n" + _override_mark(result.overridden, head_sha)
     pub.outputs.update(decision=result.decision.decision, report_path=str(written["report.md"]),
                        result_path=str(written["result.json"]))
-    pub.summary.append(trim_markdown(body, COMMENT_LIMIT))
+    pub.summary.append(summary)
 
     failures: list[str] = []
     if forge is not None and pr is not None and settings.comment:
@@ -192,7 +193,7 @@ def publish(settings: Settings, pr: int | None, head_sha: str | None, result: Re
         def check():
             current = forge.find_check(settings.check_name, head_sha)
             forge.publish_check(settings.check_name, head_sha, conclusion="success" if passed else "failure",
-                                title=_check_title(result), summary=trim_markdown(body, CHECK_LIMIT), existing=current)
+                                title=_check_title(result), summary=trim_markdown(summary, CHECK_LIMIT), existing=current)
 
         _step(pub, failures, "the check run", check)
     if failures:

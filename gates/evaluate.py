@@ -18,7 +18,9 @@ import pandas as pd
 
 from . import __version__
 from .config import RELATIVE_RULES, Policy
+from .curves import Curves, summarize as summarize_curves
 from .data import Holdout, load_holdout, resolve_positive_label, table_format
+from .engine import DEFAULT_CHUNK_ROWS, Survey, survey
 from .decision import Decision, decide
 from .errors import ConfigError, InputError, ModelError
 from .evidence import Comparands, Evidence, build_evidence, loss_metrics_of
@@ -40,6 +42,9 @@ class Overrides:
     data: Path | None = None
     trust_pickle: bool = False
     allow_train: bool = True  # False under privileged triggers: never run PR code there
+    engine: str | None = None  # local | dask (None: the policy's engine.kind)
+    scheduler: str | None = None  # Dask scheduler address (None: the policy's engine.scheduler)
+    chunk_rows: int | None = None  # stream the holdout in chunks (None: the policy's engine.chunk_rows)
 
     def with_candidate(self, path: Path) -> "Overrides":
         return dataclasses.replace(self, candidate=path)
@@ -62,6 +67,7 @@ class Result:
     overridden: dict | None = None
     notes: list[str] = field(default_factory=list)
     mlgate_version: str = __version__
+    curves: Curves | None = None  # ROC and calibration of both models, for the report
     candidate_file: Path | None = field(default=None, repr=False)  # copied next to the report
 
 
@@ -86,8 +92,13 @@ def _evaluate(policy: Policy, workspace: Path, overrides: Overrides | None, *, p
     workspace = Path(workspace)
 
     say("loading holdout")
-    holdout = _holdout(policy, workspace, overrides)
-    say(f"loaded {holdout.rows} rows from {holdout.source}")
+    engine, scheduler, chunk_rows = _engine(policy, overrides)
+    if engine == "local" and chunk_rows is None:
+        holdout = _holdout(policy, workspace, overrides)
+        say(f"loaded {holdout.rows} rows from {holdout.source}")
+    else:  # streaming (local chunks or Dask partitions): a survey pass, then scoring in chunks
+        holdout = _holdout(policy, workspace, overrides, chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS)
+        say(f"checked {holdout.rows} rows of {holdout.source}")
     candidate = _candidate(policy, workspace, overrides)
     production, registry_note = _production(policy, workspace, overrides, registry)
     has_production = production is not None
@@ -103,28 +114,34 @@ def _evaluate(policy: Policy, workspace: Path, overrides: Overrides | None, *, p
     want_proba = any(METRICS[m].needs_scores for m in metrics)
     exclude = {holdout.target} | ({policy.data.id_column} if policy.data.id_column else set())
     kwargs = dict(labels=labels, positive_label=positive, id_column=policy.data.id_column, exclude=exclude, want_proba=want_proba)
-    say("scoring candidate")
-    cand_scores = score_model(candidate, holdout, **kwargs)
-    prod_scores = cand_scores
-    if has_production:
-        say("scoring production")
-        prod_scores = score_model(production, holdout, **kwargs)
+    if isinstance(holdout, Survey):
+        overall, slices, costs, note = _streamed(
+            policy, holdout, candidate, production, kwargs, pos_index, engine=engine, scheduler=scheduler,
+            chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS, overrides=overrides, say=say)
+    else:
+        say("scoring candidate")
+        cand_scores = score_model(candidate, holdout, **kwargs)
+        prod_scores = cand_scores
+        if has_production:
+            say("scoring production")
+            prod_scores = score_model(production, holdout, **kwargs)
 
-    if labels is not None:
-        unknown = set(pd.unique(cand_scores.predicted)) - set(labels)
-        if unknown:
-            raise ModelError(f"{candidate.source}: predicted label(s) {sorted(map(str, unknown))[:5]} not among the labels {list(labels)}")
+        if labels is not None:
+            unknown = set(pd.unique(cand_scores.predicted)) - set(labels)
+            if unknown:
+                raise ModelError(f"{candidate.source}: predicted label(s) {sorted(map(str, unknown))[:5]} not among the labels {list(labels)}")
 
-    comparands = Comparands(
-        task=holdout.task, labels=labels, pos_index=pos_index, y=holdout.y,
-        pred_candidate=cand_scores.predicted, pred_production=prod_scores.predicted,
-        proba_candidate=cand_scores.proba, proba_production=prod_scores.proba,
-    )
-    say("computing statistics")
-    loss_metrics = loss_metrics_of(metrics)
-    overall = build_evidence(comparands, loss_metrics)
-    slices = _slice_evidence(holdout, policy, comparands, loss_metrics) if _needs_slices(policy) else {}
-    costs = _costs(policy, candidate, production, holdout, exclude)
+        comparands = Comparands(
+            task=holdout.task, labels=labels, pos_index=pos_index, y=holdout.y,
+            pred_candidate=cand_scores.predicted, pred_production=prod_scores.predicted,
+            proba_candidate=cand_scores.proba, proba_production=prod_scores.proba,
+        )
+        say("computing statistics")
+        loss_metrics = loss_metrics_of(metrics)
+        overall = build_evidence(comparands, loss_metrics)
+        slices = _slice_evidence(holdout, policy, comparands, loss_metrics) if _needs_slices(policy) else {}
+        costs = _costs(policy, candidate, production, holdout, exclude)
+        note = None
 
     settings = StatSettings(
         alpha=policy.alpha, resamples=policy.resamples, seed=policy.seed, positive_label=positive,
@@ -134,13 +151,17 @@ def _evaluate(policy: Policy, workspace: Path, overrides: Overrides | None, *, p
     results = [evaluate_gate(g, overall, slices, costs, settings, has_production=has_production) for g in policy.gates]
     decision = decide(results, has_production=has_production, blockers=blockers)
     notes = [registry_note] if registry_note else []
+    if note:
+        notes.append(note)
     return Result(
         decision=decision, gates=results, task=holdout.task,
         labels=None if labels is None else [_plain_label(v) for v in labels],
         positive_label=_plain_label(positive), alpha=policy.alpha,
         candidate=_identity(candidate), production=_identity(production) if has_production else None,
         data={"source": holdout.source, "sha256": holdout.sha256, "rows": holdout.rows},
-        config_sha256=policy.sha256, policy_source=policy_source, notes=notes,
+        config_sha256=policy.sha256, policy_source=policy_source, notes=notes, engine=engine,
+        curves=summarize_curves(overall.positive, overall.score_candidate,
+                                overall.score_production if has_production else None),
         candidate_file=candidate.path if candidate.estimator is not None else None,
     )
 
@@ -148,7 +169,7 @@ def _evaluate(policy: Policy, workspace: Path, overrides: Overrides | None, *, p
 # ----------------------------------------------------------------------------- resolution
 
 
-def _holdout(policy: Policy, workspace: Path, overrides: Overrides) -> Holdout:
+def _holdout(policy: Policy, workspace: Path, overrides: Overrides, chunk_rows: int | None = None) -> Holdout | Survey:
     if overrides.data is not None:
         path, label = Path(overrides.data), str(overrides.data)
         if not path.is_file():
@@ -161,7 +182,10 @@ def _holdout(policy: Policy, workspace: Path, overrides: Overrides) -> Holdout:
             path = fetch(label, policy.data.sha256, Path(workspace) / ".mlgate-cache")
         else:
             path = inside(workspace, label, "data.holdout", what="holdout file")
-    holdout = load_holdout(path, policy.data, task=policy.task, label=label)
+    if chunk_rows is None:
+        holdout = load_holdout(path, policy.data, task=policy.task, label=label)
+    else:
+        holdout = survey(path, policy.data, task=policy.task, label=label, chunk_rows=chunk_rows)
     if policy.data.sha256 and overrides.data is None and holdout.sha256 != policy.data.sha256:
         raise ConfigError(
             f"data.sha256: {label} has SHA-256 {holdout.sha256}, the policy pins {policy.data.sha256}"
@@ -257,7 +281,8 @@ def _load_any(path: Path, role: str, label: str, policy: Policy, overrides: Over
 
 def _labels(holdout: Holdout, models: list[Model]) -> tuple:
     """The holdout's labels plus any a model knows that the holdout lacks (a rare class)."""
-    observed = [_plain_label(v) for v in pd.unique(holdout.frame[holdout.target])]
+    found = holdout.observed if isinstance(holdout, Survey) else pd.unique(holdout.frame[holdout.target])
+    observed = [_plain_label(v) for v in found]
     seen = list(observed)
     for m in models:
         if m.estimator is None:
@@ -315,6 +340,44 @@ def _slice_evidence(holdout: Holdout, policy: Policy, c: Comparands, loss_metric
         if missing.any():
             out[f"{column}=<missing>"] = build_evidence(c, loss_metrics, missing)
     return out
+
+
+def _engine(policy: Policy, overrides: Overrides) -> tuple[str, str | None, int | None]:
+    engine = overrides.engine or policy.engine
+    scheduler = overrides.scheduler or policy.scheduler
+    chunk_rows = overrides.chunk_rows or policy.chunk_rows
+    if engine == "dask" and not scheduler:
+        raise ConfigError("engine.scheduler: the Dask engine needs a scheduler address (engine.scheduler or --scheduler)")
+    return engine, scheduler, chunk_rows
+
+
+def _streamed(policy: Policy, survey: Survey, candidate: Model, production: Model | None, kwargs: dict, pos_index,
+              *, engine: str, scheduler: str | None, chunk_rows: int, overrides: Overrides, say: Progress):
+    """Evidence and costs from the streaming engine (local chunks) or the Dask engine."""
+    from .engine import Plan, fixed_scores, sample_holdout, stream_local
+
+    needs_slices = _needs_slices(policy)
+    plan = Plan(
+        source=survey.source, target=survey.target, task=survey.task, labels=kwargs["labels"],
+        positive_label=kwargs["positive_label"], pos_index=pos_index, id_column=policy.data.id_column,
+        slices=tuple(policy.data.slices) if needs_slices else (), exclude=frozenset(kwargs["exclude"]),
+        want_proba=kwargs["want_proba"], loss_metrics=frozenset(loss_metrics_of({g.metric for g in policy.gates})),
+        slice_scores=any(g.rule == "slice_max_drop" and METRICS[g.metric].needs_scores for g in policy.gates),
+    )
+    fixed = {m.role: fixed_scores(m, survey, plan) for m in (candidate, production) if m is not None and m.estimator is None}
+    if engine == "dask":
+        from .engine_dask import stream_dask
+
+        streamed = stream_dask(survey, plan, candidate, production, scheduler=scheduler, chunk_rows=chunk_rows,
+                               fixed=fixed, trusted_types=policy.trusted_types, trust_pickle=overrides.trust_pickle,
+                               progress=say)
+        note = f"engine: dask at {scheduler}"
+    else:
+        say(f"scoring both models in chunks of {chunk_rows} rows")
+        streamed = stream_local(survey, plan, candidate, production, chunk_rows=chunk_rows, fixed=fixed)
+        note = f"engine: local, streamed in chunks of {chunk_rows} rows"
+    costs = _costs(policy, candidate, production, sample_holdout(survey, streamed.sample), kwargs["exclude"])
+    return streamed.overall, streamed.slices, costs, note + " (per-row Wilcoxon and bootstrap of losses not kept)"
 
 
 def _costs(policy: Policy, candidate: Model, production: Model | None, holdout: Holdout, exclude) -> dict:

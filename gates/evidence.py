@@ -3,13 +3,28 @@
 Gates decide from these and nothing else — joint confusion cells, moments of per-row losses,
 and the score arrays DeLong needs — so an engine that streams chunks or runs on a cluster
 only has to build and merge ``Evidence`` to reuse every gate unchanged.
+
+Merging (``a + b``, :func:`merge_evidence`, :func:`merge_slices`) adds the joint cells (exact
+integer counts), merges the loss moments with Chan et al.'s update (exact in exact arithmetic,
+equal to the whole-data moments to rounding), and concatenates the score arrays and positive
+flags in chunk order, so DeLong sees exactly the rows it would have seen on the whole holdout.
+Per-row loss differences survive a merge only when both sides kept them (the in-memory
+engine); the streaming engines build evidence with ``keep_rows=False`` and the reported-only
+row tests are then omitted.
+
+Memory: a streamed ``Evidence`` holds O(K³) counts and O(metrics) moments, plus — only when
+a roc_auc gate or the report's curves need them — the two scores as float32 and one bool per
+row: 9 bytes per row overall, and 9 more per row for each slice column of a roc_auc
+``slice_max_drop`` gate.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterable
 
 import numpy as np
+import pandas as pd
 
 from . import stats
 from .metrics import LOSS, METRICS, row_losses
@@ -27,6 +42,15 @@ class Evidence:
     # for the reported-not-deciding Wilcoxon and row bootstrap.
     loss_differences: dict[str, np.ndarray] = field(default_factory=dict)
 
+    def __add__(self, other):
+        if isinstance(other, int) and not isinstance(other, bool) and other == 0:
+            return self  # so that sum() works
+        if not isinstance(other, Evidence):
+            return NotImplemented
+        return merge_evidence([self, other])
+
+    __radd__ = __add__
+
 
 @dataclass
 class Comparands:
@@ -42,34 +66,93 @@ class Comparands:
     proba_production: np.ndarray | None
 
 
-def build_evidence(c: Comparands, loss_metrics: set[str], mask: np.ndarray | None = None) -> Evidence:
-    """Sufficient statistics for the rows in ``mask`` (all rows when None)."""
+def build_evidence(c: Comparands, loss_metrics: set[str], mask: np.ndarray | None = None, *,
+                   keep_rows: bool = True, keep_scores: bool = True, score_dtype=None) -> Evidence:
+    """Sufficient statistics for the rows in ``mask`` (all rows when None).
+
+    Streaming engines pass ``keep_rows=False`` (no per-row loss differences), ``score_dtype=
+    np.float32`` (compact DeLong scores) and ``keep_scores=False`` where no gate needs them.
+    """
     sel = slice(None) if mask is None else mask
     y = c.y[sel]
     ev = Evidence(n=len(y))
     if c.task == "classification":
         ev.cells = stats.JointCells.from_arrays(y, c.pred_candidate[sel], c.pred_production[sel], labels=c.labels)
         y_index = _label_index(y, c.labels)
-        if c.pos_index is not None:
+        if c.pos_index is not None and keep_scores:
             ev.positive = y_index == c.pos_index
             if c.proba_candidate is not None:
                 ev.score_candidate = c.proba_candidate[sel][:, c.pos_index]
                 ev.score_production = c.proba_production[sel][:, c.pos_index]
+                if score_dtype is not None:
+                    ev.score_candidate = ev.score_candidate.astype(score_dtype)
+                    ev.score_production = ev.score_production.astype(score_dtype)
         for metric in loss_metrics:
             if c.proba_candidate is None:
                 continue
             lc = row_losses(metric, y_index, c.proba_candidate[sel])
             lp = row_losses(metric, y_index, c.proba_production[sel])
             ev.moments[metric] = _moments(lc, lp, y_index.astype(float))
-            ev.loss_differences[metric] = lp - lc
+            if keep_rows:
+                ev.loss_differences[metric] = lp - lc
     else:
         yv = np.asarray(y, dtype=float)
         for metric in loss_metrics:
             lc = row_losses(metric, None, c.pred_candidate[sel], yv)
             lp = row_losses(metric, None, c.pred_production[sel], yv)
             ev.moments[metric] = _moments(lc, lp, yv)
-            ev.loss_differences[metric] = lp - lc
+            if keep_rows:
+                ev.loss_differences[metric] = lp - lc
     return ev
+
+
+def merge_evidence(parts: Iterable[Evidence]) -> Evidence:
+    """The evidence of the rows of all ``parts``, in order (arrays are concatenated once)."""
+    parts = list(parts)
+    if not parts:
+        return Evidence(n=0)
+    out = Evidence(n=sum(p.n for p in parts))
+    cells = [p.cells for p in parts if p.cells is not None]
+    if cells:
+        if len(cells) != len(parts):
+            raise ValueError("cannot merge classification evidence with evidence that has no joint cells")
+        total = cells[0]
+        for more in cells[1:]:
+            total = total + more
+        out.cells = total
+    out.positive = _concat([p.positive for p in parts], np.bool_, "positive flags")
+    out.score_candidate = _concat([p.score_candidate for p in parts], np.float32, "candidate scores")
+    out.score_production = _concat([p.score_production for p in parts], np.float32, "production scores")
+    for metric in parts[0].moments:
+        if any(metric not in p.moments for p in parts):
+            raise ValueError(f"cannot merge evidence with and without {metric} moments")
+        total = parts[0].moments[metric]
+        for p in parts[1:]:
+            total = total + p.moments[metric]
+        out.moments[metric] = total
+    for metric in parts[0].loss_differences:
+        if all(metric in p.loss_differences for p in parts):
+            out.loss_differences[metric] = np.concatenate([p.loss_differences[metric] for p in parts])
+    return out
+
+
+def merge_slices(parts: Iterable[dict[str, Evidence]]) -> dict[str, Evidence]:
+    """Per-slice evidence merged key by key (a slice absent from a chunk contributes nothing)."""
+    grouped: dict[str, list[Evidence]] = {}
+    for part in parts:
+        for key, ev in part.items():
+            grouped.setdefault(key, []).append(ev)
+    return {key: merge_evidence(evs) for key, evs in grouped.items()}
+
+
+def _concat(arrays: list, dtype, what: str):
+    if all(a is None for a in arrays):
+        return None
+    if any(a is None for a in arrays):
+        raise ValueError(f"cannot merge evidence with and without {what}")
+    if len(arrays) == 1:
+        return arrays[0].astype(dtype, copy=False)
+    return np.concatenate(arrays).astype(dtype, copy=False)
 
 
 def _moments(lc: np.ndarray, lp: np.ndarray, y: np.ndarray) -> stats.PairedMoments:
@@ -77,6 +160,12 @@ def _moments(lc: np.ndarray, lp: np.ndarray, y: np.ndarray) -> stats.PairedMomen
 
 
 def _label_index(y: np.ndarray, labels: tuple) -> np.ndarray:
+    try:  # vectorized (a per-row dict lookup costs ~0.4 s per million rows)
+        codes = pd.Categorical(y, categories=list(labels)).codes.astype(np.int64)
+        if len(codes) == len(y) and (codes >= 0).all():
+            return codes
+    except (TypeError, ValueError):
+        pass
     index = {label: i for i, label in enumerate(labels)}
     return np.fromiter((index[v] for v in y), dtype=np.int64, count=len(y))
 

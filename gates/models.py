@@ -343,22 +343,33 @@ def _first_line(exc: Exception) -> str:
 # ----------------------------------------------------------------------------- latency
 
 
-def measure_latency(models: list[Model], holdout: Holdout, exclude: set[str], *, max_rows: int = 10_000, repeats: int = 3) -> list[float | None]:
+def measure_latency(models: list[Model], holdout: Holdout, exclude: set[str], *, batch_rows: int = 10_000,
+                    repeats: int = 7) -> list[float | None]:
     """Predict time per 1,000 rows for each model, measured the same way for both.
 
-    Runs are interleaved (A, B, A, B, ...) on the same rows and the minimum is kept, so a
-    noisy neighbour on the runner hurts both models alike and the ratio stays meaningful.
+    Both models predict the same batch of ``batch_rows`` rows (the holdout's first rows, tiled
+    when the holdout is smaller, so a tiny holdout does not turn the ratio into timer noise).
+    Runs are interleaved, alternating which model goes first, and the minimum of each is kept:
+    load from a noisy neighbour only ever adds time, so the minimum is the stable estimate.
     """
-    rows = min(holdout.rows, max_rows)
+    rows = min(holdout.rows, batch_rows)
     frames = []
     for m in models:
-        frames.append(None if m.estimator is None else feature_frame(m, holdout, exclude).iloc[:rows])
+        if m.estimator is None:
+            frames.append(None)
+            continue
+        frame = feature_frame(m, holdout, exclude).iloc[:rows]
+        if rows < batch_rows:
+            frame = pd.concat([frame] * -(-batch_rows // rows), ignore_index=True).iloc[:batch_rows]
+        frames.append(frame)
     best = [float("inf")] * len(models)
+    order = list(range(len(models)))
     for _ in range(repeats):
-        for i, m in enumerate(models):
+        for i in order:
             if frames[i] is None:
                 continue
             start = time.perf_counter()
-            m.estimator.predict(frames[i])
+            models[i].estimator.predict(frames[i])
             best[i] = min(best[i], time.perf_counter() - start)
-    return [None if frames[i] is None else best[i] * 1000.0 * 1000.0 / rows for i in range(len(models))]
+        order.reverse()
+    return [None if f is None else best[i] * 1000.0 * 1000.0 / len(f) for i, f in enumerate(frames)]

@@ -1,8 +1,11 @@
 """Write an evaluation's files into the output directory, each one atomically.
 
-``result.json``, ``report.md`` (the PR comment body), ``report.html`` and ``junit.xml``, plus
-the evaluated candidate as ``candidate.<ext>`` so one upload of the directory carries
-everything a later, privileged promotion needs.
+``result.json``; ``report.md``, the PR comment's body fitted to GitHub's 65,536 characters;
+``report-full.md``, the same report with every slice and chart (up to 1 MiB) for the artifact;
+``summary.md``, the job and check-run summary fitted to 65,535; ``report.html``, the
+standalone report with plots; ``junit.xml``, one test case per gate; plus the evaluated
+candidate as ``candidate.<ext>`` so one upload of the directory carries everything a later,
+privileged promotion needs.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from .evaluate import Result
-from .report import render_html, render_junit, render_markdown
+from .report import COMMENT_LIMIT, FULL_LIMIT, SUMMARY_LIMIT, render_html, render_junit, render_markdown, render_summary
 from .result import dumps, to_dict
 
 
@@ -22,7 +25,9 @@ def write_outputs(result: Result, out: Path, *, candidate_path: Path | None = No
     out.mkdir(parents=True, exist_ok=True)
     files = {
         "result.json": dumps(to_dict(result)),
-        "report.md": render_markdown(result, run_url=run_url),
+        "report.md": render_markdown(result, run_url=run_url, limit=COMMENT_LIMIT),
+        "report-full.md": render_markdown(result, run_url=run_url, limit=FULL_LIMIT),
+        "summary.md": render_summary(result, run_url=run_url, limit=SUMMARY_LIMIT),
         "report.html": render_html(result, run_url=run_url),
         "junit.xml": render_junit(result),
     }

@@ -36,6 +36,7 @@ def to_dict(result: Result) -> dict:
         "positive_label": result.positive_label,
         "alpha": result.alpha,
         "notes": list(result.notes),
+        **({"curves": result.curves.to_dict()} if result.curves is not None else {}),
     }
 
 

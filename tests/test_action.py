@@ -139,7 +139,7 @@ def test_pull_request_approve_publishes_comment_check_outputs_summary(action, gi
     assert run.output("decision") == "approve"
     assert run.output("comment_url").endswith(f"#issuecomment-{comment['id']}")
     assert Path(run.output("result_path")).is_file() and Path(run.output("report_path")).is_file()
-    assert "<!-- mlgate:report -->" in run.summary and "| roc_auc non_inferior |" in run.summary
+    assert "Approved" in run.summary and "roc_auc non_inferior" in run.summary
     assert json.loads(Path(run.output("result_path")).read_text())["policy_source"] == "base"
     assert github.calls("GET", r"^/user$") == []  # an Actions token cannot call it
 
@@ -223,7 +223,7 @@ def test_huge_report_is_trimmed_but_keeps_verdict_and_gate_table(action, github)
     github.set_file(PR_REPO, ".github/mlgate.yml", policy, ref=BASE_SHA)
     run = action(ws, "pull_request", payload("pull_request.opened.json"))
     assert run.code == 0, run.stderr
-    full = (ws / "mlgate-report" / "report.md").read_text()
+    full = (ws / "mlgate-report" / "report-full.md").read_text()
     assert len(full) > 65_536, "the test must produce a report over the limit"
     body = report_comments(github)[0]["body"]
     assert len(body) <= 65_536 and "report trimmed" in body

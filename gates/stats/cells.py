@@ -247,10 +247,12 @@ class PairedMoments:
             raise ValueError("X must be finite; got NaN or infinite values")
         p = X.shape[1]
         total = cls(0, np.zeros(p), np.zeros((p, p)))
+        # one reused buffer for the centred block: fresh large arrays cost page faults
+        buffer = np.empty((min(X.shape[0], _MOMENT_CHUNK), p))
         for start in range(0, X.shape[0], _MOMENT_CHUNK):
             block = X[start : start + _MOMENT_CHUNK]
             mean = block.mean(axis=0)
-            centred = block - mean
+            centred = np.subtract(block, mean, out=buffer[: block.shape[0]])
             total = total + cls(block.shape[0], mean, centred.T @ centred)
         return total
 

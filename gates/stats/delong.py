@@ -11,7 +11,8 @@ model instead of the m × n comparisons of the original.
 Here the three midranks are read off a single sort of each model's scores: inside a group of
 tied scores every row shares the same midrank, so the difference of midranks is "negatives in
 earlier groups + half the negatives of its own group". That is exactly Sun & Xu's quantity, in
-O(n log n) with one argsort per model, and it handles ties like pROC and scikit-learn.
+O(n log n) with one sort per model, and it handles ties like pROC and scikit-learn. The sort is
+a packed-key sort rather than ``np.argsort`` (about twice as fast; see :func:`_sort_scores`).
 
 The variance is computed as the variance of the per-row *differences* of components, which is
 algebraically the usual L·S·Lᵀ form but exactly zero when the two models rank identically.
@@ -33,7 +34,7 @@ from gates.stats._validation import (
 )
 from gates.stats.results import DeLongResult
 
-_THREADED_ROWS = 1 << 20  # below this a thread costs more than it saves
+_THREADED_ROWS = 1 << 18  # below this the second thread saves next to nothing
 _SIGN_BIT = np.uint64(1 << 63)
 _BLOCK = 1 << 20  # rows per block when scanning the sorted keys
 
@@ -109,7 +110,9 @@ def structural_components(pos: np.ndarray, score: np.ndarray, n_pos: int, n_neg:
     order, tie_at, spare = _sort_scores(score)
     sorted_pos = np.take(pos, order)
     out = np.empty(score.size, np.float64)  # scratch first, then the row-order result
-    values = _components_in_sorted_order(sorted_pos, tie_at, n_pos, n_neg, numer10=spare, numer01=out)
+    values = _components_in_sorted_order(
+        sorted_pos, tie_at, n_pos, n_neg, numer10=spare, numer01=out
+    )
     out[order] = values
     return out[pos], out[~pos]
 
@@ -136,7 +139,7 @@ def _sort_scores(score: np.ndarray):
     (heavy ties) the sorted scores are gathered and scanned instead; if the runs to re-sort
     cover more than a quarter of the rows (scores differing only in their last bits) the plain
     argsort is used. Either way the grouping of equal scores, hence every component, is exactly
-    that of an argsort; -0.0 and 0.0 get adjacent keys and compare equal, so they are one group.
+    that of an argsort (-0.0 and 0.0 are given the same key, as they compare equal).
     """
     n = score.size
     score = np.ascontiguousarray(score, dtype=np.float64)
@@ -144,9 +147,11 @@ def _sort_scores(score: np.ndarray):
     if idx_bits > 40:  # fewer than 24 key bits left: not worth it (and never seen in practice)
         return _argsort_scores(score)
     low = np.uint64((1 << idx_bits) - 1)
-    packed = (score.view(np.int64) >> 63).view(np.uint64)  # all ones for negative scores
+    bits = (score + 0.0).view(np.int64)  # -0.0 + 0.0 is 0.0: the two zeros get one key
+    packed = (bits >> 63).view(np.uint64)  # all ones for negative scores
     packed |= _SIGN_BIT
-    packed ^= score.view(np.uint64)  # the order-preserving key
+    packed ^= bits.view(np.uint64)  # the order-preserving key
+    del bits
     packed &= ~low
     index = np.arange(n, dtype=np.uint64)
     packed |= index
@@ -209,7 +214,7 @@ def _sort_runs_of_equal_keys(packed, low, inverted, order, score):
 
 
 def _spans(starts, ends):
-    """The positions of the half-open ranges [starts[k], ends[k]), concatenated, and the k of each."""
+    """The positions in the ranges [starts[k], ends[k]), concatenated, and the k of each."""
     lengths = ends - starts
     offsets = np.cumsum(lengths) - lengths
     total = int(lengths.sum())

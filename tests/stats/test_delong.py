@@ -127,3 +127,137 @@ def test_threaded_path_gives_the_same_answer(rng, monkeypatch):
     serial = delong(y, s1, s2)
     monkeypatch.setattr(module, "_THREADED_ROWS", 1000)
     assert delong(y, s1, s2) == serial
+
+
+# -- the packed-key sort behind structural_components ------------------------------------------
+# structural_components sorts a uint64 key (truncated order-preserving float64 bits + row index)
+# instead of calling np.argsort, and repairs rows whose truncated keys collide. These tests hold
+# it to a plain argsort-based computation, bit for bit, on inputs built to stress that repair.
+
+def _module():
+    import importlib
+
+    return importlib.import_module("gates.stats.delong")  # the package re-exports the function
+
+
+def components_by_argsort(pos, score):
+    """The components straight from np.argsort and midranks of tied groups (the earlier
+    implementation: reciprocal multiply without ties, division with ties)."""
+    n_pos = int(pos.sum())
+    n_neg = pos.size - n_pos
+    order = np.argsort(score, kind="stable")
+    s, p = score[order], pos[order]
+    if not np.any(s[1:] == s[:-1]):
+        v10 = np.cumsum(~p, dtype=np.float64) * (1.0 / n_neg)
+        v01 = (n_pos - np.cumsum(p, dtype=np.float64)) * (1.0 / n_pos)
+    else:
+        new_group = np.r_[True, s[1:] != s[:-1]]
+        starts = np.flatnonzero(new_group)
+        ends = np.append(starts[1:], s.size)
+        cum_pos = np.concatenate(([0], np.cumsum(p, dtype=np.int64)))
+        pos_before, pos_in = cum_pos[starts], cum_pos[ends] - cum_pos[starts]
+        neg_before, neg_in = starts - pos_before, (ends - starts) - pos_in
+        group = np.cumsum(new_group) - 1
+        v10 = ((neg_before + 0.5 * neg_in) / n_neg)[group]
+        v01 = ((n_pos - pos_before - 0.5 * pos_in) / n_pos)[group]
+    values = np.where(p, v10, v01)
+    out = np.empty(score.size)
+    out[order] = values
+    return out[pos], out[~pos]
+
+
+def assert_same_components(pos, score):
+    n_pos = int(pos.sum())
+    got = _module().structural_components(pos, score, n_pos, pos.size - n_pos)
+    want = components_by_argsort(pos, score)
+    for g, w in zip(got, want):
+        assert g.dtype == np.float64 and np.array_equal(g.view(np.uint64), w.view(np.uint64))
+
+
+_ONE_ULP = 2.0**-52
+_AWKWARD = [
+    0.0, -0.0, 5e-324, -5e-324, 1e-320, 2.2250738585072014e-308, -2.2250738585072014e-308,
+    1.0, 1.0 + _ONE_ULP, 1.0 + 2 * _ONE_ULP, 1.0 - _ONE_ULP / 2, -1.0, -1.0 - _ONE_ULP,
+    0.5, 0.5 + _ONE_ULP / 2, 1e300, -1e300, float(np.float32(0.1)), 0.1,
+]
+
+
+@st.composite
+def labelled_scores(draw):
+    n = draw(st.integers(4, 300))
+    y = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    y[:2], y[2:4] = True, False
+    kind = draw(st.sampled_from(["awkward", "near_one", "floats", "float32", "mixed"]))
+    if kind == "awkward":
+        s = draw(st.lists(st.sampled_from(_AWKWARD), min_size=n, max_size=n))
+    elif kind == "near_one":  # distinct values agreeing in all but their last bits
+        s = [1.0 + k * _ONE_ULP for k in draw(st.lists(st.integers(0, 600), min_size=n, max_size=n))]
+    elif kind == "floats":
+        s = draw(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=n, max_size=n))
+    elif kind == "float32":
+        s = draw(st.lists(st.floats(width=32, allow_nan=False, allow_infinity=False), min_size=n, max_size=n))
+    else:
+        s = draw(st.lists(
+            st.sampled_from(_AWKWARD) | st.floats(-2, 2, allow_nan=False)
+            | st.integers(0, 50).map(lambda k: 0.25 + k * _ONE_ULP / 4),
+            min_size=n, max_size=n,
+        ))
+    return y, np.array(s, dtype=np.float64)
+
+
+@given(labelled_scores())
+def test_fast_sort_gives_the_argsort_components(data):
+    y, s = data
+    assert_same_components(y, s)
+    assert_same_components(y, -s)
+    assert_same_components(~y, s)
+
+
+@given(labelled_scores(), st.integers(0, 2**32 - 1))
+def test_delong_is_unchanged_by_the_fast_sort(data, seed):
+    y, s1 = data
+    s2 = np.random.default_rng(seed).permutation(s1)
+    res = delong(y, s1, s2)
+    ref = [components_by_argsort(y, s) for s in (s1, s2)]
+    assert res.auc_candidate == float(ref[0][0].mean())
+    assert res.auc_production == float(ref[1][0].mean())
+    var = (np.var(ref[0][0] - ref[1][0], ddof=1) / y.sum()
+           + np.var(ref[0][1] - ref[1][1], ddof=1) / (~y).sum())
+    assert res.se == pytest.approx(np.sqrt(var), rel=1e-12, abs=1e-300)
+
+
+def test_float32_scores_give_the_float64_answer(rng):
+    y = rng.random(2000) < 0.4
+    s1 = (rng.normal(size=2000) + y).astype(np.float32)
+    s2 = np.round(rng.normal(size=2000), 2).astype(np.float32)
+    assert delong(y, s1, s2) == delong(y, s1.astype(np.float64), s2.astype(np.float64))
+
+
+@pytest.mark.parametrize("case", ["distinct", "sparse_repair", "dense_repair", "heavy_ties", "fallback"])
+def test_every_path_of_the_fast_sort(rng, monkeypatch, case):
+    """Large enough inputs (20,000 rows keep 49 key bits) to steer each branch of _sort_scores;
+    the spies check the branch was really taken."""
+    module = _module()
+    n = 20_000
+    y = rng.random(n) < 0.3
+    near = lambda k: 0.75 + rng.integers(0, k, n) * _ONE_ULP  # share their top key bits
+    s = {
+        "distinct": rng.normal(size=n),
+        "sparse_repair": np.where(rng.random(n) < 0.01, near(40), rng.normal(size=n)),
+        "dense_repair": np.where(rng.random(n) < 0.05, near(40), np.round(rng.normal(size=n), 1)),
+        "heavy_ties": np.round(rng.normal(size=n), 1),
+        "fallback": near(5000),
+    }[case]
+    calls = []
+    for name in ("_sort_runs_of_equal_keys", "_argsort_scores"):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _real=real, _name=name: calls.append(_name) or _real(*a))
+    assert_same_components(y, s)
+    expected = {
+        "distinct": [],
+        "sparse_repair": ["_sort_runs_of_equal_keys"],
+        "dense_repair": ["_sort_runs_of_equal_keys"],
+        "heavy_ties": [],
+        "fallback": ["_sort_runs_of_equal_keys", "_argsort_scores"],
+    }[case]
+    assert calls == expected

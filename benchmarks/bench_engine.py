@@ -1,0 +1,184 @@
+"""Streaming and Dask engines: rows per second, peak memory, and the gate's overhead.
+
+    python benchmarks/bench_engine.py [--rows 10000000 50000000] [--in-memory-max 10000000]
+                                      [--dask-rows 10000000] [--chunk-rows 1000000] [--dir /tmp]
+
+For each size it writes a Parquet holdout of generated rows (5 float features, a binary label,
+row groups of 1M rows) and two small models (LogisticRegression on 5 and on 3 features),
+then times, each in a fresh process whose peak RSS is read with ``wait4``:
+
+- ``floor``     what every gate pays: read the holdout in the same chunks and run both models'
+                ``predict`` on every row (nothing else);
+- ``stream``    ``mlgate``'s streaming engine (survey pass, scoring, merge, gates);
+- ``in-memory`` the default engine (only up to ``--in-memory-max`` rows);
+- ``dask``      the Dask engine on a 2-worker ``LocalCluster`` (processes) on this machine.
+
+Gates: roc_auc non_inferior (DeLong), accuracy superior (bootstrap over joint cells) and
+log_loss non_inferior (paired t on moments). Overhead = engine time / floor time (target
+≤ 1.15 for the streaming engine). The files are deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's mlgate, for us and the cluster's worker processes
+FEATURES = [f"x{i}" for i in range(5)]
+COEF = [1.0, -0.5, 0.25, 0.1, 0.8]
+POLICY = """\
+version: 1
+data: {{holdout: holdout.parquet, target: label}}
+candidate: {{path: cand.skops}}
+production: {{path: prod.skops}}
+gates:
+  - {{metric: roc_auc, rule: non_inferior, margin: 0.005}}
+  - {{metric: accuracy, rule: superior}}
+  - {{metric: log_loss, rule: non_inferior, margin: 0.01}}
+stats: {{bootstrap: {{resamples: 2000, seed: 0}}}}
+engine: {{kind: local{chunk}}}
+"""
+
+
+def generate(ws: Path, rows: int) -> None:
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    ws.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    writer = None
+    block = 1_000_000
+    for start in range(0, rows, block):
+        n = min(block, rows - start)
+        X = rng.normal(size=(n, 5))
+        y = (X @ np.array(COEF) + rng.logistic(size=n) > 0).astype(np.int64)
+        frame = pd.DataFrame(X, columns=FEATURES).assign(label=y)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if writer is None:
+            writer = pq.ParquetWriter(ws / "holdout.parquet", table.schema)
+            train = frame.iloc[:20_000]
+            sio.dump(LogisticRegression().fit(train[FEATURES], train["label"]), ws / "cand.skops")
+            sio.dump(LogisticRegression().fit(train[FEATURES[:3]], train["label"]), ws / "prod.skops")
+        writer.write_table(table)
+    writer.close()
+
+
+# ----------------------------------------------------------------------------- one measurement
+
+
+def run_floor(ws: Path, chunk_rows: int) -> dict:
+    import pyarrow.parquet as pq
+    import skops.io as sio
+
+    start = time.perf_counter()
+    models = []
+    for name in ("cand.skops", "prod.skops"):
+        models.append(sio.load(ws / name, trusted=sio.get_untrusted_types(file=ws / name)))
+    rows = 0
+    for batch in pq.ParquetFile(ws / "holdout.parquet").iter_batches(batch_size=chunk_rows):
+        frame = batch.to_pandas()
+        for m in models:
+            m.predict(frame[list(m.feature_names_in_)])
+        rows += len(frame)
+    return {"rows": rows, "seconds": time.perf_counter() - start}
+
+
+def run_engine(ws: Path, mode: str, chunk_rows: int, scheduler: str | None) -> dict:
+    from gates.config import load_policy
+    from gates.evaluate import Overrides, evaluate
+
+    chunk = "" if mode == "in-memory" else f", chunk_rows: {chunk_rows}"
+    (ws / "policy.yml").write_text(POLICY.format(chunk=chunk))
+    policy = load_policy(ws / "policy.yml", source="policy.yml")
+    overrides = Overrides(engine="dask", scheduler=scheduler) if mode == "dask" else Overrides()
+    if mode == "dask":
+        import distributed  # noqa: F401  (imports are not timed, for any mode)
+    start = time.perf_counter()
+    result = evaluate(policy, ws, overrides)
+    return {"rows": result.data["rows"], "decision": result.decision.decision, "seconds": time.perf_counter() - start,
+            "gates": [(g.name, g.passed, g.estimate, g.p_value) for g in result.gates]}
+
+
+def measure(ws: Path, mode: str, chunk_rows: int, scheduler: str | None = None) -> dict:
+    """Run one mode in a fresh interpreter: its wall time (imports excluded) and peak RSS."""
+    proc = subprocess.Popen([sys.executable, __file__, "--child", mode, "--ws", str(ws), "--chunk-rows",
+                             str(chunk_rows)] + (["--scheduler", scheduler] if scheduler else []),
+                            stdout=subprocess.PIPE, cwd=ROOT)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
+        raise SystemExit(f"{mode} failed with status {status}")
+    info = json.loads(out)
+    info.update(peak_mb=usage.ru_maxrss / 1024)
+    return info
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, nargs="+", default=[10_000_000, 50_000_000])
+    ap.add_argument("--in-memory-max", type=int, default=10_000_000)
+    ap.add_argument("--dask-rows", type=int, default=10_000_000)
+    ap.add_argument("--chunk-rows", type=int, default=1_000_000)
+    ap.add_argument("--dir", default=tempfile.gettempdir())
+    ap.add_argument("--child")
+    ap.add_argument("--ws")
+    ap.add_argument("--scheduler")
+    args = ap.parse_args()
+    if args.child:
+        import skops.io  # noqa: F401  (imports are not timed)
+        import sklearn.linear_model  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+        ws = Path(args.ws)
+        info = run_floor(ws, args.chunk_rows) if args.child == "floor" else \
+            run_engine(ws, args.child, args.chunk_rows, args.scheduler)
+        print(json.dumps(info))
+        return
+
+    print(f"{'rows':>12} {'engine':>10} {'seconds':>9} {'rows/s':>12} {'peak MB':>9} {'÷ floor':>8}  decision")
+    findings = []
+    for rows in args.rows:
+        ws = Path(args.dir) / f"mlgate-bench-{rows}"
+        try:
+            t = time.perf_counter()
+            generate(ws, rows)
+            size = (ws / "holdout.parquet").stat().st_size / 1e6
+            print(f"# {rows:,} rows generated in {time.perf_counter() - t:.1f} s ({size:,.0f} MB Parquet)", flush=True)
+            floor = measure(ws, "floor", args.chunk_rows)
+            modes = ["stream"] + (["in-memory"] if rows <= args.in_memory_max else [])
+            runs = {"floor": floor}
+            for mode in modes:
+                runs[mode] = measure(ws, mode, args.chunk_rows)
+            if rows <= args.dask_rows:
+                from distributed import LocalCluster
+
+                with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=50) as cluster:
+                    runs["dask"] = measure(ws, "dask", args.chunk_rows, cluster.scheduler_address)
+            for mode, r in runs.items():
+                print(f"{rows:>12,} {mode:>10} {r['seconds']:>9.2f} {rows / r['seconds']:>12,.0f} "
+                      f"{r['peak_mb']:>9,.0f} {r['seconds'] / floor['seconds']:>8.2f}  {r.get('decision', '')}",
+                      flush=True)
+            decided = {m: r["gates"] for m, r in runs.items() if "gates" in r}
+            findings.append((rows, decided))
+        finally:
+            shutil.rmtree(ws, ignore_errors=True)
+    for rows, decided in findings:
+        for mode, gates in decided.items():
+            print(f"# {rows:,} {mode}: " + "; ".join(f"{n} passed={p} Δ={e:.6g} p={pv if pv is None else f'{pv:.3g}'}"
+                                                    for n, p, e, pv in gates))
+
+
+if __name__ == "__main__":
+    main()
