@@ -190,7 +190,7 @@ def _slice_gate(gate, overall, slices, settings, average, base) -> GateResult:
     result.p_value = worst.p_value_adjusted
     result.passed = not failed
     if failed:
-        names = ", ".join(f"{s.slice} (Δ {s.estimate:+.4g}, Holm p {s.p_value_adjusted:.3g})" for s in failed[:5])
+        names = ", ".join(f"{s.slice} (Δ {s.estimate:+.4g}, Holm p {_p(s.p_value_adjusted)})" for s in failed[:5])
         result.detail = f"{len(failed)} of {len(tested)} gated slices dropped by more than {gate.max_drop:g}: {names}"
     else:
         result.detail = (
@@ -309,6 +309,11 @@ def _supplementary(gate, ev: Evidence, settings) -> dict:
             rows = stats.loss_row_tests(d, confidence_level=1 - 2 * settings.alpha, seed=settings.seed)
             out["row_tests"] = _plain(rows)
     return out
+
+
+def _p(value: float) -> str:
+    """A p-value for a sentence; a bootstrap p of 0 means 'below 1 / resamples', not zero."""
+    return f"{value:.3g}" if value >= 1e-4 else "<0.0001"
 
 
 def _fail_closed(result: GateResult, reason: str) -> GateResult:
