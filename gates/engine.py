@@ -24,8 +24,12 @@ Memory: the survey holds the label set (at most ``MAX_DISTINCT_LABELS``) and, on
 the merged counts and moments (O(K³ + slices · metrics)), and the DeLong scores: 9 bytes per
 row (two float32 scores and one bool), 9 more per row per slice column when a roc_auc
 ``slice_max_drop`` gate needs slice scores, and twice that for a moment while the chunks'
-arrays are concatenated at the end. 50 million rows is 450 MB of scores; DeLong then works in
-float64 on them (see benchmarks/bench_engine.py for measured peaks).
+arrays are concatenated at the end. 50 million rows is 450 MB of scores. The statistics
+phase then needs O(n) temporaries on top: DeLong sorts both models' scores in float64 and the
+report's ROC curves sort them again, which dominates the peak — measured with
+benchmarks/bench_engine.py at 10.4 GB for 50 million rows (about 200 bytes per row), against
+2.5 GB for merely reading and predicting. Budget ~210 bytes per row of RAM for binary
+holdouts with a roc_auc gate or curves; gates without scores stay O(cells).
 
 Predictions files are loaded whole (they hold two or three columns) and scored once against
 the survey's ids or row order with the in-memory code and its messages; each chunk then takes
