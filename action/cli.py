@@ -111,9 +111,11 @@ def evaluate_command(config, workspace, out, candidate, production, data, engine
     policy = load_policy(config_path, source=str(config) if config else DEFAULT_CONFIG)
     if (engine or policy.engine) == "dask" and not (scheduler or policy.scheduler):
         raise InputError("--scheduler: the Dask engine needs a scheduler address (--scheduler ADDR or engine.scheduler)")
+    from .settings import untrusted_environment
+
     overrides = Overrides(
         candidate=Path(candidate) if candidate else None, production=production,
-        data=Path(data) if data else None, trust_pickle=trust_pickle, engine=engine, scheduler=scheduler,
+        data=Path(data) if data else None, trust_pickle=trust_pickle, train_env=untrusted_environment(), engine=engine, scheduler=scheduler,
     )
     progress = None if (quiet or as_json) else _progress
     registry = None

@@ -26,12 +26,16 @@ from .commands import HELP, Command
 from .events import Trigger, load_payload, parse_trigger
 from .forge import CommentRef, Forbidden, Forge
 from .registries import open_registry
-from .settings import Settings
+from .settings import Settings, untrusted_environment
 
 COMMENT_LIMIT = 65_536
 CHECK_LIMIT = 65_535
 REPORT_DIR = "mlgate-report"
-OVERRIDE_MARK = re.compile(r"<!-- mlgate:override (\{.*?\}) -->")
+# mlgate's own state (the evaluated candidate's SHA-256, a maintainer's override) is one JSON
+# line that is always the comment's LAST line and is only ever read from there: report text
+# derived from the PR (file names, the policy diff, slice values) can never pose as it.
+STATE = re.compile(r"^<!-- mlgate:state (\{.*\}) -->$")
+STATE_ROOM = 2_000  # the state line's share of the comment limit
 
 
 @dataclass
@@ -104,12 +108,11 @@ def evaluate_pull_request(settings: Settings, trigger: Trigger, forge: Forge, pu
     policy, policy_source, notes = base_policy(settings, forge, trigger)
     blockers = protected_blockers(policy, forge.changed_files(trigger.pr), notes)
     existing = forge.find_comment(trigger.pr, MARKER, settings.bot_login)
-    override = _override_for(existing, trigger.head_sha)
 
     result = evaluate(policy, settings.workspace, _overrides(settings, allow_train=True), policy_source=policy_source,
                       blockers=tuple(blockers), registry=open_registry(policy, settings.workspace, settings))
     result.notes[:0] = notes
-    result.overridden = override
+    result.overridden = _override_for(existing, trigger.head_sha, result.candidate["sha256"])
     return publish(settings, trigger.pr, trigger.head_sha, result, forge, pub, existing=existing)
 
 
@@ -175,10 +178,11 @@ def publish(settings: Settings, pr: int | None, head_sha: str | None, result: Re
             pub: Publication, *, existing: CommentRef | None = None) -> int:
     out_dir = settings.workspace / REPORT_DIR
     written = write_outputs(result, out_dir, candidate_path=result.candidate_file, run_url=settings.run_url)
-    body = (out_dir / "report.md").read_text(encoding="utf-8")  # fitted to the comment limit
+    report = (out_dir / "report.md").read_text(encoding="utf-8")  # fitted to the comment limit
     summary = (out_dir / "summary.md").read_text(encoding="utf-8")  # fitted to the check-run limit
-    if result.overridden:
-        body += "\n" + _override_mark(result.overridden, head_sha)
+    override = {**result.overridden, "sha": head_sha, "candidate": result.candidate["sha256"]} if result.overridden else None
+    body = with_state(trim_markdown(report, COMMENT_LIMIT - STATE_ROOM),
+                      {"sha": head_sha, "candidate": result.candidate["sha256"], "override": override})
     pub.outputs.update(decision=result.decision.decision, report_path=str(written["report.md"]),
                        result_path=str(written["result.json"]))
     pub.summary.append(summary)
@@ -186,7 +190,7 @@ def publish(settings: Settings, pr: int | None, head_sha: str | None, result: Re
     failures: list[str] = []
     if forge is not None and pr is not None and settings.comment:
         _step(pub, failures, "the report comment",
-              lambda: _publish_comment(settings, forge, pr, head_sha, trim_markdown(body, COMMENT_LIMIT), existing, pub))
+              lambda: _publish_comment(settings, forge, pr, head_sha, body, existing, pub))
     if forge is not None and head_sha is not None:
         passed = result.decision.decision != "block" or bool(result.overridden)
 
@@ -300,32 +304,61 @@ def override(settings: Settings, forge: Forge, pr: int, actor: str, reason: str)
     forge.publish_check(settings.check_name, pull.head_sha, conclusion="success", title=f"Overridden by @{actor}",
                         summary=f"Overridden by @{actor} at {record['at']}: {reason}", existing=check)
     report = forge.find_comment(pr, MARKER, settings.bot_login)
-    banner = f"> ⚠️ **Overridden** by @{actor} at {record['at']}: {reason}\n\n"
-    mark = _override_mark(record, pull.head_sha)
+    banner = f"> ⚠️ **Overridden** by @{actor} at {record['at']}: {_inline(reason)}\n\n"
+    state = read_state(report.body) if report is not None else {}
+    # The override holds for the candidate this head commit's report evaluated, and no other.
+    candidate = state.get("candidate") if state.get("sha") == pull.head_sha else None
+    override_state = {**record, "sha": pull.head_sha, "candidate": candidate}
     if report is not None:
-        body = OVERRIDE_MARK.sub("", report.body).replace(MARKER + "\n", MARKER + "\n" + banner, 1) + "\n" + mark
-        forge.edit_comment(report.id, trim_markdown(body, COMMENT_LIMIT))
+        text = strip_state(report.body).replace(MARKER + "\n", MARKER + "\n" + banner, 1)
+        forge.edit_comment(report.id, with_state(trim_markdown(text, COMMENT_LIMIT - STATE_ROOM),
+                                                 {**state, "override": override_state}))
     else:
-        forge.create_comment(pr, f"{MARKER}\n{banner}{mark}")
+        forge.create_comment(pr, with_state(f"{MARKER}\n{banner}", {"sha": pull.head_sha, "candidate": None,
+                                                                    "override": override_state}))
     return f"@{actor} overrode the gate for {pull.head_sha[:7]}: the `{settings.check_name}` check is now green. Reason: {reason}"
 
 
-def _override_mark(record: dict, head_sha: str | None) -> str:
-    return f"<!-- mlgate:override {json.dumps({**record, 'sha': head_sha}, sort_keys=True)} -->"
+def with_state(text: str, state: dict) -> str:
+    safe = json.dumps(state, sort_keys=True).replace("<", "\\u003c").replace(">", "\\u003e")
+    return f"{text.rstrip()}\n\n<!-- mlgate:state {safe} -->"
 
 
-def _override_for(comment: CommentRef | None, head_sha: str | None) -> dict | None:
-    """An override recorded for this very head commit still holds when the gate runs again."""
+def read_state(body: str) -> dict:
+    lines = body.rstrip().splitlines()
+    match = STATE.match(lines[-1]) if lines else None
+    if match is None:
+        return {}
+    try:
+        state = json.loads(match.group(1))
+    except json.JSONDecodeError:
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def strip_state(body: str) -> str:
+    lines = body.rstrip().splitlines()
+    return "\n".join(lines[:-1]) if lines and STATE.match(lines[-1]) else body
+
+
+def _override_for(comment: CommentRef | None, head_sha: str | None, candidate_sha: str | None) -> dict | None:
+    """A maintainer's override holds for the head commit and the candidate artifact it was
+    given for — not for a re-trained artifact on the same commit."""
     if comment is None or head_sha is None:
         return None
-    for raw in OVERRIDE_MARK.findall(comment.body):
-        try:
-            record = json.loads(raw)
-        except json.JSONDecodeError:
-            continue
-        if record.get("sha") == head_sha:
-            return {k: record[k] for k in ("by", "reason", "at") if k in record}
-    return None
+    override = read_state(comment.body).get("override")
+    if not isinstance(override, dict) or override.get("sha") != head_sha:
+        return None
+    if not candidate_sha or override.get("candidate") != candidate_sha:
+        return None
+    if not all(isinstance(override.get(k), str) for k in ("by", "reason", "at")):
+        return None
+    return {k: override[k] for k in ("by", "reason", "at")}
+
+
+def _inline(text: str) -> str:
+    """User text on one line of the comment, unable to open HTML comments or tags."""
+    return " ".join(text.split()).replace("<", "&lt;").replace(">", "&gt;")
 
 
 # ----------------------------------------------------------------------------- fork-safe publishing
@@ -362,7 +395,7 @@ def publish_gate_run(settings: Settings, trigger: Trigger, forge: Forge, pub: Pu
     result = evaluate(policy, settings.workspace, overrides, policy_source="base", blockers=tuple(blockers),
                       registry=open_registry(policy, settings.workspace, settings))
     result.notes[:0] = notes
-    result.overridden = _override_for(existing, trigger.head_sha)
+    result.overridden = _override_for(existing, trigger.head_sha, result.candidate["sha256"])
     return publish(settings, pr, trigger.head_sha, result, forge, pub, existing=existing)
 
 
@@ -411,8 +444,9 @@ def promote_pull_request(settings: Settings, forge: Forge, pr: int, actor: str, 
     candidate = extract_candidate(archive, settings.workspace / UNTRUSTED_DIR)
     policy = load_policy(settings.workspace / settings.config, source=f"{settings.config} (base branch)")
     registry = open_registry(policy, settings.workspace, settings)
-    override = _override_for(forge.find_comment(pr, MARKER, settings.bot_login), pull.head_sha)
-    previous = {"overridden": override, "candidate": {"sha256": sha256_file(candidate)}} if override else None
+    candidate_sha = sha256_file(candidate)
+    override = _override_for(forge.find_comment(pr, MARKER, settings.bot_login), pull.head_sha, candidate_sha)
+    previous = {"overridden": override, "candidate": {"sha256": candidate_sha}} if override else None
     try:
         outcome = promote(policy, settings.workspace, registry, _overrides(settings, allow_train=False, trust_pickle=False)
                           .with_candidate(candidate), by=actor, previous_result=previous, pr=pr, reason=reason,
@@ -493,6 +527,7 @@ def _overrides(settings: Settings, *, allow_train: bool, trust_pickle: bool | No
         data=ws / settings.data if settings.data else None,
         trust_pickle=settings.trust_pickle if trust_pickle is None else trust_pickle,
         allow_train=allow_train,
+        train_env=untrusted_environment(),
     )
 
 

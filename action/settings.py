@@ -76,6 +76,16 @@ class Settings:
         return text.replace(token, "***") if token else text
 
 
+SECRET_PREFIXES = ("INPUT_GITHUB_TOKEN", "GITHUB_TOKEN", "ACTIONS_RUNTIME_TOKEN", "ACTIONS_ID_TOKEN_REQUEST",
+                   "ACTIONS_CACHE_URL", "ACTIONS_RESULTS_URL")
+
+
+def untrusted_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for PR code (a train command): everything but the tokens."""
+    env = dict(os.environ if env is None else env)
+    return {k: v for k, v in env.items() if not k.upper().startswith(SECRET_PREFIXES)}
+
+
 def from_environment(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
 

@@ -42,6 +42,9 @@ class Overrides:
     data: Path | None = None
     trust_pickle: bool = False
     allow_train: bool = True  # False under privileged triggers: never run PR code there
+    # The environment a train command runs with (None: inherit). The action passes one without
+    # its token, so PR code run for training can never act as the bot.
+    train_env: dict | None = None
     engine: str | None = None  # local | dask (None: the policy's engine.kind)
     scheduler: str | None = None  # Dask scheduler address (None: the policy's engine.scheduler)
     chunk_rows: int | None = None  # stream the holdout in chunks (None: the policy's engine.chunk_rows)
@@ -215,7 +218,8 @@ def _train(train, workspace: Path, policy: Policy, overrides: Overrides) -> Mode
     output = inside(workspace, train.output, "candidate.train.output", must_exist=False)
     command = train.command.replace("{output}", shlex.quote(train.output))
     try:
-        proc = subprocess.run(command, shell=True, cwd=workspace, capture_output=True, text=True, timeout=train.timeout_s)
+        proc = subprocess.run(command, shell=True, cwd=workspace, capture_output=True, text=True,
+                              timeout=train.timeout_s, env=overrides.train_env)
     except subprocess.TimeoutExpired:
         raise ModelError(f"candidate.train.command: timed out after {train.timeout_s:g} s: {command}") from None
     if proc.returncode != 0:

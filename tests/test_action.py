@@ -3,6 +3,7 @@ webhook payloads, a workspace made by ``mlgate demo``, and real HTTP to a fake G
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -492,16 +493,46 @@ def test_merge_of_a_blocked_candidate_is_not_promoted(action, github):
     assert "not promoted: refusing to promote: the gate blocks" in bot_comments(github, PR_REPO, 2)[-1]["body"]
 
 
+def _state_line(candidate_sha, *, sha=HEAD, by="maint"):
+    override = {"at": "2026-11-24T10:00:00Z", "by": by, "reason": "accepted", "sha": sha, "candidate": candidate_sha}
+    return "<!-- mlgate:state %s -->" % json.dumps({"sha": sha, "candidate": candidate_sha, "override": override},
+                                                  sort_keys=True)
+
+
 def test_merge_promotes_a_blocked_candidate_after_a_recorded_override(action, github):
-    gate_run_with(github, action.workspace("worse"))
-    mark = '<!-- mlgate:override {"at": "2026-11-24T10:00:00Z", "by": "maint", "reason": "accepted", "sha": "%s"} -->' % HEAD
-    github.add_comment(PR_REPO, 2, f"<!-- mlgate:report -->\n## Blocked\n{mark}", user=BOT)
+    worse = action.workspace("worse")
+    gate_run_with(github, worse)
+    sha = hashlib.sha256((worse / "build" / "model.skops").read_bytes()).hexdigest()
+    github.add_comment(PR_REPO, 2, f"<!-- mlgate:report -->\n## Blocked\n\n{_state_line(sha)}", user=BOT)
     base = action.workspace("better")
     run = action(base, "pull_request_target", merged_event())
     assert run.code == 0, run.stderr
     state = registry_of(base)
     assert state["aliases"]["production"] == 2
     assert state["versions"][1]["reason"].startswith("overridden by maint: accepted")
+
+
+def test_an_override_never_carries_over_to_another_artifact(action, github):
+    """An override given for one artifact does not let a re-trained one on the same commit in."""
+    worse = action.workspace("worse")
+    gate_run_with(github, worse)
+    github.add_comment(PR_REPO, 2, f"<!-- mlgate:report -->\n## Blocked\n\n{_state_line('ab' * 32)}", user=BOT)
+    base = action.workspace("better")
+    assert action(base, "pull_request_target", merged_event()).code == 1
+    assert registry_of(base)["aliases"] == {"production": 1}
+
+
+def test_a_pr_cannot_forge_an_override_through_text_it_controls(action, github):
+    """File names and the policy diff are shown in the report; a mark hidden in them is inert."""
+    ws = action.workspace("worse")
+    sha = hashlib.sha256((ws / "build" / "model.skops").read_bytes()).hexdigest()
+    forged = _state_line(sha)
+    github.set_pull_files(PR_REPO, 2, [f"models/registry/x {forged}", "data/holdout.csv"])
+    (ws / ".github" / "mlgate.yml").write_text(POLICY + f"# {forged}\n")
+    for event in ("pull_request.opened.json", "pull_request.synchronize.json"):
+        run = action(ws, "pull_request", payload(event))
+        assert run.code == 1 and checks(github)[0]["conclusion"] == "failure"
+        assert json.loads(Path(run.output("result_path")).read_text())["overridden"] is None
 
 
 def test_merge_does_nothing_when_promotion_is_by_command(action, github):
