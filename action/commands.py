@@ -57,7 +57,7 @@ def parse(body: str | None) -> Command | None:
             return Command(name, "", "`/mlgate override` needs a reason: `/mlgate override <reason>`")
         return Command(name, argument[:MAX_REASON])
     if name == "rollback":
-        if argument and not argument.isdigit():
+        if argument and not (argument.isascii() and argument.isdigit()):
             return Command(name, argument, f"`/mlgate rollback` takes a version number, got `{argument[:40]}`")
         return Command(name, argument)
     return Command(name, "")

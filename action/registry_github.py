@@ -51,10 +51,29 @@ class GitHubReleasesRegistry:
 
     @staticmethod
     def _meta(release) -> dict:
-        match = META.search(release.body or "")
-        if not match:
+        matches = META.findall(release.body or "")
+        if not matches:
             raise RegistryError(f"release {release.tag_name}: no mlgate metadata in its description")
-        return json.loads(match.group(1))
+        try:
+            meta = json.loads(matches[-1])  # mlgate writes it last
+        except json.JSONDecodeError:
+            raise RegistryError(f"release {release.tag_name}: its mlgate metadata is not valid JSON") from None
+        if not isinstance(meta, dict) or not isinstance(meta.get("sha256"), str) or "asset" not in meta:
+            raise RegistryError(f"release {release.tag_name}: its mlgate metadata lacks sha256/asset")
+        return meta
+
+    @staticmethod
+    def _meta_comment(meta: dict) -> str:
+        text = json.dumps(meta, sort_keys=True).replace("<", "\\u003c").replace(">", "\\u003e")
+        return f"<!-- mlgate:version {text} -->"
+
+    @_translate("list the registry's releases")
+    def _highest_tag(self) -> int:
+        """Highest version number among all releases, drafts included (an interrupted promotion
+        leaves a draft whose tag must not be reused)."""
+        pattern = re.compile(rf"^{re.escape(self.prefix)}(\d+)$")
+        numbers = [int(m.group(1)) for r in self.repo.get_releases() if (m := pattern.match(r.tag_name or ""))]
+        return max(numbers, default=0)
 
     def _version(self, number: int, release) -> Version:
         meta = self._meta(release)
@@ -82,7 +101,13 @@ class GitHubReleasesRegistry:
                 return None
             raise
         match = re.match(rf"^{re.escape(self.prefix)}(\d+)$", tag or "")
-        return int(match.group(1)) if match else None
+        if match:
+            return int(match.group(1))
+        if self._releases():
+            # Someone marked another release "latest": production is unknown, never "none".
+            raise RegistryError(f"{self.describe()}: the latest release {tag!r} is not a model version; "
+                                f"mark the production model's release ({self.prefix}N) as latest")
+        return None
 
     def aliases(self) -> dict[str, int]:
         production = self._latest()
@@ -132,12 +157,13 @@ class GitHubReleasesRegistry:
                 if number != current:
                     self._mark_latest(release, previous=current)
                 return self.get(number)
-        number = max(releases, default=0) + 1
+        number = self._highest_tag() + 1
         asset = f"model{artifact.suffix}"
         meta = {"sha256": digest, "asset": asset, "source": source, "promoted_by": by, "pr": pr, "reason": reason,
                 "metrics": metrics or {}, "result_sha256": result_sha256, "previous": current}
+        said = " ".join(reason.split()).replace("<", "&lt;").replace(">", "&gt;")
         body = f"Model version {number}, promoted by @{by}" + (f" from #{pr}" if pr else "") + \
-            (f": {reason}" if reason else "") + f"\n\n<!-- mlgate:version {json.dumps(meta, sort_keys=True)} -->\n"
+            (f": {said}" if said else "") + f"\n\n{self._meta_comment(meta)}\n"
         draft = self.repo.create_git_release(f"{self.prefix}{number}", name=f"Model v{number}", message=body,
                                              draft=True, make_latest="false")
         draft.upload_asset(str(artifact), name=asset, content_type="application/octet-stream")
@@ -166,5 +192,6 @@ class GitHubReleasesRegistry:
 
     def _mark_latest(self, release, *, previous: int | None) -> None:
         meta = {**self._meta(release), "previous": previous}
-        body = META.sub(f"<!-- mlgate:version {json.dumps(meta, sort_keys=True)} -->", release.body)
+        head = META.sub("", release.body or "").rstrip()
+        body = f"{head}\n\n{self._meta_comment(meta)}\n"
         release.update_release(name=release.title or release.tag_name, message=body, draft=False, make_latest="true")

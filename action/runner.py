@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from gates.config import Policy, parse_policy
 from gates.errors import ConfigError, InfrastructureError, MlgateError
@@ -35,7 +35,25 @@ REPORT_DIR = "mlgate-report"
 # line that is always the comment's LAST line and is only ever read from there: report text
 # derived from the PR (file names, the policy diff, slice values) can never pose as it.
 STATE = re.compile(r"^<!-- mlgate:state (\{.*\}) -->$")
-STATE_ROOM = 2_000  # the state line's share of the comment limit
+STATE_ROOM = 2_000
+GITHUB_FILES_CAP = 3_000  # the pull request files API lists at most this many  # the state line's share of the comment limit
+
+
+class Reply(NamedTuple):
+    """A command's outcome: the reply to post, and the exit code for non-comment triggers
+    (0 done, 1 a promotion the gate blocks, 2 refused or impossible)."""
+
+    ok: bool
+    text: str
+    code: int = 0
+
+
+def done(text: str) -> Reply:
+    return Reply(True, text, 0)
+
+
+def refused(text: str, code: int = 2) -> Reply:
+    return Reply(False, text, code)
 
 
 @dataclass
@@ -145,6 +163,9 @@ def protected_blockers(policy: Policy, changed: list[str], notes: list[str]) -> 
     A PR that edits them could pass by moving the goalposts, so it is blocked (a maintainer can
     override); the holdout may be opened up with data.allow_changes_in_pr."""
     blockers = []
+    if len(changed) >= GITHUB_FILES_CAP:
+        blockers.append(f"this PR changes {GITHUB_FILES_CAP} or more files, past what GitHub lists: mlgate cannot "
+                        "verify that the holdout and the production model are untouched (a maintainer can override)")
     holdout = _norm(policy.data.holdout)
     if holdout in changed:
         if policy.data.allow_changes_in_pr:
@@ -261,39 +282,43 @@ def handle_comment(settings: Settings, trigger: Trigger, forge: Forge, pub: Publ
     command = trigger.command
     forge.react(trigger.comment_id, "eyes")
     try:
-        ok, reply = execute(settings, forge, trigger.pr, trigger.actor, command, pub.outputs)
-    except MlgateError:
+        outcome = execute(settings, forge, trigger.pr, trigger.actor, command, pub.outputs)
+    except MlgateError as exc:
+        # Not a refusal but a failure (a bad artifact, GitHub down): say so where it was asked.
+        message = settings.redact(str(exc)).splitlines()[0][:500]
+        _best_effort(lambda: forge.create_comment(trigger.pr, f"@{trigger.actor} `/mlgate {command.name}` failed: {message}"))
         _best_effort(lambda: forge.react(trigger.comment_id, "confused"))
         raise
-    forge.create_comment(trigger.pr, reply)
-    forge.react(trigger.comment_id, "rocket" if ok else "confused")
-    pub.log(f"mlgate: /mlgate {command.name} by @{trigger.actor}: {'done' if ok else 'refused or failed'}")
+    forge.create_comment(trigger.pr, outcome.text)
+    forge.react(trigger.comment_id, "rocket" if outcome.ok else "confused")
+    pub.log(f"mlgate: /mlgate {command.name} by @{trigger.actor}: {'done' if outcome.ok else 'refused'}")
     return 0
 
 
 def execute(settings: Settings, forge: Forge, pr: int | None, actor: str, command: Command,
-            pub_outputs: dict | None = None) -> tuple[bool, str]:
-    """Run one command; returns (succeeded, reply). Refusals are replies, not errors."""
+            pub_outputs: dict | None = None) -> Reply:
+    """Run one command. Refusals are replies, not errors."""
     if command.error:
-        return False, f"@{actor} {command.error}.\n\n{HELP}"
+        return refused(f"@{actor} {command.error}.\n\n{HELP}")
     role = forge.role(actor)
     if not commands.allowed(role, command):
-        return False, (f"@{actor} `/mlgate {command.name}` needs the **{command.required_role}** role or higher; "
+        return refused(f"@{actor} `/mlgate {command.name}` needs the **{command.required_role}** role or higher; "
                        f"you have **{role}**. Nothing was changed.")
     if command.name == "help":
-        return True, HELP
+        return done(HELP)
     if command.name == "run":
         pull = forge.pull(pr)
         url = forge.rerun_gate(settings.gate_workflow, pull.head_sha)
         if url is None:
-            return False, (f"@{actor} found no run of `{settings.gate_workflow}` for {pull.head_sha[:7]} to re-run; "
+            return refused(f"@{actor} found no run of `{settings.gate_workflow}` for {pull.head_sha[:7]} to re-run; "
                            "push a commit or check the workflow's name (input gate_workflow).")
-        return True, f"@{actor} re-running the gate on {pull.head_sha[:7]}: {url}"
+        return done(f"@{actor} re-running the gate on {pull.head_sha[:7]}: {url}")
     if command.name == "override":
-        return True, override(settings, forge, pr, actor, command.argument)
+        return done(override(settings, forge, pr, actor, command.argument))
     if command.name == "promote":
         return promote_pull_request(settings, forge, pr, actor, pub_outputs, reason=f"/mlgate promote on #{pr}")
-    return rollback(settings, actor, int(command.argument) if command.argument else None, reason=f"/mlgate rollback on #{pr}")
+    return rollback(settings, actor, int(command.argument) if command.argument else None,
+                    reason=f"/mlgate rollback on #{pr}")
 
 
 def override(settings: Settings, forge: Forge, pr: int, actor: str, reason: str) -> str:
@@ -365,6 +390,7 @@ def _inline(text: str) -> str:
 
 ARTIFACT = "mlgate-report"
 UNTRUSTED_DIR = ".mlgate-untrusted"
+MAX_CANDIDATE_BYTES = 4 * 1024**3
 
 
 def publish_gate_run(settings: Settings, trigger: Trigger, forge: Forge, pub: Publication) -> int:
@@ -410,6 +436,8 @@ def extract_candidate(archive: bytes, into: Path) -> Path:
             if not names:
                 raise ConfigError(f"artifact {ARTIFACT}: no candidate file (expected candidate.skops)")
             name = names[0]
+            if zf.getinfo(name).file_size > MAX_CANDIDATE_BYTES:
+                raise ConfigError(f"artifact {ARTIFACT}: {Path(name).name} unpacks to more than {MAX_CANDIDATE_BYTES} bytes")
             if Path(name).suffix != ".skops":
                 raise ConfigError(f"artifact {ARTIFACT}: {Path(name).name} is not a skops file; a privileged job "
                                   "never loads pickles from a pull request")
@@ -425,7 +453,7 @@ def extract_candidate(archive: bytes, into: Path) -> Path:
 
 
 def promote_pull_request(settings: Settings, forge: Forge, pr: int, actor: str, outputs: dict | None, *,
-                         reason: str) -> tuple[bool, str]:
+                         reason: str) -> Reply:
     """Promote the candidate that the PR's own gate run uploaded — re-evaluated here under the
     base branch's policy and holdout, loaded only through skops, never trained or unpickled."""
     from gates.config import load_policy
@@ -436,11 +464,11 @@ def promote_pull_request(settings: Settings, forge: Forge, pr: int, actor: str, 
     pull = forge.pull(pr)
     run_id = forge.find_gate_run(settings.gate_workflow, pull.head_sha)
     if run_id is None:
-        return False, (f"@{actor} not promoted: no run of `{settings.gate_workflow}` for {pull.head_sha[:7]} "
+        return refused(f"@{actor} not promoted: no run of `{settings.gate_workflow}` for {pull.head_sha[:7]} "
                        "uploaded a candidate (input gate_workflow names the PR gate workflow).")
     archive = forge.download_artifact(run_id, ARTIFACT)
     if archive is None:
-        return False, f"@{actor} not promoted: gate run {run_id} uploaded no `{ARTIFACT}` artifact."
+        return refused(f"@{actor} not promoted: gate run {run_id} uploaded no `{ARTIFACT}` artifact.")
     candidate = extract_candidate(archive, settings.workspace / UNTRUSTED_DIR)
     policy = load_policy(settings.workspace / settings.config, source=f"{settings.config} (base branch)")
     registry = open_registry(policy, settings.workspace, settings)
@@ -452,16 +480,16 @@ def promote_pull_request(settings: Settings, forge: Forge, pr: int, actor: str, 
                           .with_candidate(candidate), by=actor, previous_result=previous, pr=pr, reason=reason,
                           source=f"PR #{pr} at {pull.head_sha[:7]} (gate run {run_id})")
     except Blocked as exc:
-        return False, f"@{actor} not promoted: {exc}"
+        return refused(f"@{actor} not promoted: {exc}", code=1)
     if outputs is not None:
         outputs["promoted_version"] = str(outcome.version.version)
     how = " under a maintainer's override" if outcome.result.get("overridden") else ""
-    return True, (f"@{actor} promoted this PR's candidate as version {outcome.version.version} to "
+    return done(f"@{actor} promoted this PR's candidate as version {outcome.version.version} to "
                   f"`{policy.production.alias}` in {registry.describe()}{how} "
                   f"(re-evaluated here: {outcome.result['decision']}).")
 
 
-def rollback(settings: Settings, actor: str, to: int | None, *, reason: str) -> tuple[bool, str]:
+def rollback(settings: Settings, actor: str, to: int | None, *, reason: str) -> Reply:
     from gates.config import load_policy
     from gates.errors import RegistryError
 
@@ -470,8 +498,8 @@ def rollback(settings: Settings, actor: str, to: int | None, *, reason: str) -> 
     try:
         version = registry.rollback(to, by=actor, reason=reason)
     except RegistryError as exc:
-        return False, f"@{actor} nothing rolled back: {exc}"
-    return True, f"@{actor} rolled back: production is now version {version.version} in {registry.describe()}."
+        return refused(f"@{actor} nothing rolled back: {exc}")
+    return done(f"@{actor} rolled back: production is now version {version.version} in {registry.describe()}.")
 
 
 def promote_on_merge(settings: Settings, trigger: Trigger, forge: Forge, pub: Publication) -> int:
@@ -481,14 +509,14 @@ def promote_on_merge(settings: Settings, trigger: Trigger, forge: Forge, pub: Pu
     if policy.promotion_when != "merge":
         pub.log("mlgate: nothing to do: promotion.when is 'command' (use /mlgate promote)")
         return 0
-    ok, reply = promote_pull_request(settings, forge, trigger.pr, trigger.actor or "merge", pub.outputs,
-                                     reason=f"merged #{trigger.pr}")
+    outcome = promote_pull_request(settings, forge, trigger.pr, trigger.actor or "merge", pub.outputs,
+                                   reason=f"merged #{trigger.pr}")
     try:
-        forge.create_comment(trigger.pr, reply)
+        forge.create_comment(trigger.pr, outcome.text)
     except Forbidden as exc:
         pub.warn_unpublished("comment on the merged pull request", exc)
-    pub.log(f"mlgate: {reply}")
-    return 0 if ok else 1
+    pub.log(f"mlgate: {outcome.text}")
+    return outcome.code
 
 
 # ----------------------------------------------------------------------------- dispatch
@@ -508,12 +536,12 @@ def handle_dispatch(settings: Settings, trigger: Trigger, forge_factory, pub: Pu
     argument = settings.version if command == "rollback" else settings.reason if command == "override" else ""
     if trigger.pr is None and command != "rollback":
         raise ConfigError(f"input pr: command {command} on workflow_dispatch needs the pull request number")
-    ok, reply = execute(settings, forge, trigger.pr, trigger.actor,
-                        commands.parse(f"/mlgate {command} {argument}".strip()), pub.outputs)
+    outcome = execute(settings, forge, trigger.pr, trigger.actor,
+                      commands.parse(f"/mlgate {command} {argument}".strip()), pub.outputs)
     if trigger.pr is not None:
-        forge.create_comment(trigger.pr, reply)
-    pub.log(f"mlgate: {command}: {reply}")
-    return 0 if ok else 2
+        forge.create_comment(trigger.pr, outcome.text)
+    pub.log(f"mlgate: {command}: {outcome.text}")
+    return outcome.code
 
 
 # ----------------------------------------------------------------------------- helpers

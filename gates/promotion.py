@@ -64,7 +64,14 @@ def promote(policy: Policy, workspace: Path, registry: FileRegistry, overrides: 
         raise InputError("--force needs --reason: a forced promotion is recorded with why")
     artifact = candidate_artifact(policy, workspace, overrides)
     current = registry.resolve(policy.production.alias)
-    data_path = Path(overrides.data) if overrides.data else inside(workspace, policy.data.holdout, "data.holdout")
+    if overrides.data:
+        data_path = Path(overrides.data)
+    elif policy.data.holdout.startswith("https://"):
+        from .download import fetch
+
+        data_path = fetch(policy.data.holdout, policy.data.sha256, Path(workspace) / ".mlgate-cache")
+    else:
+        data_path = inside(workspace, policy.data.holdout, "data.holdout")
     candidate_sha = sha256_file(artifact)
     reused = reusable(
         previous_result, candidate_sha=candidate_sha,
@@ -94,7 +101,7 @@ def promote(policy: Policy, workspace: Path, registry: FileRegistry, overrides: 
     metrics = {g["name"]: g["candidate"] for g in data["gates"] if g.get("candidate") is not None}
     version = registry.promote(
         artifact, source=source or str(artifact), by=by, reason=note, pr=pr, metrics=metrics,
-        result_sha256=result_sha256(data), result_json=payload,
+        result_sha256=result_sha256(data), result_json=payload, alias=policy.production.alias,
     )
     return Promotion(version=version, result=data, reused_result=reused, forced=blocked and not data.get("overridden"))
 

@@ -650,3 +650,10 @@ def test_unreadable_event_files_exit_2(action, github, tmp_path, content):
            "GITHUB_WORKSPACE": str(ws), "INPUT_GITHUB_TOKEN": TOKEN}
     run = subprocess.run([sys.executable, "-m", "action", "action"], cwd=ws, env=env, capture_output=True, text=True)
     assert run.returncode == 2 and "GITHUB_EVENT_PATH" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_pr_past_githubs_file_listing_cap_is_blocked(action, github):
+    """GitHub lists at most 3,000 files of a PR: past that, a holdout edit could hide."""
+    github.set_pull_files(PR_REPO, 2, [f"src/file{i}.py" for i in range(3000)])
+    run = action(action.workspace("better"), "pull_request", payload("pull_request.opened.json"))
+    assert run.code == 1 and "changes 3000 or more files" in report_comments(github)[0]["body"]

@@ -135,3 +135,9 @@ def test_command_parser_only_reads_a_leading_first_line(first, rest):
                                   "text\n/mlgate override x", "/MLGATE run"])
 def test_hidden_commands_are_not_commands(body):
     assert commands.parse(body) is None
+
+
+@pytest.mark.parametrize("argument", ["²", "١٢", "3.0", "-1"])
+def test_rollback_versions_are_ascii_integers(argument):
+    command = commands.parse(f"/mlgate rollback {argument}")
+    assert command.error and "takes a version number" in command.error

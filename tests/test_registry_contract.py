@@ -126,3 +126,44 @@ def test_file_registry_keeps_an_audit_log(tmp_path):
     assert [(e["action"], e["version"], e["by"]) for e in audit] == [
         ("add", 1, "alice"), ("promote", 1, "alice"), ("add", 2, "bob"), ("promote", 2, "bob"), ("rollback", 1, "carol")]
     assert audit[-1]["reason"] == "regression in EU" and audit[-1]["from"] == 2
+
+
+def test_github_releases_refuse_to_guess_production_when_latest_is_not_a_model(tmp_path):
+    """Another release marked latest must not read as 'no production model' (first-model)."""
+    from action.github_api import GitHubForge
+    from action.registry_github import GitHubReleasesRegistry
+    from action.settings import from_environment
+
+    a, _, _ = _models(tmp_path)
+    with FakeGitHub() as gh:
+        gh.add_token(TOKEN)
+        gh.add_repo("acme/models")
+        settings = from_environment({"GITHUB_REPOSITORY": "acme/models", "GITHUB_API_URL": gh.url,
+                                     "INPUT_GITHUB_TOKEN": TOKEN, "MLGATE_WRITE_INTERVAL": "0"})
+        registry = GitHubReleasesRegistry(GitHubForge(settings), cache=tmp_path / "cache")
+        registry.promote(a, source="a", by="alice")
+        gh.add_release("acme/models", "v2.0-app", make_latest="true")
+        with pytest.raises(RegistryError, match="the latest release 'v2.0-app' is not a model version"):
+            registry.resolve("production")
+
+
+def test_promotion_moves_the_configured_alias(tmp_path):
+    import numpy as np
+
+    from gates.config import parse_policy
+    from gates.evaluate import Overrides
+    from gates.promotion import promote
+
+    ws = tmp_path / "ws"
+    registry = FileRegistry(ws / "models" / "registry", create=True)
+    rng = np.random.default_rng(1)
+    rows = rng.normal(size=(40, 3))
+    (ws / "data").mkdir()
+    (ws / "data" / "h.csv").write_text("x0,x1,x2,y\n" + "".join(f"{a},{b},{c},{i % 2}\n" for i, (a, b, c) in enumerate(rows)))
+    a, b, _ = _models(tmp_path)
+    policy = parse_policy("version: 1\ndata: {holdout: data/h.csv, target: y}\nproduction: {registry: models/registry, "
+                          "alias: champion}\ngates: [{metric: model_size_mb, rule: max, threshold: 100}]\n", "p.yml")
+    registry.promote(a, source="seed", by="t", alias="champion")
+    out = promote(policy, ws, registry, Overrides(candidate=b), by="t")
+    assert out.result["decision"] == "approve" and out.result["production"]["version"] == 1
+    assert out.version.version == 2 and registry.aliases() == {"champion": 2}, "the configured alias moves"
