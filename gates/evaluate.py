@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .config import RELATIVE_RULES, Policy
+from .config import Policy
 from .curves import Curves, summarize as summarize_curves
 from .data import Holdout, load_holdout, resolve_positive_label, table_format
 from .engine import DEFAULT_CHUNK_ROWS, Survey, survey
@@ -407,5 +407,3 @@ def _plain_label(value):
         return value.item()
     return value
 
-
-__all__ = ["Overrides", "Result", "evaluate", "open_registry", "RELATIVE_RULES"]

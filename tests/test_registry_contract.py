@@ -30,6 +30,19 @@ def _models(tmp_path: Path) -> list[Path]:
     return paths
 
 
+def _github_registry(gh: FakeGitHub, tmp_path: Path):
+    """The GitHub Releases backend, through PyGithub, against the fake server's acme/models."""
+    from action.github_api import GitHubForge
+    from action.registry_github import GitHubReleasesRegistry
+    from action.settings import from_environment
+
+    gh.add_token(TOKEN)
+    gh.add_repo("acme/models")
+    settings = from_environment({"GITHUB_REPOSITORY": "acme/models", "GITHUB_API_URL": gh.url,
+                                 "INPUT_GITHUB_TOKEN": TOKEN, "MLGATE_WRITE_INTERVAL": "0"})
+    return GitHubReleasesRegistry(GitHubForge(settings), cache=tmp_path / "cache")
+
+
 def _tamper_file(registry, version):
     path = registry.root / version.path
     path.write_bytes(path.read_bytes() + b"x")
@@ -57,16 +70,8 @@ def backend(request, tmp_path):
         registry = FileRegistry(tmp_path / "registry", create=True)
         yield registry, lambda v: _tamper_file(registry, v)
         return
-    from action.github_api import GitHubForge
-    from action.registry_github import GitHubReleasesRegistry
-    from action.settings import from_environment
-
     with FakeGitHub() as gh:
-        gh.add_token(TOKEN)
-        gh.add_repo("acme/models")
-        settings = from_environment({"GITHUB_REPOSITORY": "acme/models", "GITHUB_API_URL": gh.url,
-                                     "INPUT_GITHUB_TOKEN": TOKEN, "MLGATE_WRITE_INTERVAL": "0"})
-        registry = GitHubReleasesRegistry(GitHubForge(settings), cache=tmp_path / "cache")
+        registry = _github_registry(gh, tmp_path)
 
         def tamper(version):
             with gh.lock:
@@ -130,17 +135,9 @@ def test_file_registry_keeps_an_audit_log(tmp_path):
 
 def test_github_releases_refuse_to_guess_production_when_latest_is_not_a_model(tmp_path):
     """Another release marked latest must not read as 'no production model' (first-model)."""
-    from action.github_api import GitHubForge
-    from action.registry_github import GitHubReleasesRegistry
-    from action.settings import from_environment
-
     a, _, _ = _models(tmp_path)
     with FakeGitHub() as gh:
-        gh.add_token(TOKEN)
-        gh.add_repo("acme/models")
-        settings = from_environment({"GITHUB_REPOSITORY": "acme/models", "GITHUB_API_URL": gh.url,
-                                     "INPUT_GITHUB_TOKEN": TOKEN, "MLGATE_WRITE_INTERVAL": "0"})
-        registry = GitHubReleasesRegistry(GitHubForge(settings), cache=tmp_path / "cache")
+        registry = _github_registry(gh, tmp_path)
         registry.promote(a, source="a", by="alice")
         gh.add_release("acme/models", "v2.0-app", make_latest="true")
         with pytest.raises(RegistryError, match="the latest release 'v2.0-app' is not a model version"):
