@@ -83,11 +83,23 @@ def debug_option(f):
     return click.option("--debug", is_flag=True, help="Show tracebacks on errors.")(f)
 
 
+def workspace_options(f):
+    f = click.option("--workspace", type=click.Path(file_okay=False), default=".", show_default=True,
+                     help="Directory the policy's paths are relative to.")(f)
+    return click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
+                        help=f"Policy file (default: {DEFAULT_CONFIG} under the workspace).")(f)
+
+
+def _policy(config, workspace):
+    workspace = Path(workspace)
+    if not workspace.is_dir():
+        raise InputError(f"--workspace: directory {str(workspace)!r} not found")
+    path = Path(config) if config else workspace / DEFAULT_CONFIG
+    return load_policy(path, source=str(config) if config else DEFAULT_CONFIG), workspace
+
+
 @cli.command("evaluate")
-@click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
-              help=f"Policy file (default: {DEFAULT_CONFIG} under the workspace).")
-@click.option("--workspace", type=click.Path(file_okay=False), default=".", show_default=True,
-              help="Directory the policy's paths are relative to.")
+@workspace_options
 @click.option("--out", type=click.Path(file_okay=False), default=DEFAULT_OUT, show_default=True,
               help="Where result.json, report.md, report.html and junit.xml go.")
 @click.option("--candidate", type=click.Path(dir_okay=False), default=None,
@@ -104,11 +116,7 @@ def debug_option(f):
 def evaluate_command(config, workspace, out, candidate, production, data, engine, scheduler, trust_pickle, quiet,
                      as_json, debug) -> int:
     """Score the candidate and production models on the holdout and apply the gates."""
-    workspace = Path(workspace)
-    if not workspace.is_dir():
-        raise InputError(f"--workspace: directory {str(workspace)!r} not found")
-    config_path = Path(config) if config else workspace / DEFAULT_CONFIG
-    policy = load_policy(config_path, source=str(config) if config else DEFAULT_CONFIG)
+    policy, workspace = _policy(config, workspace)
     if (engine or policy.engine) == "dask" and not (scheduler or policy.scheduler):
         raise InputError("--scheduler: the Dask engine needs a scheduler address (--scheduler ADDR or engine.scheduler)")
     from .settings import untrusted_environment
@@ -130,21 +138,6 @@ def evaluate_command(config, workspace, out, candidate, production, data, engine
     elif not quiet:
         print_verdict(result, written)
     return result.decision.exit_code
-
-
-def workspace_options(f):
-    f = click.option("--workspace", type=click.Path(file_okay=False), default=".", show_default=True,
-                     help="Directory the policy's paths are relative to.")(f)
-    return click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
-                        help=f"Policy file (default: {DEFAULT_CONFIG} under the workspace).")(f)
-
-
-def _policy(config, workspace):
-    workspace = Path(workspace)
-    if not workspace.is_dir():
-        raise InputError(f"--workspace: directory {str(workspace)!r} not found")
-    path = Path(config) if config else workspace / DEFAULT_CONFIG
-    return load_policy(path, source=str(config) if config else DEFAULT_CONFIG), workspace
 
 
 def _who(by: str | None) -> str:

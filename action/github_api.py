@@ -118,7 +118,7 @@ class GitHubForge:
     @_translate("delete a duplicate report comment")
     def delete_comment(self, comment_id: int) -> None:
         try:
-            self.repo.get_issue(0).get_comment(comment_id).delete()
+            self._comment(comment_id).delete()
         except GithubException as exc:
             if exc.status != 404:  # another run deleted it first
                 raise
@@ -130,13 +130,17 @@ class GitHubForge:
 
     @_translate("edit the report comment")
     def edit_comment(self, comment_id: int, body: str) -> CommentRef:
-        c = self.repo.get_issue(0).get_comment(comment_id)
+        c = self._comment(comment_id)
         c.edit(body)
         return CommentRef(c.id, c.body, c.html_url)
 
+    def _comment(self, comment_id: int):
+        """A comment by id: its URL does not involve the issue number, so any issue object serves."""
+        return self.repo.get_issue(0).get_comment(comment_id)
+
     @_translate("react to the comment")
     def react(self, comment_id: int, content: str) -> None:
-        self.repo.get_issue(0).get_comment(comment_id).create_reaction(content)
+        self._comment(comment_id).create_reaction(content)
 
     @_translate("read the check runs")
     def find_check(self, name: str, head_sha: str) -> CheckRef | None:

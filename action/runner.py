@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Callable, NamedTuple
 
-from gates.config import Policy, parse_policy
+from gates.config import Policy, load_policy, parse_policy
 from gates.errors import ConfigError, InfrastructureError, MlgateError
 from gates.evaluate import Overrides, Result, evaluate
 from gates.outputs import write_outputs
@@ -410,9 +410,7 @@ def publish_gate_run(settings: Settings, trigger: Trigger, forge: Forge, pub: Pu
                           "(the gate workflow must upload mlgate-report/)")
     candidate = extract_candidate(archive, settings.workspace / UNTRUSTED_DIR)
 
-    from gates.config import load_policy
-
-    policy = load_policy(settings.workspace / settings.config, source=f"{settings.config} (base branch)")
+    policy = workspace_policy(settings, base=True)
     notes: list[str] = []
     blockers = protected_blockers(policy, forge.changed_files(pr), notes)
     existing = forge.find_comment(pr, MARKER, settings.bot_login)
@@ -453,10 +451,9 @@ def extract_candidate(archive: bytes, into: Path) -> Path:
 
 
 def promote_pull_request(settings: Settings, forge: Forge, pr: int, actor: str, outputs: dict | None, *,
-                         reason: str) -> Reply:
+                         reason: str, policy: Policy | None = None) -> Reply:
     """Promote the candidate that the PR's own gate run uploaded — re-evaluated here under the
     base branch's policy and holdout, loaded only through skops, never trained or unpickled."""
-    from gates.config import load_policy
     from gates.errors import Blocked
     from gates.paths import sha256_file
     from gates.promotion import promote
@@ -470,7 +467,7 @@ def promote_pull_request(settings: Settings, forge: Forge, pr: int, actor: str, 
     if archive is None:
         return refused(f"@{actor} not promoted: gate run {run_id} uploaded no `{ARTIFACT}` artifact.")
     candidate = extract_candidate(archive, settings.workspace / UNTRUSTED_DIR)
-    policy = load_policy(settings.workspace / settings.config, source=f"{settings.config} (base branch)")
+    policy = policy or workspace_policy(settings, base=True)
     registry = open_registry(policy, settings.workspace, settings)
     candidate_sha = sha256_file(candidate)
     override = _override_for(forge.find_comment(pr, MARKER, settings.bot_login), pull.head_sha, candidate_sha)
@@ -490,10 +487,9 @@ def promote_pull_request(settings: Settings, forge: Forge, pr: int, actor: str, 
 
 
 def rollback(settings: Settings, actor: str, to: int | None, *, reason: str) -> Reply:
-    from gates.config import load_policy
     from gates.errors import RegistryError
 
-    policy = load_policy(settings.workspace / settings.config, source=settings.config)
+    policy = workspace_policy(settings)
     registry = open_registry(policy, settings.workspace, settings)
     try:
         version = registry.rollback(to, by=actor, reason=reason)
@@ -503,14 +499,12 @@ def rollback(settings: Settings, actor: str, to: int | None, *, reason: str) -> 
 
 
 def promote_on_merge(settings: Settings, trigger: Trigger, forge: Forge, pub: Publication) -> int:
-    from gates.config import load_policy
-
-    policy = load_policy(settings.workspace / settings.config, source=settings.config)
+    policy = workspace_policy(settings, base=True)
     if policy.promotion_when != "merge":
         pub.log("mlgate: nothing to do: promotion.when is 'command' (use /mlgate promote)")
         return 0
     outcome = promote_pull_request(settings, forge, trigger.pr, trigger.actor or "merge", pub.outputs,
-                                   reason=f"merged #{trigger.pr}")
+                                   reason=f"merged #{trigger.pr}", policy=policy)
     try:
         forge.create_comment(trigger.pr, outcome.text)
     except Forbidden as exc:
@@ -526,9 +520,7 @@ def handle_dispatch(settings: Settings, trigger: Trigger, forge_factory, pub: Pu
     command = settings.command
     if command in ("auto", "evaluate"):
         # A privileged job: evaluate what was checked out, never train, never unpickle.
-        from gates.config import load_policy
-
-        policy = load_policy(settings.workspace / settings.config, source=settings.config)
+        policy = workspace_policy(settings)
         result = evaluate(policy, settings.workspace, _overrides(settings, allow_train=False, trust_pickle=False),
                           registry=open_registry(policy, settings.workspace, settings))
         return publish(settings, None, None, result, None, pub)
@@ -545,6 +537,13 @@ def handle_dispatch(settings: Settings, trigger: Trigger, forge_factory, pub: Pu
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def workspace_policy(settings: Settings, *, base: bool = False) -> Policy:
+    """The policy in the checked-out workspace; ``base`` says (in messages) that privileged jobs
+    check out the base branch, so this is the base branch's policy."""
+    source = f"{settings.config} (base branch)" if base else settings.config
+    return load_policy(settings.workspace / settings.config, source=source)
 
 
 def _overrides(settings: Settings, *, allow_train: bool, trust_pickle: bool | None = None) -> Overrides:

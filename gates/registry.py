@@ -39,15 +39,32 @@ class Version:
 
 
 class Registry(Protocol):
-    """What the engine needs from a registry: which version an alias means, and its file."""
+    """What the engine, promotion and the CLI use; the file, GitHub Releases and MLflow
+    backends all implement it and pass the same contract tests."""
 
     def describe(self) -> str: ...
+
+    def versions(self) -> list[Version]:
+        """Every version, oldest first."""
+        ...
+
+    def get(self, number: int) -> Version: ...
+
+    def aliases(self) -> dict[str, int]: ...
 
     def resolve(self, alias: str) -> Version | None: ...
 
     def fetch(self, version: Version) -> Path:
         """A local path to the version's artifact, after checking its SHA-256."""
         ...
+
+    def promote(self, artifact: Path, *, source: str, by: str, reason: str = "", pr: int | None = None,
+                metrics: dict | None = None, result_sha256: str | None = None, result_json: bytes | None = None,
+                alias: str = "production", action: str = "promote") -> Version:
+        """Store ``artifact`` (an identical one is reused) and point ``alias`` at it."""
+        ...
+
+    def rollback(self, to: int | None = None, *, by: str, reason: str = "", alias: str = "production") -> Version: ...
 
 
 class FileRegistry:
