@@ -62,6 +62,7 @@ class Curves:
 
 EXACT_ROWS = 200_000  # above this, the drawn curve comes from score bins instead of a full sort
 GRID = 1 << 16
+_BLOCK = 1 << 20  # rows per block when binning (temporaries stay small and in cache)
 
 
 def roc_curve(positive: np.ndarray, score: np.ndarray, max_points: int = MAX_POINTS) -> RocCurve:
@@ -72,10 +73,11 @@ def roc_curve(positive: np.ndarray, score: np.ndarray, max_points: int = MAX_POI
     row, which was the largest cost of a streamed evaluation; rows in one bin count as tied.
     """
     positive = np.asarray(positive, dtype=bool)
-    score = np.asarray(score, dtype=float)
+    score = np.asarray(score)
     if len(score) > EXACT_ROWS:
         tp, fp = _binned_counts(positive, score)
     else:
+        score = score.astype(float, copy=False)
         order = np.argsort(-score, kind="mergesort")
         s, p = score[order], positive[order]
         last_of_tie = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]  # thresholds between distinct scores
@@ -103,23 +105,34 @@ def _binned_counts(positive: np.ndarray, score: np.ndarray) -> tuple[np.ndarray,
     lo, hi = float(score.min()), float(score.max())
     if hi == lo:
         return np.array([int(positive.sum())]), np.array([int((~positive).sum())])
-    which = ((score - lo) * ((GRID - 1) / (hi - lo))).astype(np.int64)
-    pos_hist = np.bincount(which, weights=positive, minlength=GRID)[::-1]
-    all_hist = np.bincount(which, minlength=GRID)[::-1]
+    scale = (GRID - 1) / (hi - lo)
+    hist = np.zeros(2 * GRID, np.int64)  # (bin, positive?) counted together: one bincount per block
+    for start in range(0, len(score), _BLOCK):
+        which = ((score[start:start + _BLOCK] - lo) * scale).astype(np.int64)
+        which <<= 1
+        which += positive[start:start + _BLOCK]
+        hist += np.bincount(which, minlength=2 * GRID)
+    hist = hist.reshape(GRID, 2)[::-1]
+    all_hist = hist.sum(axis=1)
     nonempty = all_hist > 0
-    tp = np.cumsum(pos_hist)[nonempty]
-    fp = np.cumsum(all_hist)[nonempty] - tp
+    tp = np.cumsum(hist[:, 1])[nonempty]
+    fp = np.cumsum(hist[:, 0])[nonempty]
     return tp, fp
 
 
 def calibration(positive: np.ndarray, score: np.ndarray, bins: int = BINS) -> Calibration:
     positive = np.asarray(positive, dtype=bool)
-    score = np.clip(np.asarray(score, dtype=float), 0.0, 1.0)
     edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.minimum((score * bins).astype(int), bins - 1)  # 1.0 falls in the last bin
-    count = np.bincount(which, minlength=bins)
-    sums = np.bincount(which, weights=score, minlength=bins)
-    hits = np.bincount(which, weights=positive.astype(float), minlength=bins)
+    count = np.zeros(bins, np.int64)
+    hits = np.zeros(bins, np.int64)
+    sums = np.zeros(bins)
+    for start in range(0, len(score), _BLOCK):
+        block = np.clip(np.asarray(score[start:start + _BLOCK], dtype=float), 0.0, 1.0)
+        which = np.minimum((block * bins).astype(np.int64), bins - 1)  # 1.0 falls in the last bin
+        both = np.bincount(2 * which + positive[start:start + _BLOCK], minlength=2 * bins).reshape(bins, 2)
+        count += both.sum(axis=1)
+        hits += both[:, 1]
+        sums += np.bincount(which, weights=block, minlength=bins)
     mean = tuple(float(sums[i] / count[i]) if count[i] else None for i in range(bins))
     observed = tuple(float(hits[i] / count[i]) if count[i] else None for i in range(bins))
     return Calibration(tuple(float(e) for e in edges), tuple(int(c) for c in count), mean, observed)
@@ -141,7 +154,8 @@ def summarize(positive: np.ndarray | None, score_candidate: np.ndarray | None,
     models = {"candidate": score_candidate}
     if score_production is not None:
         models["production"] = score_production
-    if any(len(s) != n or not np.isfinite(np.asarray(s, dtype=float)).all() for s in models.values()):
+    models = {k: np.asarray(s) for k, s in models.items()}
+    if any(len(s) != n or s.dtype.kind not in "biuf" or not np.isfinite(s).all() for s in models.values()):
         return None
     return Curves(
         n=n, positives=pos,

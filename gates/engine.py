@@ -44,6 +44,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import queue
+import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -190,7 +194,7 @@ class Survey:
     path: Path
     source: str
     fmt: str
-    sha256: str
+    digest: "str | Future"  # a Parquet file is hashed on a thread while it is scored
     target: str
     task: str
     rows: int
@@ -198,6 +202,12 @@ class Survey:
     dtypes: dict | None  # CSV: dtypes forced on target, slices and id so every chunk agrees
     columns: list
     ids: pd.Series | None = field(default=None, repr=False)  # only with data.id_column
+
+    @property
+    def sha256(self) -> str:
+        if isinstance(self.digest, Future):
+            self.digest = self.digest.result()
+        return self.digest
 
 
 def survey(path: Path, spec: DataSpec, *, task: str | None, label: str, chunk_rows: int) -> Survey:
@@ -222,7 +232,7 @@ def survey(path: Path, spec: DataSpec, *, task: str | None, label: str, chunk_ro
         dtypes = {c: _KIND_DTYPE[k] for c, k in resolved.items()}
         if any(len(k) > 1 for k in seen["kinds"].values()):
             seen = _survey_pass(path, label, spec, wanted, chunk_rows, dtypes, None)
-    sha256 = hasher.hexdigest() if hasher is not None else sha256_file(path)
+    digest = hasher.hexdigest() if hasher is not None else _hash_in_background(path)
     rows = seen["rows"]
     if rows == 0:
         raise DataError(f"{label}: the holdout has no rows")
@@ -254,8 +264,23 @@ def survey(path: Path, spec: DataSpec, *, task: str | None, label: str, chunk_ro
                 "that is not a classification target (set task: regression?)"
             )
         observed = list(seen["uniques"])
-    return Survey(path=path, source=label, fmt=fmt, sha256=sha256, target=spec.target, task=task, rows=rows,
+    return Survey(path=path, source=label, fmt=fmt, digest=digest, target=spec.target, task=task, rows=rows,
                   observed=observed, dtypes=dtypes, columns=columns, ids=ids)
+
+
+def _hash_in_background(path: Path) -> Future:
+    """The file's SHA-256, computed on a daemon thread (hashlib releases the GIL on large
+    blocks, so on a second core the hash costs the evaluation nothing)."""
+    future: Future = Future()
+
+    def run():
+        try:
+            future.set_result(sha256_file(path))
+        except BaseException as exc:  # delivered to whoever asks for the hash
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="mlgate-sha256", daemon=True).start()
+    return future
 
 
 def _survey_pass(path, label, spec, wanted, chunk_rows, dtypes, hasher) -> dict:
@@ -342,6 +367,12 @@ def score_chunk(frame: pd.DataFrame, plan: Plan, candidate: Model, production: M
     ``fixed`` maps a role to that model's predictions for exactly these rows (predictions files).
     Slice evidence is keyed by ``(column, value as text)``, or ``(column, None)`` for missing.
     """
+    return reduce_chunk(*predict_chunk(frame, plan, candidate, production, fixed), plan)
+
+
+def predict_chunk(frame: pd.DataFrame, plan: Plan, candidate: Model, production: Model | None,
+                  fixed: dict | None = None) -> tuple[pd.DataFrame, Comparands]:
+    """Both models' outputs on one chunk (the half of :func:`score_chunk` that runs the models)."""
     fixed = fixed or {}
     frame = frame.reset_index(drop=True)
     if plan.task == "regression":
@@ -362,6 +393,11 @@ def score_chunk(frame: pd.DataFrame, plan: Plan, candidate: Model, production: M
         pred_candidate=cand.predicted, pred_production=prod.predicted,
         proba_candidate=cand.proba, proba_production=prod.proba,
     )
+    return frame, c
+
+
+def reduce_chunk(frame: pd.DataFrame, c: Comparands, plan: Plan) -> tuple[Evidence, dict]:
+    """One chunk's model outputs reduced to evidence, overall and per slice (no model runs)."""
     metrics = set(plan.loss_metrics)
     overall = build_evidence(c, metrics, keep_rows=False, score_dtype=np.float32)
     slices: dict = {}
@@ -449,20 +485,89 @@ class Streamed:
 
 def stream_local(survey: Survey, plan: Plan, candidate: Model, production: Model | None, *,
                  chunk_rows: int, fixed: dict | None = None) -> Streamed:
-    """Score the holdout chunk by chunk on this machine and merge the chunks' evidence."""
+    """Score the holdout chunk by chunk on this machine and merge the chunks' evidence.
+
+    Three stages overlap, each on its own thread: reading the next chunk, running the models
+    on this one, and reducing the previous one to evidence. Reading (pyarrow, the CSV parser),
+    the models' array code and the reductions all release the GIL, so on a machine with a
+    second core the statistics cost little wall time beyond the reading and predicting every
+    gate pays anyway. Chunks are still merged in file order; at most ``_IN_FLIGHT`` chunks are
+    held at once.
+    """
     totals = StreamTotals(plan)
     sample = None
-    for frame in iter_chunks(survey.path, survey.source, chunk_rows=chunk_rows, dtypes=survey.dtypes):
-        if not len(frame):
-            continue
-        if sample is None:
-            sample = frame.iloc[:LATENCY_ROWS].reset_index(drop=True)
-        offset = totals.rows
-        chunk_fixed = {role: slice_scores(s, offset, len(frame)) for role, s in (fixed or {}).items()}
-        totals.add(*score_chunk(frame, plan, candidate, production, chunk_fixed))
+    offset = 0
+    pending: deque = deque()
+    chunks = _read_ahead(iter_chunks(survey.path, survey.source, chunk_rows=chunk_rows, dtypes=survey.dtypes))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlgate-reduce") as reducer:
+        try:
+            for frame in chunks:
+                if not len(frame):
+                    continue
+                if sample is None:
+                    sample = frame.iloc[:LATENCY_ROWS].reset_index(drop=True)
+                chunk_fixed = {role: slice_scores(s, offset, len(frame)) for role, s in (fixed or {}).items()}
+                offset += len(frame)
+                frame, comparands = predict_chunk(frame, plan, candidate, production, chunk_fixed)
+                pending.append(reducer.submit(reduce_chunk, frame, comparands, plan))
+                while len(pending) >= _IN_FLIGHT:
+                    totals.add(*pending.popleft().result())
+            while pending:
+                totals.add(*pending.popleft().result())
+        finally:
+            chunks.close()
+            for future in pending:
+                future.cancel()
     check_rows(survey, totals.rows)
     overall, slices = totals.result(plan.labels)
     return Streamed(overall=overall, slices=slices, rows=totals.rows, sha256=survey.sha256, sample=sample)
+
+
+_IN_FLIGHT = 2  # chunks predicted but not yet merged
+_DONE = object()
+
+
+def _read_ahead(chunks: Iterator[pd.DataFrame], depth: int = 1) -> Iterator[pd.DataFrame]:
+    """``chunks``, produced one ahead on a thread; the reader's exceptions are re-raised here,
+    and closing this generator stops the reader."""
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce():
+        try:
+            for chunk in chunks:
+                if not put((chunk, None)):
+                    return
+            put((_DONE, None))
+        except BaseException as exc:  # handed to the consumer, which raises it
+            put((_DONE, exc))
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+
+    reader = threading.Thread(target=produce, name="mlgate-read", daemon=True)
+    reader.start()
+    try:
+        while True:
+            chunk, error = ready.get()
+            if error is not None:
+                raise error
+            if chunk is _DONE:
+                return
+            yield chunk
+    finally:
+        stop.set()
+        reader.join()
 
 
 def check_rows(survey: Survey, rows: int) -> None:
@@ -479,4 +584,4 @@ def sample_holdout(survey: Survey, sample: pd.DataFrame | None) -> Holdout:
 
 
 __all__ = ["DEFAULT_CHUNK_ROWS", "Plan", "Survey", "Streamed", "StreamTotals", "EvidenceSum", "survey", "iter_chunks",
-           "score_chunk", "stream_local", "fixed_scores", "sample_holdout"]
+           "score_chunk", "predict_chunk", "reduce_chunk", "stream_local", "fixed_scores", "sample_holdout"]

@@ -79,6 +79,7 @@ def build_evidence(c: Comparands, loss_metrics: set[str], mask: np.ndarray | Non
     if c.task == "classification":
         ev.cells = stats.JointCells.from_arrays(y, c.pred_candidate[sel], c.pred_production[sel], labels=c.labels)
         y_index = _label_index(y, c.labels)
+        y_float = None
         if c.pos_index is not None and keep_scores:
             ev.positive = y_index == c.pos_index
             if c.proba_candidate is not None:
@@ -92,7 +93,9 @@ def build_evidence(c: Comparands, loss_metrics: set[str], mask: np.ndarray | Non
                 continue
             lc = row_losses(metric, y_index, c.proba_candidate[sel])
             lp = row_losses(metric, y_index, c.proba_production[sel])
-            ev.moments[metric] = _moments(lc, lp, y_index.astype(float))
+            if y_float is None:
+                y_float = y_index.astype(float)
+            ev.moments[metric] = _moments(lc, lp, y_float)
             if keep_rows:
                 ev.loss_differences[metric] = lp - lc
     else:
@@ -156,10 +159,16 @@ def _concat(arrays: list, dtype, what: str):
 
 
 def _moments(lc: np.ndarray, lp: np.ndarray, y: np.ndarray) -> stats.PairedMoments:
-    return stats.PairedMoments.from_rows(np.column_stack([lc, lp, y, y * y]))
+    return stats.PairedMoments.from_columns(lc, lp, y, y * y)
 
 
 def _label_index(y: np.ndarray, labels: tuple) -> np.ndarray:
+    y = np.asarray(y)
+    if y.dtype.kind in "biu":  # integer labels: a table lookup (what JointCells counts with)
+        try:
+            return stats.label_codes("y", y, labels).astype(np.int64, copy=False)
+        except ValueError:
+            pass
     try:  # vectorized (a per-row dict lookup costs ~0.4 s per million rows)
         codes = pd.Categorical(y, categories=list(labels)).codes.astype(np.int64)
         if len(codes) == len(y) and (codes >= 0).all():

@@ -167,10 +167,10 @@ def _slice_gate(gate, overall, slices, settings, average, base) -> GateResult:
         results.append(SliceResult(label, ev.n, _num(cmp.candidate), _num(cmp.production), cmp.estimate,
                                    tuple(cmp.confidence_interval), cmp.p_value, None, True, True))
         tested.append((len(results) - 1, cmp))
-    overall_cmp = compare(gate, overall, settings, average, null=null, alternative="less")
-    result = _from_comparison(gate, overall_cmp, base)
-    result.slices = results
     if not tested:
+        # Nothing is gated: the row shows the overall comparison, as evidence only.
+        result = _from_comparison(gate, compare(gate, overall, settings, average, null=null, alternative="less"), base)
+        result.slices = results
         result.p_value = None
         result.passed = True
         result.detail = f"no slice had ≥ {gate.min_support} rows and a defined {gate.metric}; {len(results)} reported, none gated"
@@ -182,13 +182,19 @@ def _slice_gate(gate, overall, slices, settings, average, base) -> GateResult:
         results[i].passed = not bool(reject)
         if reject:
             failed.append(results[i])
-    # The gate reports the slice that decided it: the most significant drop after Holm.
+    # The gate reports the slice that decided it: the most significant drop after Holm. Beside
+    # it, the overall values of both models — points, not a comparison, which would cost one
+    # more test over every row (for roc_auc a DeLong over the whole holdout) to be discarded.
     worst_i = min(range(len(tested)), key=lambda k: (adjusted.pvalues[k], tested[k][1].estimate))
     worst = results[tested[worst_i][0]]
-    result.estimate = worst.estimate
-    result.confidence_interval = worst.confidence_interval
-    result.p_value = worst.p_value_adjusted
-    result.passed = not failed
+    deciding = tested[worst_i][1]
+    result = GateResult(
+        **base, candidate=_point(gate, overall, {}, settings, average),
+        production=_point(gate, overall, {}, settings, average, which="production"),
+        estimate=worst.estimate, confidence_interval=worst.confidence_interval,
+        confidence_level=deciding.confidence_level, p_value=worst.p_value_adjusted, method=deciding.method,
+        passed=not failed, undefined=False, detail="", slices=results,
+    )
     if failed:
         names = ", ".join(f"{s.slice} (Δ {s.estimate:+.4g}, Holm p {_p(s.p_value_adjusted)})" for s in failed[:5])
         result.detail = f"{len(failed)} of {len(tested)} gated slices dropped by more than {gate.max_drop:g}: {names}"

@@ -10,7 +10,7 @@ Only numpy and scipy are needed at run time.
 """
 
 from gates.stats.bootstrap import bootstrap_cells, paired_bootstrap
-from gates.stats.cells import JointCells, PairedMoments
+from gates.stats.cells import JointCells, PairedMoments, label_codes
 from gates.stats.compare import compare_auc, compare_confusion, compare_loss
 from gates.stats.confusion import confusion_metric
 from gates.stats.delong import delong
@@ -44,6 +44,7 @@ __all__ = [
     "confusion_metric",
     "delong",
     "holm",
+    "label_codes",
     "loss_row_tests",
     "mcnemar",
     "mcnemar_from_cells",

@@ -80,7 +80,8 @@ def as_finite_scores(name: str, values) -> np.ndarray:
     arr = as_1d(name, values)
     if arr.dtype.kind not in "biuf":
         raise ValueError(f"{name} must be numeric; got dtype {arr.dtype}")
-    arr = arr.astype(np.float64, copy=False)
+    if arr.dtype != np.float32:  # float32 stays compact (streamed scores); DeLong sorts it as is
+        arr = arr.astype(np.float64, copy=False)
     bad = ~np.isfinite(arr)
     if bad.any():
         raise ValueError(

@@ -192,9 +192,29 @@ def _given_encoder(labels: tuple):
     return encode
 
 
+def label_codes(name: str, values, labels: tuple) -> np.ndarray:
+    """Each value's index in ``labels`` (``ValueError`` naming ``name`` for a value not in them)."""
+    return _encode_given(name, as_1d(name, values), tuple(labels))
+
+
 def _encode_given(name: str, values: np.ndarray, labels: tuple) -> np.ndarray:
     if len(values) == 0:
         return np.zeros(0, np.intp)
+    lut = _lookup_table(values, labels)
+    if lut is not None:  # integer labels: a table lookup, no sorting (the common case)
+        lo, table = lut
+        if _is_identity(table):  # labels lo, lo+1, …: the code is the value minus lo
+            low, high = values.min(), values.max()
+            if low >= lo and high < lo + table.size:
+                return values.astype(np.intp) - lo if lo else values.astype(np.intp)
+        shifted = values.astype(np.intp) - lo
+        inside = (shifted >= 0) & (shifted < table.size)
+        codes = table[np.where(inside, shifted, 0)]
+        ok = inside & (codes >= 0)
+        if not ok.all():
+            unknown = np.unique(values[~ok])[:5].tolist()
+            raise ValueError(f"{name} holds values not in labels {labels!r}: {unknown!r}")
+        return codes
     lab = np.array(labels, dtype=object if values.dtype == object else None)
     order = np.argsort(lab, kind="stable")
     sorted_lab = lab[order]
@@ -205,6 +225,26 @@ def _encode_given(name: str, values: np.ndarray, labels: tuple) -> np.ndarray:
         unknown = np.unique(values[~ok])[:5].tolist()
         raise ValueError(f"{name} holds values not in labels {labels!r}: {unknown!r}")
     return order[pos_clipped].astype(np.intp)
+
+
+def _lookup_table(values: np.ndarray, labels: tuple):
+    """``(lo, table)`` with ``table[v - lo]`` the index of label ``v`` (−1 if none), when the
+    values are integers or bools and so are all the labels over a small range; else None."""
+    if values.dtype.kind not in "biu" or not labels:
+        return None
+    if not all(isinstance(lab, (numbers.Integral, np.bool_)) for lab in labels):
+        return None
+    ints = [int(lab) for lab in labels]
+    lo, hi = min(ints), max(ints)
+    if hi - lo >= _DENSE_LABEL_RANGE:
+        return None
+    table = np.full(hi - lo + 1, -1, np.intp)
+    table[np.array(ints) - lo] = np.arange(len(ints))
+    return lo, table
+
+
+def _is_identity(table: np.ndarray) -> bool:
+    return bool((table == np.arange(table.size)).all())
 
 
 @dataclass(frozen=True, eq=False)
@@ -254,6 +294,32 @@ class PairedMoments:
             mean = block.mean(axis=0)
             centred = np.subtract(block, mean, out=buffer[: block.shape[0]])
             total = total + cls(block.shape[0], mean, centred.T @ centred)
+        return total
+
+    @classmethod
+    def from_columns(cls, *columns) -> "PairedMoments":
+        """Moments of equal-length 1-D columns, as ``from_rows(np.column_stack(columns))`` but
+        without building the (n, p) matrix: each block is gathered into one reused (p, block)
+        buffer, so the per-chunk cost of a streamed evaluation stays a few passes over memory."""
+        cols = [np.asarray(c, dtype=np.float64).reshape(-1) for c in columns]
+        if not cols:
+            raise ValueError("from_columns needs at least one column")
+        n = cols[0].size
+        if any(c.size != n for c in cols):
+            raise ValueError(f"columns must have the same length; got {[c.size for c in cols]}")
+        p = len(cols)
+        total = cls(0, np.zeros(p), np.zeros((p, p)))
+        buffer = np.empty((p, min(n, _MOMENT_CHUNK)))
+        for start in range(0, n, _MOMENT_CHUNK):
+            size = min(_MOMENT_CHUNK, n - start)
+            block = buffer[:, :size]
+            for row, c in zip(block, cols):
+                row[...] = c[start : start + size]
+            if not np.isfinite(block).all():
+                raise ValueError("X must be finite; got NaN or infinite values")
+            mean = block.mean(axis=1)
+            block -= mean[:, None]
+            total = total + cls(size, mean, block @ block.T)
         return total
 
     @property

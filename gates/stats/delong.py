@@ -142,6 +142,8 @@ def _sort_scores(score: np.ndarray):
     that of an argsort (-0.0 and 0.0 are given the same key, as they compare equal).
     """
     n = score.size
+    if score.dtype == np.float32 and n <= 1 << 32:
+        return _sort_float32(score)
     score = np.ascontiguousarray(score, dtype=np.float64)
     idx_bits = max(1, (n - 1).bit_length())
     if idx_bits > 40:  # fewer than 24 key bits left: not worth it (and never seen in practice)
@@ -175,6 +177,30 @@ def _sort_scores(score: np.ndarray):
                 return _argsort_scores(score)
             sorted_scores[where] = np.take(score, order[where])
         tie_at = np.flatnonzero(sorted_scores[1:] == sorted_scores[:-1])
+    return order, tie_at, packed.view(np.float64)
+
+
+def _sort_float32(score: np.ndarray):
+    """:func:`_sort_scores` for float32 scores (the streaming engines keep scores as float32).
+
+    A float32's whole order-preserving key fits in 32 bits, so key and row index share one
+    uint64 with nothing truncated: equal keys are exactly equal scores, no key can be out of
+    order, and the ties are read off the sorted keys alone, without looking a score up.
+    """
+    n = score.size
+    bits = (np.ascontiguousarray(score) + np.float32(0.0)).view(np.int32)  # one key for ±0.0
+    key = (bits >> 31).view(np.uint32)  # all ones for negative scores
+    key |= np.uint32(1 << 31)
+    key ^= bits.view(np.uint32)
+    del bits
+    packed = key.astype(np.uint64)
+    del key
+    packed <<= np.uint64(32)
+    packed |= np.arange(n, dtype=np.uint64)
+    packed.sort()
+    low = np.uint64(0xFFFFFFFF)
+    tie_at = _same_key_neighbours(packed, low)
+    order = np.bitwise_and(packed, low).view(np.intp)
     return order, tie_at, packed.view(np.float64)
 
 
