@@ -2,10 +2,14 @@
 
     python benchmarks/bench_engine.py [--rows 10000000 50000000] [--in-memory-max 10000000]
                                       [--dask-rows 10000000] [--chunk-rows 1000000] [--dir /tmp]
+                                      [--models lr hgb] [--gates auc counts]
 
 For each size it writes a Parquet holdout of generated rows (5 float features, a binary label,
-row groups of 1M rows) and two small models (LogisticRegression on 5 and on 3 features),
-then times, each in a fresh process whose peak RSS is read with ``wait4``:
+row groups of 1M rows) and two models of each kind in ``--models``: ``lr`` LogisticRegression
+on 5 and on 3 features (the small model, whose predict is nearly free, so the floor is nearly
+all reading), ``hgb`` HistGradientBoostingClassifier with 50 trees on the same features (a
+model whose predict costs about what a production model's does). Then it times, each in a
+fresh process whose peak RSS is read with ``wait4``:
 
 - ``floor``     what every gate pays: read the holdout in the same chunks and run both models'
                 ``predict`` on every row (nothing else);
@@ -13,9 +17,11 @@ then times, each in a fresh process whose peak RSS is read with ``wait4``:
 - ``in-memory`` the default engine (only up to ``--in-memory-max`` rows);
 - ``dask``      the Dask engine on a 2-worker ``LocalCluster`` (processes) on this machine.
 
-Gates: roc_auc non_inferior (DeLong), accuracy superior (bootstrap over joint cells) and
-log_loss non_inferior (paired t on moments). Overhead = engine time / floor time (target
-≤ 1.15 for the streaming engine). The files are deleted afterwards.
+Gate sets (``--gates``): ``auc`` is roc_auc non_inferior (DeLong), accuracy superior
+(bootstrap over joint cells) and log_loss non_inferior (paired t on moments); ``counts`` is
+the same without roc_auc — no rank statistic, so nothing needs sorting all rows. Overhead =
+engine time / floor time (target ≤ 1.15 for the streaming engine). Only the first model kind
+and gate set run the in-memory and Dask engines. The files are deleted afterwards.
 """
 
 from __future__ import annotations
@@ -34,28 +40,40 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's mlgate, for us and the cluster's worker processes
 FEATURES = [f"x{i}" for i in range(5)]
 COEF = [1.0, -0.5, 0.25, 0.1, 0.8]
+GATES = {
+    "auc": ("  - {metric: roc_auc, rule: non_inferior, margin: 0.005}\n"
+            "  - {metric: accuracy, rule: superior}\n"
+            "  - {metric: log_loss, rule: non_inferior, margin: 0.01}\n"),
+    "counts": ("  - {metric: accuracy, rule: superior}\n"
+               "  - {metric: log_loss, rule: non_inferior, margin: 0.01}\n"),
+}
 POLICY = """\
 version: 1
 data: {{holdout: holdout.parquet, target: label}}
-candidate: {{path: cand.skops}}
-production: {{path: prod.skops}}
+candidate: {{path: cand_{model}.skops}}
+production: {{path: prod_{model}.skops}}
 gates:
-  - {{metric: roc_auc, rule: non_inferior, margin: 0.005}}
-  - {{metric: accuracy, rule: superior}}
-  - {{metric: log_loss, rule: non_inferior, margin: 0.01}}
-stats: {{bootstrap: {{resamples: 2000, seed: 0}}}}
+{gates}stats: {{bootstrap: {{resamples: 2000, seed: 0}}}}
 engine: {{kind: local{chunk}}}
-"""
+{security}"""
+TRUSTED = {"hgb": "security: {trusted_types: [sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor]}\n"}
 
 
-def generate(ws: Path, rows: int) -> None:
+def make_model(kind: str):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    if kind == "hgb":
+        return HistGradientBoostingClassifier(max_iter=50, early_stopping=False, random_state=0)
+    return LogisticRegression()
+
+
+def generate(ws: Path, rows: int, kinds: list[str]) -> None:
     import numpy as np
     import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
     import skops.io as sio
-    from sklearn.linear_model import LogisticRegression
-
     ws.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     writer = None
@@ -69,8 +87,9 @@ def generate(ws: Path, rows: int) -> None:
         if writer is None:
             writer = pq.ParquetWriter(ws / "holdout.parquet", table.schema)
             train = frame.iloc[:20_000]
-            sio.dump(LogisticRegression().fit(train[FEATURES], train["label"]), ws / "cand.skops")
-            sio.dump(LogisticRegression().fit(train[FEATURES[:3]], train["label"]), ws / "prod.skops")
+            for kind in kinds:
+                sio.dump(make_model(kind).fit(train[FEATURES], train["label"]), ws / f"cand_{kind}.skops")
+                sio.dump(make_model(kind).fit(train[FEATURES[:3]], train["label"]), ws / f"prod_{kind}.skops")
         writer.write_table(table)
     writer.close()
 
@@ -78,13 +97,13 @@ def generate(ws: Path, rows: int) -> None:
 # ----------------------------------------------------------------------------- one measurement
 
 
-def run_floor(ws: Path, chunk_rows: int) -> dict:
+def run_floor(ws: Path, chunk_rows: int, model: str) -> dict:
     import pyarrow.parquet as pq
     import skops.io as sio
 
     start = time.perf_counter()
     models = []
-    for name in ("cand.skops", "prod.skops"):
+    for name in (f"cand_{model}.skops", f"prod_{model}.skops"):
         models.append(sio.load(ws / name, trusted=sio.get_untrusted_types(file=ws / name)))
     rows = 0
     for batch in pq.ParquetFile(ws / "holdout.parquet").iter_batches(batch_size=chunk_rows):
@@ -95,12 +114,12 @@ def run_floor(ws: Path, chunk_rows: int) -> dict:
     return {"rows": rows, "seconds": time.perf_counter() - start}
 
 
-def run_engine(ws: Path, mode: str, chunk_rows: int, scheduler: str | None) -> dict:
+def run_engine(ws: Path, mode: str, chunk_rows: int, scheduler: str | None, model: str, gates: str) -> dict:
     from gates.config import load_policy
     from gates.evaluate import Overrides, evaluate
 
     chunk = "" if mode == "in-memory" else f", chunk_rows: {chunk_rows}"
-    (ws / "policy.yml").write_text(POLICY.format(chunk=chunk))
+    (ws / "policy.yml").write_text(POLICY.format(chunk=chunk, model=model, gates=GATES[gates], security=TRUSTED.get(model, "")))
     policy = load_policy(ws / "policy.yml", source="policy.yml")
     overrides = Overrides(engine="dask", scheduler=scheduler) if mode == "dask" else Overrides()
     if mode == "dask":
@@ -111,10 +130,11 @@ def run_engine(ws: Path, mode: str, chunk_rows: int, scheduler: str | None) -> d
             "gates": [(g.name, g.passed, g.estimate, g.p_value) for g in result.gates]}
 
 
-def measure(ws: Path, mode: str, chunk_rows: int, scheduler: str | None = None) -> dict:
+def measure(ws: Path, mode: str, chunk_rows: int, model: str, gates: str, scheduler: str | None = None) -> dict:
     """Run one mode in a fresh interpreter: its wall time (imports excluded) and peak RSS."""
     proc = subprocess.Popen([sys.executable, __file__, "--child", mode, "--ws", str(ws), "--chunk-rows",
-                             str(chunk_rows)] + (["--scheduler", scheduler] if scheduler else []),
+                             str(chunk_rows), "--models", model, "--gates", gates]
+                            + (["--scheduler", scheduler] if scheduler else []),
                             stdout=subprocess.PIPE, cwd=ROOT)
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -135,49 +155,60 @@ def main() -> None:
     ap.add_argument("--child")
     ap.add_argument("--ws")
     ap.add_argument("--scheduler")
+    ap.add_argument("--models", nargs="+", default=["lr", "hgb"], choices=["lr", "hgb"])
+    ap.add_argument("--gates", nargs="+", default=["auc", "counts"], choices=sorted(GATES))
     args = ap.parse_args()
     if args.child:
         import skops.io  # noqa: F401  (imports are not timed)
+        import sklearn.ensemble  # noqa: F401
         import sklearn.linear_model  # noqa: F401
         import pyarrow.parquet  # noqa: F401
         ws = Path(args.ws)
-        info = run_floor(ws, args.chunk_rows) if args.child == "floor" else \
-            run_engine(ws, args.child, args.chunk_rows, args.scheduler)
+        model, gates = args.models[0], args.gates[0]
+        info = run_floor(ws, args.chunk_rows, model) if args.child == "floor" else \
+            run_engine(ws, args.child, args.chunk_rows, args.scheduler, model, gates)
         print(json.dumps(info))
         return
 
-    print(f"{'rows':>12} {'engine':>10} {'seconds':>9} {'rows/s':>12} {'peak MB':>9} {'÷ floor':>8}  decision")
+    print(f"{'rows':>12} {'model':>5} {'gates':>6} {'engine':>10} {'seconds':>9} {'rows/s':>12} {'peak MB':>9} "
+          f"{'÷ floor':>8}  decision")
     findings = []
     for rows in args.rows:
         ws = Path(args.dir) / f"mlgate-bench-{rows}"
         try:
             t = time.perf_counter()
-            generate(ws, rows)
+            generate(ws, rows, args.models)
             size = (ws / "holdout.parquet").stat().st_size / 1e6
             print(f"# {rows:,} rows generated in {time.perf_counter() - t:.1f} s ({size:,.0f} MB Parquet)", flush=True)
-            floor = measure(ws, "floor", args.chunk_rows)
-            modes = ["stream"] + (["in-memory"] if rows <= args.in_memory_max else [])
-            runs = {"floor": floor}
-            for mode in modes:
-                runs[mode] = measure(ws, mode, args.chunk_rows)
-            if rows <= args.dask_rows:
-                from distributed import LocalCluster
+            for mi, model in enumerate(args.models):
+                floor = measure(ws, "floor", args.chunk_rows, model, args.gates[0])
+                _row(rows, model, "", "floor", floor, floor)
+                for gi, gates in enumerate(args.gates):
+                    first = mi == 0 and gi == 0
+                    modes = ["stream"] + (["in-memory"] if first and rows <= args.in_memory_max else [])
+                    runs = {}
+                    for mode in modes:
+                        runs[mode] = measure(ws, mode, args.chunk_rows, model, gates)
+                        _row(rows, model, gates, mode, runs[mode], floor)
+                    if first and rows <= args.dask_rows:
+                        from distributed import LocalCluster
 
-                with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  silence_logs=50) as cluster:
-                    runs["dask"] = measure(ws, "dask", args.chunk_rows, cluster.scheduler_address)
-            for mode, r in runs.items():
-                print(f"{rows:>12,} {mode:>10} {r['seconds']:>9.2f} {rows / r['seconds']:>12,.0f} "
-                      f"{r['peak_mb']:>9,.0f} {r['seconds'] / floor['seconds']:>8.2f}  {r.get('decision', '')}",
-                      flush=True)
-            decided = {m: r["gates"] for m, r in runs.items() if "gates" in r}
-            findings.append((rows, decided))
+                        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                          silence_logs=50) as cluster:
+                            runs["dask"] = measure(ws, "dask", args.chunk_rows, model, gates, cluster.scheduler_address)
+                        _row(rows, model, gates, "dask", runs["dask"], floor)
+                    findings.append((rows, model, gates, {m: r["gates"] for m, r in runs.items()}))
         finally:
             shutil.rmtree(ws, ignore_errors=True)
-    for rows, decided in findings:
-        for mode, gates in decided.items():
-            print(f"# {rows:,} {mode}: " + "; ".join(f"{n} passed={p} Δ={e:.6g} p={pv if pv is None else f'{pv:.3g}'}"
-                                                    for n, p, e, pv in gates))
+    for rows, model, gates, decided in findings:
+        for mode, found in decided.items():
+            print(f"# {rows:,} {model} {gates} {mode}: " + "; ".join(
+                f"{n} passed={p} Δ={e:.6g} p={pv if pv is None else f'{pv:.3g}'}" for n, p, e, pv in found))
+
+
+def _row(rows: int, model: str, gates: str, mode: str, r: dict, floor: dict) -> None:
+    print(f"{rows:>12,} {model:>5} {gates:>6} {mode:>10} {r['seconds']:>9.2f} {rows / r['seconds']:>12,.0f} "
+          f"{r['peak_mb']:>9,.0f} {r['seconds'] / floor['seconds']:>8.2f}  {r.get('decision', '')}", flush=True)
 
 
 if __name__ == "__main__":

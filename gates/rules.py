@@ -264,9 +264,7 @@ def _point(gate, ev: Evidence, costs, settings, average, which: str = "candidate
         scores = ev.score_candidate if which == "candidate" else ev.score_production
         if ev.positive is None or scores is None or ev.positive.all() or not ev.positive.any():
             return None
-        from sklearn.metrics import roc_auc_score
-
-        return float(roc_auc_score(ev.positive, scores))
+        return float(stats.roc_auc(ev.positive, scores))
     m = ev.moments[gate.metric]
     col = 0 if which == "candidate" else 1
     mean = float(m.mean[col])

@@ -260,3 +260,18 @@ def test_streamed_frame_to_pandas_roundtrip_keeps_row_order(tmp_path):
     frame.to_parquet(tmp_path / "h.parquet", row_group_size=999)
     got = pd.concat(list(_read_ahead(iter_chunks(tmp_path / "h.parquet", "h.parquet", chunk_rows=700))))
     np.testing.assert_array_equal(got["x"].to_numpy(), frame["x"].to_numpy())
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(2, 300), seed=st.integers(0, 2**31 - 1), decimals=st.integers(0, 3))
+def test_roc_auc_from_deLong_components_matches_scikit_learn(n, seed, decimals):
+    from gates.stats import roc_auc
+
+    rng = np.random.default_rng(seed)
+    y = rng.random(n) < 0.5
+    score = np.round(rng.normal(size=n) + y, decimals)  # ties at every rounding
+    if y.all() or not y.any():
+        assert np.isnan(roc_auc(y, score))
+    else:
+        assert roc_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+        assert roc_auc(y, score.astype(np.float32)) == pytest.approx(roc_auc_score(y, score.astype(np.float32)), abs=1e-12)

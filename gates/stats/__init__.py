@@ -13,7 +13,7 @@ from gates.stats.bootstrap import bootstrap_cells, paired_bootstrap
 from gates.stats.cells import JointCells, PairedMoments, label_codes
 from gates.stats.compare import compare_auc, compare_confusion, compare_loss
 from gates.stats.confusion import confusion_metric
-from gates.stats.delong import delong
+from gates.stats.delong import delong, roc_auc
 from gates.stats.losses import loss_row_tests
 from gates.stats.mcnemar import mcnemar, mcnemar_from_cells
 from gates.stats.multiple import holm
@@ -49,4 +49,5 @@ __all__ = [
     "mcnemar",
     "mcnemar_from_cells",
     "paired_bootstrap",
+    "roc_auc",
 ]
