@@ -124,7 +124,8 @@ def read_columns(path: Path, label: str) -> list:
             import pyarrow.parquet as pq
 
             schema = pq.ParquetFile(path).schema_arrow
-            index = set((schema.pandas_metadata or {}).get("index_columns", []) if schema.metadata else [])
+            # pandas records a stored index by column name, a RangeIndex as a dict (no column)
+            index = (schema.pandas_metadata or {}).get("index_columns", []) if schema.metadata else []
             columns = [n for n in schema.names if n not in {i for i in index if isinstance(i, str)}]
     return columns
 
@@ -399,7 +400,7 @@ def predict_chunk(frame: pd.DataFrame, plan: Plan, candidate: Model, production:
 def reduce_chunk(frame: pd.DataFrame, c: Comparands, plan: Plan) -> tuple[Evidence, dict]:
     """One chunk's model outputs reduced to evidence, overall and per slice (no model runs)."""
     metrics = set(plan.loss_metrics)
-    overall = build_evidence(c, metrics, keep_rows=False, score_dtype=np.float32)
+    overall = build_evidence(c, metrics, keep_rows=False, score_dtype=np.float32, bin_scores=True)
     slices: dict = {}
     for column in plan.slices:
         values = frame[column]
@@ -422,6 +423,7 @@ class EvidenceSum:
         self.n = 0
         self.cells = None
         self.moments: dict = {}
+        self.bins: dict = {}
         self._arrays = {"positive": [], "score_candidate": [], "score_production": []}
 
     def add(self, ev: Evidence) -> None:
@@ -430,13 +432,15 @@ class EvidenceSum:
             self.cells = ev.cells if self.cells is None else self.cells + ev.cells
         for metric, m in ev.moments.items():
             self.moments[metric] = m if metric not in self.moments else self.moments[metric] + m
+        for role, b in ev.score_bins.items():  # a chunk whose scores left [0, 1] spoils the sum
+            self.bins[role] = None if b is None or self.bins.get(role, 0) is None else self.bins.get(role, 0) + b
         for name, parts in self._arrays.items():
             value = getattr(ev, name)
             if value is not None:
                 parts.append(value)
 
     def result(self) -> Evidence:
-        ev = Evidence(n=self.n, cells=self.cells, moments=dict(self.moments))
+        ev = Evidence(n=self.n, cells=self.cells, moments=dict(self.moments), score_bins=dict(self.bins))
         for name, parts in self._arrays.items():
             if parts:
                 dtype = np.bool_ if name == "positive" else np.float32

@@ -164,7 +164,7 @@ def _evaluate(policy: Policy, workspace: Path, overrides: Overrides | None, *, p
         data={"source": holdout.source, "sha256": holdout.sha256, "rows": holdout.rows},
         config_sha256=policy.sha256, policy_source=policy_source, notes=notes, engine=engine,
         curves=summarize_curves(overall.positive, overall.score_candidate,
-                                overall.score_production if has_production else None),
+                                overall.score_production if has_production else None, overall.score_bins),
         candidate_file=candidate.path if candidate.estimator is not None else None,
     )
 

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from . import stats
+from .curves import ScoreBins, score_bins
 from .metrics import LOSS, METRICS, row_losses
 
 
@@ -38,6 +39,9 @@ class Evidence:
     score_candidate: np.ndarray | None = None  # probability of the positive label
     score_production: np.ndarray | None = None
     moments: dict[str, stats.PairedMoments] = field(default_factory=dict)
+    # Streaming only: each role's scores counted into the report's fixed curve bins, so the
+    # curves need no pass over ten million scores at the end.
+    score_bins: dict[str, ScoreBins] = field(default_factory=dict)
     # Per-row loss differences (production − candidate), kept only while rows are in memory,
     # for the reported-not-deciding Wilcoxon and row bootstrap.
     loss_differences: dict[str, np.ndarray] = field(default_factory=dict)
@@ -67,11 +71,13 @@ class Comparands:
 
 
 def build_evidence(c: Comparands, loss_metrics: set[str], mask: np.ndarray | None = None, *,
-                   keep_rows: bool = True, keep_scores: bool = True, score_dtype=None) -> Evidence:
+                   keep_rows: bool = True, keep_scores: bool = True, score_dtype=None,
+                   bin_scores: bool = False) -> Evidence:
     """Sufficient statistics for the rows in ``mask`` (all rows when None).
 
     Streaming engines pass ``keep_rows=False`` (no per-row loss differences), ``score_dtype=
-    np.float32`` (compact DeLong scores) and ``keep_scores=False`` where no gate needs them.
+    np.float32`` (compact DeLong scores), ``keep_scores=False`` where no gate needs them, and
+    ``bin_scores=True`` for the overall evidence (the report's curves).
     """
     sel = slice(None) if mask is None else mask
     y = c.y[sel]
@@ -88,6 +94,9 @@ def build_evidence(c: Comparands, loss_metrics: set[str], mask: np.ndarray | Non
                 if score_dtype is not None:
                     ev.score_candidate = ev.score_candidate.astype(score_dtype)
                     ev.score_production = ev.score_production.astype(score_dtype)
+                if bin_scores:
+                    for role, score in (("candidate", ev.score_candidate), ("production", ev.score_production)):
+                        ev.score_bins[role] = score_bins(ev.positive, score)
         for metric in loss_metrics:
             if c.proba_candidate is None:
                 continue
@@ -133,6 +142,10 @@ def merge_evidence(parts: Iterable[Evidence]) -> Evidence:
         for p in parts[1:]:
             total = total + p.moments[metric]
         out.moments[metric] = total
+    for role in parts[0].score_bins:
+        found = [p.score_bins.get(role) for p in parts]
+        if all(b is not None for b in found):
+            out.score_bins[role] = sum(found)
     for metric in parts[0].loss_differences:
         if all(metric in p.loss_differences for p in parts):
             out.loss_differences[metric] = np.concatenate([p.loss_differences[metric] for p in parts])

@@ -275,3 +275,57 @@ def test_roc_auc_from_deLong_components_matches_scikit_learn(n, seed, decimals):
     else:
         assert roc_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
         assert roc_auc(y, score.astype(np.float32)) == pytest.approx(roc_auc_score(y, score.astype(np.float32)), abs=1e-12)
+
+
+def test_curves_counted_while_streaming_equal_the_in_memory_curves(tmp_path):
+    """Beyond EXACT_ROWS both engines draw from the same fixed bins; streamed, each chunk is
+    counted as it is reduced and the counts are added."""
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    from gates.config import load_policy
+    from gates.evaluate import Overrides, evaluate
+
+    rng = np.random.default_rng(4)
+    n = curves.EXACT_ROWS + 30_001
+    X = rng.normal(size=(n, 3))
+    y = (X @ np.array([1.0, -0.7, 0.3]) + rng.logistic(size=n) > 0).astype(int)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(label=y)
+    frame.to_parquet(tmp_path / "holdout.parquet", row_group_size=50_000)
+    train = frame.iloc[:5000]
+    sio.dump(LogisticRegression().fit(train[["a", "b", "c"]], train["label"]), tmp_path / "cand.skops")
+    sio.dump(LogisticRegression().fit(train[["a"]], train["label"]), tmp_path / "prod.skops")
+    base = ("version: 1\ndata: {holdout: holdout.parquet, target: label}\ncandidate: {path: cand.skops}\n"
+            "production: {path: prod.skops}\ngates:\n  - {metric: log_loss, rule: non_inferior, margin: 0.01}\n")
+    (tmp_path / "whole.yml").write_text(base)
+    (tmp_path / "stream.yml").write_text(base + "engine: {kind: local, chunk_rows: 40000}\n")
+    whole = evaluate(load_policy(tmp_path / "whole.yml", source="whole.yml"), tmp_path, Overrides())
+    streamed = evaluate(load_policy(tmp_path / "stream.yml", source="stream.yml"), tmp_path, Overrides())
+    assert whole.curves is not None and whole.curves.n == n
+    assert streamed.curves.to_dict() == whole.curves.to_dict()
+    assert streamed.curves.calibration["candidate"].count == whole.curves.calibration["candidate"].count
+    assert sum(streamed.curves.calibration["production"].count) == n
+    exact = roc_auc_score(y, streamed_scores := LogisticRegression().fit(train[["a", "b", "c"]], train["label"])
+                          .predict_proba(frame[["a", "b", "c"]])[:, 1])
+    assert streamed.curves.roc["candidate"].auc == pytest.approx(exact, abs=2e-4)
+    assert len(streamed_scores) == n
+
+
+def test_score_bins_refuse_scores_outside_the_unit_interval():
+    assert curves.score_bins(np.array([True, False]), np.array([0.2, 1.5])) is None
+    assert curves.score_bins(np.array([True, False]), np.array([0.2, np.nan])) is None
+    b = curves.score_bins(np.array([True, False, True]), np.array([0.0, 0.5, 1.0], np.float32))
+    assert b.count.tolist() == [1, 0, 0, 0, 0, 1, 0, 0, 0, 1] and b.hits.tolist()[-1] == 1
+    assert (b + b).roc.sum() == 6 and (0 + b) is b
+
+
+def test_columns_of_a_parquet_file_written_by_pandas_with_its_index(tmp_path):
+    """pandas stores a RangeIndex as metadata (a dict) and a named index as a column: streaming
+    such a file once failed with "unhashable type: 'dict'"."""
+    from gates.engine import read_columns
+
+    frame = pd.DataFrame({"x": [1.0, 2.0], "label": [0, 1]})
+    frame.to_parquet(tmp_path / "range.parquet")
+    frame.set_index(pd.Index(["a", "b"], name="key")).to_parquet(tmp_path / "named.parquet")
+    assert read_columns(tmp_path / "range.parquet", "range.parquet") == ["x", "label"]
+    assert read_columns(tmp_path / "named.parquet", "named.parquet") == ["x", "label"]
