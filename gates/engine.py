@@ -16,20 +16,25 @@ Two passes over the file, both in chunks of ``engine.chunk_rows`` rows (CSV thro
    whole read; the survey records each chunk's kind and, when they disagree, resolves them the
    way a whole-file read does and re-reads those columns with that dtype forced.
 2. **Scoring** — each chunk is scored by both models and reduced to :class:`Evidence` (joint
-   cells, loss moments, float32 scores) which is merged into the running total; nothing else
-   about the chunk is kept, except its first ``LATENCY_ROWS`` rows for the latency gate.
+   cells, loss moments, float32 scores, the curves' score bins) which is merged into the
+   running total; nothing else about the chunk is kept, except its first ``LATENCY_ROWS`` rows
+   for the latency gate. Reading the next chunk, running the models on this one and reducing
+   the previous one overlap on three threads (see :func:`stream_local`), and a Parquet file is
+   hashed on a fourth, so a second core absorbs most of what the gate adds to the floor every
+   evaluation pays (reading the rows and running both models).
 
 Memory: the survey holds the label set (at most ``MAX_DISTINCT_LABELS``) and, only when
-``data.id_column`` is set, the ids (to find duplicates across chunks). Scoring holds one chunk,
-the merged counts and moments (O(K³ + slices · metrics)), and the DeLong scores: 9 bytes per
-row (two float32 scores and one bool), 9 more per row per slice column when a roc_auc
-``slice_max_drop`` gate needs slice scores, and twice that for a moment while the chunks'
-arrays are concatenated at the end. 50 million rows is 450 MB of scores. The statistics
-phase then needs O(n) temporaries on top: DeLong sorts both models' scores in float64 and the
-report's ROC curves sort them again, which dominates the peak — measured with
-benchmarks/bench_engine.py at 10.4 GB for 50 million rows (about 200 bytes per row), against
-2.5 GB for merely reading and predicting. Budget ~210 bytes per row of RAM for binary
-holdouts with a roc_auc gate or curves; gates without scores stay O(cells).
+``data.id_column`` is set, the ids (to find duplicates across chunks). Scoring holds two or
+three chunks, the merged counts, moments and curve bins (O(K³ + slices · metrics), 2 MB of
+bins), and the DeLong scores: 9 bytes per row (two float32 scores and one bool), 9 more per
+row per slice column when a roc_auc ``slice_max_drop`` gate needs slice scores, and twice that
+for a moment while the chunks' arrays are concatenated at the end. 50 million rows is 450 MB
+of scores. Gates without a rank statistic then need nothing per row (measured with
+benchmarks/bench_engine.py: 3.3 GB peak for 50 million rows, against 2.5 GB for merely reading
+and predicting). A roc_auc gate's DeLong needs O(n) temporaries on top — each model's sorted
+keys, permutation and components in 8-byte words, both models at once — which dominates the
+peak: 9.3 GB for 50 million rows, about 190 bytes per row. Budget ~200 bytes per row of RAM
+for a streamed holdout with a roc_auc gate.
 
 Predictions files are loaded whole (they hold two or three columns) and scored once against
 the survey's ids or row order with the in-memory code and its messages; each chunk then takes
