@@ -30,10 +30,10 @@ bins), and the DeLong scores: 9 bytes per row (two float32 scores and one bool),
 row per slice column when a roc_auc ``slice_max_drop`` gate needs slice scores, and twice that
 for a moment while the chunks' arrays are concatenated at the end. 50 million rows is 450 MB
 of scores. Gates without a rank statistic then need nothing per row (measured with
-benchmarks/bench_engine.py: 3.3 GB peak for 50 million rows, against 2.5 GB for merely reading
+benchmarks/bench_engine.py: 3.3–3.7 GB peak for 50 million rows, against 2.5 GB for merely reading
 and predicting). A roc_auc gate's DeLong needs O(n) temporaries on top — each model's sorted
 keys, permutation and components in 8-byte words, both models at once — which dominates the
-peak: 9.3 GB for 50 million rows, about 190 bytes per row. Budget ~200 bytes per row of RAM
+peak: 9.3–9.7 GB for 50 million rows, about 190 bytes per row. Budget ~200 bytes per row of RAM
 for a streamed holdout with a roc_auc gate.
 
 Predictions files are loaded whole (they hold two or three columns) and scored once against
