@@ -74,10 +74,12 @@ def delong_test(y_true, score_candidate, score_production, *, null=0.0,
             f"y_true must hold at least 2 positive and 2 negative rows for DeLong; "
             f"got {n_pos} positive and {n_neg} negative"
         )
-    (v10_c, v01_c), (v10_p, v01_p) = _components_of_both(pos, sc, sp, n_pos, n_neg)
-    auc_c, auc_p = float(v10_c.mean()), float(v10_p.mean())
+    comp_c, comp_p = _components_of_both(pos, sc, sp, n_pos, n_neg)
+    auc_c, auc_p = _masked_mean(comp_c, pos), _masked_mean(comp_p, pos)
     estimate = auc_c - auc_p
-    var = np.var(v10_c - v10_p, ddof=1) / n_pos + np.var(v01_c - v01_p, ddof=1) / n_neg
+    diff = np.subtract(comp_c, comp_p, out=comp_c)
+    del comp_p
+    var = _masked_var(diff, pos) / n_pos + _masked_var(diff, ~pos) / n_neg
     se = float(np.sqrt(max(var, 0.0)))
     statistic, pvalue, ci = wald_test(estimate, se, float(null), alternative, confidence_level)
     return DeLongResult(
@@ -100,9 +102,32 @@ def _components_of_both(pos, sc, sp, n_pos, n_neg):
     releases the GIL while sorting and indexing), which halves the wall time of the
     dominant O(n log n) step on a multi-core machine."""
     if pos.size < _THREADED_ROWS:
-        return [structural_components(pos, s, n_pos, n_neg) for s in (sc, sp)]
+        return [_row_components(pos, s, n_pos, n_neg) for s in (sc, sp)]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return list(pool.map(lambda s: structural_components(pos, s, n_pos, n_neg), (sc, sp)))
+        return list(pool.map(lambda s: _row_components(pos, s, n_pos, n_neg), (sc, sp)))
+
+
+def _masked_mean(x: np.ndarray, mask: np.ndarray) -> float:
+    """Mean of ``x[mask]``, a block at a time (no copy of the whole selection)."""
+    total, count = 0.0, 0
+    for start in range(0, x.size, _BLOCK):
+        part = x[start : start + _BLOCK][mask[start : start + _BLOCK]]
+        total += float(part.sum())
+        count += part.size
+    return total / count
+
+
+def _masked_var(x: np.ndarray, mask: np.ndarray) -> float:
+    """Sample variance (ddof = 1) of ``x[mask]``, two passes a block at a time: exactly 0 when
+    every selected value is equal (two models that rank identically have se = 0)."""
+    mean = _masked_mean(x, mask)
+    total, count = 0.0, 0
+    for start in range(0, x.size, _BLOCK):
+        part = x[start : start + _BLOCK][mask[start : start + _BLOCK]]
+        part -= mean
+        total += float(np.dot(part, part))
+        count += part.size
+    return total / (count - 1)
 
 
 def roc_auc(y_true, score) -> float:
@@ -115,19 +140,24 @@ def roc_auc(y_true, score) -> float:
     n_pos = int(np.count_nonzero(pos))
     if n_pos == 0 or n_pos == pos.size:
         return float("nan")
-    return float(structural_components(pos, score, n_pos, pos.size - n_pos)[0].mean())
+    return _masked_mean(_row_components(pos, score, n_pos, pos.size - n_pos), pos)
 
 
 def structural_components(pos: np.ndarray, score: np.ndarray, n_pos: int, n_neg: int):
     """DeLong's V10 (one per positive row) and V01 (one per negative row), in row order."""
+    out = _row_components(pos, score, n_pos, n_neg)
+    return out[pos], out[~pos]
+
+
+def _row_components(pos: np.ndarray, score: np.ndarray, n_pos: int, n_neg: int) -> np.ndarray:
+    """Every row's component in row order: V10 at the positive rows, V01 at the negative."""
     order, tie_at, spare = _sort_scores(score)
     sorted_pos = np.take(pos, order)
-    out = np.empty(score.size, np.float64)  # scratch first, then the row-order result
-    values = _components_in_sorted_order(
-        sorted_pos, tie_at, n_pos, n_neg, numer10=spare, numer01=out
-    )
+    values = _components_in_sorted_order(sorted_pos, tie_at, n_pos, n_neg, out=spare)
+    del sorted_pos, tie_at
+    out = np.empty(score.size, np.float64)
     out[order] = values
-    return out[pos], out[~pos]
+    return out
 
 
 def _sort_scores(score: np.ndarray):
@@ -262,40 +292,49 @@ def _spans(starts, ends):
     return where, np.repeat(np.arange(starts.size), lengths)
 
 
-def _components_in_sorted_order(sorted_pos, tie_at, n_pos, n_neg, *, numer10, numer01):
-    """Each row's component, in sorted order, computed into the two float64 buffers (the result
-    is ``numer10``). ``tie_at`` lists the sorted positions i with a score equal to that of i + 1.
+def _components_in_sorted_order(sorted_pos, tie_at, n_pos, n_neg, *, out):
+    """Each row's component, in sorted order, written into the float64 buffer ``out``.
+    ``tie_at`` lists the sorted positions i with a score equal to that of i + 1.
 
     A positive row's component is (negatives below it + ½ the negatives equal to it) / n_neg,
-    a negative row's (positives above it + ½ the positives equal to it) / n_pos. Cumulative
-    counts give them for distinct scores; the rows of tied groups are then overwritten with
-    their group's shared value. All numerators are exact (integers and halves).
-
-    Without any tie the counts are multiplied by the reciprocal, with ties divided: that is
-    how earlier versions computed them, kept so that results stay bit-for-bit identical.
+    that is (L + E) / (2 n_neg) with L the negatives before its group of equal scores and E
+    the negatives up to the group's end; a negative row's is (positives above it + ½ the
+    positives equal to it) / n_pos, which with the group's first and last sorted positions
+    S and T is (2 n_pos − 1 − S − T + L + E) / (2 n_pos). L, E, S and T are carried from the
+    group's ends to every row by running maxima and minima (counts never decrease along the
+    sort), so ties cost a few sequential passes — no per-group index lists, whose size grows
+    with the tied rows (most rows, for float32 scores of tens of millions of rows). Every
+    numerator is an exact integer and each component one correctly rounded division.
     """
+    n = sorted_pos.size
+    it = np.int32 if n < 1 << 30 else np.int64  # S + T and L + E stay below 2**31
     negative = ~sorted_pos
-    np.cumsum(negative, dtype=np.float64, out=numer10)  # negatives up to here
-    np.cumsum(sorted_pos, dtype=np.float64, out=numer01)  # positives up to here
-    np.subtract(n_pos, numer01, out=numer01)  # for a negative row: positives above it
-    if not tie_at.size:
-        numer10 *= 1.0 / n_neg
-        numer01 *= 1.0 / n_pos
-    else:
-        # a group of equal scores spans [start, end) around consecutive entries of tie_at
-        breaks = np.flatnonzero(np.diff(tie_at) != 1)
-        starts = tie_at[np.concatenate(([0], breaks + 1))]
-        ends = tie_at[np.append(breaks, tie_at.size - 1)] + 2
-        neg_before = np.where(starts > 0, numer10[starts - 1], 0.0)
-        neg_through = numer10[ends - 1]
-        above_before = np.where(starts > 0, numer01[starts - 1], float(n_pos))
-        above_through = numer01[ends - 1]
-        group10 = (neg_before + 0.5 * (neg_through - neg_before)) / n_neg
-        group01 = (above_through + 0.5 * (above_before - above_through)) / n_pos
-        numer10 /= n_neg
-        numer01 /= n_pos
-        where, group = _spans(starts, ends)
-        numer10[where] = group10[group]
-        numer01[where] = group01[group]
-    np.copyto(numer10, numer01, where=negative)
-    return numer10
+    c_neg = np.cumsum(negative, dtype=it)  # negatives up to and including each position
+    if tie_at.size:
+        last = np.ones(n, bool)  # the position ends its group of equal scores
+        last[tie_at] = False
+        first = np.ones(n, bool)
+        first[tie_at + 1] = False
+        ends = np.where(last, c_neg, np.iinfo(it).max).astype(it, copy=False)
+        np.minimum.accumulate(ends[::-1], out=ends[::-1])  # E: c_neg at the group's last row
+        before = c_neg - negative  # negatives strictly before each position
+        before[~first] = 0
+        np.maximum.accumulate(before, out=before)  # L: negatives before the group
+        span = np.where(last, np.arange(n, dtype=it), it(n))
+        np.minimum.accumulate(span[::-1], out=span[::-1])  # T
+        start = np.where(first, np.arange(n, dtype=it), it(0))
+        np.maximum.accumulate(start, out=start)  # S
+        span += start  # S + T
+        del start, first, last
+    else:  # every group is one row: L = c_neg − negative, E = c_neg, S = T = position
+        ends = c_neg
+        before = c_neg - negative
+        span = np.arange(0, 2 * n, 2, dtype=it)
+    np.add(before, ends, out=out, dtype=np.float64)  # L + E, exact
+    del before, ends, c_neg
+    v01 = out + float(2 * n_pos - 1)
+    v01 -= span
+    v01 /= 2.0 * n_pos
+    out /= 2.0 * n_neg
+    np.copyto(out, v01, where=negative)
+    return out

@@ -141,15 +141,15 @@ def _module():
 
 
 def components_by_argsort(pos, score):
-    """The components straight from np.argsort and midranks of tied groups (the earlier
-    implementation: reciprocal multiply without ties, division with ties)."""
+    """The components straight from np.argsort and midranks of tied groups, each one division
+    of exact counts (correctly rounded, as the implementation computes them)."""
     n_pos = int(pos.sum())
     n_neg = pos.size - n_pos
     order = np.argsort(score, kind="stable")
     s, p = score[order], pos[order]
     if not np.any(s[1:] == s[:-1]):
-        v10 = np.cumsum(~p, dtype=np.float64) * (1.0 / n_neg)
-        v01 = (n_pos - np.cumsum(p, dtype=np.float64)) * (1.0 / n_pos)
+        v10 = np.cumsum(~p, dtype=np.float64) / n_neg
+        v01 = (n_pos - np.cumsum(p, dtype=np.float64)) / n_pos
     else:
         new_group = np.r_[True, s[1:] != s[:-1]]
         starts = np.flatnonzero(new_group)
