@@ -24,8 +24,8 @@ Two passes over the file, both in chunks of ``engine.chunk_rows`` rows (CSV thro
    evaluation pays (reading the rows and running both models).
 
 Memory: the survey holds the label set (at most ``MAX_DISTINCT_LABELS``) and, only when
-``data.id_column`` is set, the ids (to find duplicates across chunks). Scoring holds two or
-three chunks, the merged counts, moments and curve bins (O(K³ + slices · metrics), 2 MB of
+``data.id_column`` is set, the ids (to find duplicates across chunks). Scoring holds up to
+four chunks, the merged counts, moments and curve bins (O(K³ + slices · metrics), 2 MB of
 bins), and the DeLong scores: 9 bytes per row (two float32 scores and one bool), 9 more per
 row per slice column when a roc_auc ``slice_max_drop`` gate needs slice scores, and twice that
 for a moment while the chunks' arrays are concatenated at the end. 50 million rows is 450 MB
@@ -208,6 +208,7 @@ class Survey:
     dtypes: dict | None  # CSV: dtypes forced on target, slices and id so every chunk agrees
     columns: list
     ids: pd.Series | None = field(default=None, repr=False)  # only with data.id_column
+    first_target: float = 0.0  # regression: the first row's target (the loss moments' centre)
 
     @property
     def sha256(self) -> str:
@@ -263,6 +264,9 @@ def survey(path: Path, spec: DataSpec, *, task: str | None, label: str, chunk_ro
                 f"{label}: id column {spec.id_column!r} (data.id_column) has duplicated ids, e.g. {plain(ids[dup].iloc[0])!r}"
             )
     observed = []
+    first = 0.0
+    if task == "regression" and seen["first_value"] is not None:
+        first = float(pd.to_numeric(pd.Series([seen["first_value"]])).iloc[0])
     if task == "classification":
         if seen["overflow"]:
             raise DataError(
@@ -271,7 +275,8 @@ def survey(path: Path, spec: DataSpec, *, task: str | None, label: str, chunk_ro
             )
         observed = list(seen["uniques"])
     return Survey(path=path, source=label, fmt=fmt, digest=digest, target=spec.target, task=task, rows=rows,
-                  observed=observed, dtypes=dtypes, columns=columns, ids=ids)
+                  observed=observed, dtypes=dtypes, columns=columns, ids=ids,
+                  first_target=first)
 
 
 def _hash_in_background(path: Path) -> Future:
@@ -291,7 +296,8 @@ def _hash_in_background(path: Path) -> Future:
 
 def _survey_pass(path, label, spec, wanted, chunk_rows, dtypes, hasher) -> dict:
     seen = {"rows": 0, "kinds": {c: set() for c in wanted}, "missing": 0, "first_missing": None,
-            "first_bad": None, "uniques": {}, "overflow": False, "ids": [], "target_sample": None}
+            "first_bad": None, "uniques": {}, "overflow": False, "ids": [], "target_sample": None,
+            "first_value": None}
     for frame in iter_chunks(path, label, chunk_rows=chunk_rows, columns=wanted, dtypes=dtypes, hasher=hasher):
         offset = seen["rows"]
         seen["rows"] += len(frame)
@@ -302,6 +308,7 @@ def _survey_pass(path, label, spec, wanted, chunk_rows, dtypes, hasher) -> dict:
         target = frame[spec.target]
         if seen["target_sample"] is None:
             seen["target_sample"] = target.iloc[:0]
+            seen["first_value"] = target.iloc[0]
         missing = target.isna().to_numpy()
         if missing.any():
             if seen["first_missing"] is None:
@@ -346,6 +353,8 @@ class Plan:
     want_proba: bool
     loss_metrics: frozenset
     slice_scores: bool  # keep per-slice score arrays (a roc_auc slice gate needs them)
+    y_center: float = 0.0  # regression: the first target value (see Comparands.y_center)
+    bin_scores: bool = True  # count the curves' score bins per chunk (2 MB of counts each)
 
 
 def fixed_scores(model: Model, survey: Survey, plan: Plan) -> Scores:
@@ -397,7 +406,7 @@ def predict_chunk(frame: pd.DataFrame, plan: Plan, candidate: Model, production:
     c = Comparands(
         task=plan.task, labels=plan.labels, pos_index=plan.pos_index, y=chunk.y,
         pred_candidate=cand.predicted, pred_production=prod.predicted,
-        proba_candidate=cand.proba, proba_production=prod.proba,
+        proba_candidate=cand.proba, proba_production=prod.proba, y_center=plan.y_center,
     )
     return frame, c
 
@@ -405,7 +414,7 @@ def predict_chunk(frame: pd.DataFrame, plan: Plan, candidate: Model, production:
 def reduce_chunk(frame: pd.DataFrame, c: Comparands, plan: Plan) -> tuple[Evidence, dict]:
     """One chunk's model outputs reduced to evidence, overall and per slice (no model runs)."""
     metrics = set(plan.loss_metrics)
-    overall = build_evidence(c, metrics, keep_rows=False, score_dtype=np.float32, bin_scores=True)
+    overall = build_evidence(c, metrics, keep_rows=False, score_dtype=np.float32, bin_scores=plan.bin_scores)
     slices: dict = {}
     for column in plan.slices:
         values = frame[column]
@@ -500,8 +509,9 @@ def stream_local(survey: Survey, plan: Plan, candidate: Model, production: Model
     on this one, and reducing the previous one to evidence. Reading (pyarrow, the CSV parser),
     the models' array code and the reductions all release the GIL, so on a machine with a
     second core the statistics cost little wall time beyond the reading and predicting every
-    gate pays anyway. Chunks are still merged in file order; at most ``_IN_FLIGHT`` chunks are
-    held at once.
+    gate pays anyway. Chunks are still merged in file order. Up to four chunks are alive at
+    once: one being read, one queued, one being predicted and one being reduced
+    (``_IN_FLIGHT`` bounds those predicted but not yet merged).
     """
     totals = StreamTotals(plan)
     sample = None

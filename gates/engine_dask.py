@@ -22,6 +22,8 @@ line saying what failed.
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 from dataclasses import dataclass
 
@@ -130,7 +132,9 @@ def stream_dask(survey: Survey, plan: Plan, candidate: Model, production: Model 
         for role, model in (("candidate", candidate), ("production", production)):
             p = payload(model, trusted_types=trusted_types, trust_pickle=trust_pickle)
             shipped[role] = client.scatter(p, broadcast=True, hash=False) if isinstance(p, ModelPayload) else p
-        plan_ref = client.scatter(plan, broadcast=True, hash=False)
+        # Partition results are gathered all at once: the curves' 2 MB of bins per partition
+        # would pile up on the client, so the client draws them from the merged scores instead.
+        plan_ref = client.scatter(dataclasses.replace(plan, bin_scores=False), broadcast=True, hash=False)
         tasks = []
         for i, part in enumerate(parts):
             chunk_fixed = None

@@ -23,7 +23,7 @@ from .data import Holdout, load_holdout, resolve_positive_label, table_format
 from .engine import DEFAULT_CHUNK_ROWS, Survey, survey
 from .decision import Decision, decide
 from .errors import ConfigError, InputError, ModelError
-from .evidence import Comparands, Evidence, build_evidence, loss_metrics_of
+from .evidence import first_target, Comparands, Evidence, build_evidence, loss_metrics_of
 from .metrics import AVERAGED, METRICS
 from .models import Model, load_model_file, load_predictions_file, measure_latency, model_classes, score_model
 from .paths import inside
@@ -138,6 +138,7 @@ def _evaluate(policy: Policy, workspace: Path, overrides: Overrides | None, *, p
             task=holdout.task, labels=labels, pos_index=pos_index, y=holdout.y,
             pred_candidate=cand_scores.predicted, pred_production=prod_scores.predicted,
             proba_candidate=cand_scores.proba, proba_production=prod_scores.proba,
+            y_center=first_target(holdout.task, holdout.y),
         )
         say("computing statistics")
         loss_metrics = loss_metrics_of(metrics)
@@ -366,6 +367,7 @@ def _streamed(policy: Policy, survey: Survey, candidate: Model, production: Mode
         positive_label=kwargs["positive_label"], pos_index=pos_index, id_column=policy.data.id_column,
         slices=tuple(policy.data.slices) if needs_slices else (), exclude=frozenset(kwargs["exclude"]),
         want_proba=kwargs["want_proba"], loss_metrics=frozenset(loss_metrics_of({g.metric for g in policy.gates})),
+        y_center=survey.first_target,
         slice_scores=any(g.rule == "slice_max_drop" and METRICS[g.metric].needs_scores for g in policy.gates),
     )
     fixed = {m.role: fixed_scores(m, survey, plan) for m in (candidate, production) if m is not None and m.estimator is None}

@@ -68,6 +68,11 @@ class Comparands:
     pred_production: np.ndarray
     proba_candidate: np.ndarray | None
     proba_production: np.ndarray | None
+    # Regression: a constant taken from the target before the loss moments are summed. rmse
+    # and r2 are unchanged by a shift of the target, but the delta method's moments of y and y²
+    # cancel catastrophically when y sits far from 0 (y ≈ 1e8 lost every digit); the engines
+    # all use the holdout's first target value, so their moments agree.
+    y_center: float = 0.0
 
 
 def build_evidence(c: Comparands, loss_metrics: set[str], mask: np.ndarray | None = None, *,
@@ -109,13 +114,21 @@ def build_evidence(c: Comparands, loss_metrics: set[str], mask: np.ndarray | Non
                 ev.loss_differences[metric] = lp - lc
     else:
         yv = np.asarray(y, dtype=float)
+        shifted = yv - c.y_center if loss_metrics else None
         for metric in loss_metrics:
             lc = row_losses(metric, None, c.pred_candidate[sel], yv)
             lp = row_losses(metric, None, c.pred_production[sel], yv)
-            ev.moments[metric] = _moments(lc, lp, yv)
+            ev.moments[metric] = _moments(lc, lp, shifted)
             if keep_rows:
                 ev.loss_differences[metric] = lp - lc
     return ev
+
+
+def first_target(task: str, y) -> float:
+    """The centre the loss moments are taken about (see ``Comparands.y_center``)."""
+    if task != "regression" or len(y) == 0:
+        return 0.0
+    return float(np.asarray(y[:1], dtype=float)[0])
 
 
 def merge_evidence(parts: Iterable[Evidence]) -> Evidence:

@@ -183,8 +183,9 @@ def _slice_gate(gate, overall, slices, settings, average, base) -> GateResult:
         if reject:
             failed.append(results[i])
     # The gate reports the slice that decided it: the most significant drop after Holm. Beside
-    # it, the overall values of both models — points, not a comparison, which would cost one
-    # more test over every row (for roc_auc a DeLong over the whole holdout) to be discarded.
+    # it, the overall values of both models — points, not a whole-holdout comparison whose
+    # interval and p-value would be discarded (for roc_auc that still sorts each model's
+    # scores once, but skips the variance and the test).
     worst_i = min(range(len(tested)), key=lambda k: (adjusted.pvalues[k], tested[k][1].estimate))
     worst = results[tested[worst_i][0]]
     deciding = tested[worst_i][1]
@@ -271,8 +272,8 @@ def _point(gate, ev: Evidence, costs, settings, average, which: str = "candidate
     if gate.metric == "rmse":
         return math.sqrt(mean)
     if gate.metric == "r2":
-        var_y = float(m.mean[3] - m.mean[2] ** 2)
-        return None if var_y <= 0 else 1.0 - mean / var_y
+        var_y = float(m.m2[2, 2]) / m.n if m.n else 0.0  # centred: no E[y²] − E[y]² cancellation
+        return None if not var_y > 0 else 1.0 - mean / var_y
     return mean
 
 

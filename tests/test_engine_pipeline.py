@@ -329,3 +329,83 @@ def test_columns_of_a_parquet_file_written_by_pandas_with_its_index(tmp_path):
     frame.set_index(pd.Index(["a", "b"], name="key")).to_parquet(tmp_path / "named.parquet")
     assert read_columns(tmp_path / "range.parquet", "range.parquet") == ["x", "label"]
     assert read_columns(tmp_path / "named.parquet", "named.parquet") == ["x", "label"]
+
+
+# ----------------------------------------------------------------------------- regression far from 0
+
+
+def _regression_evidence(y, pred_c, pred_p, mask=None):
+    from gates.evidence import first_target
+
+    c = Comparands(task="regression", labels=None, pos_index=None, y=y, pred_candidate=pred_c,
+                   pred_production=pred_p, proba_candidate=None, proba_production=None,
+                   y_center=first_target("regression", y))
+    return build_evidence(c, {"r2", "rmse", "mse"}, mask)
+
+
+@pytest.mark.parametrize("metric", ["r2", "rmse"])
+def test_loss_gates_do_not_depend_on_where_the_target_sits(metric):
+    """r2 and rmse are unchanged by shifting the target and both predictions: so must be every
+    number the gate reports (y ≈ 1e8 once lost every digit of r2 to E[y²] − E[y]²)."""
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import LinearRegression
+    from sklearn.metrics import mean_squared_error, r2_score
+
+    X, y = load_diabetes(return_X_y=True)
+    good = LinearRegression().fit(X[:300], y[:300]).predict(X)
+    weak = LinearRegression().fit(X[:300, :2], y[:300]).predict(X[:, :2])
+    region = np.where(X[:, 1] > 0, "a", "b")
+    settings_ = StatSettings(alpha=0.05, resamples=200, seed=0, positive_label=None, average_default="macro")
+    gates = [GateSpec(metric=metric, rule="non_inferior", name="overall", margin=0.01),
+             GateSpec(metric=metric, rule="slice_max_drop", name="by region", max_drop=0.01, min_support=30)]
+    results = {}
+    for shift in (0.0, 1e8):
+        yy, pc, pp = y + shift, good + shift, weak + shift
+        overall = _regression_evidence(yy, pc, pp)
+        slices = {f"region={r}": _regression_evidence(yy, pc, pp, region == r) for r in ("a", "b")}
+        results[shift] = [evaluate_gate(g, overall, slices, {}, settings_, has_production=True) for g in gates]
+    reference = r2_score if metric == "r2" else (lambda t, p: mean_squared_error(t, p) ** 0.5)
+    for at_zero, far in zip(results[0.0], results[1e8]):
+        assert far.candidate == pytest.approx(reference(y, good), rel=1e-6)
+        assert far.production == pytest.approx(reference(y, weak), rel=1e-6)
+        assert far.estimate == pytest.approx(at_zero.estimate, rel=1e-6, abs=1e-9)
+        assert far.confidence_interval == pytest.approx(at_zero.confidence_interval, rel=1e-5, abs=1e-8)
+        assert far.p_value == pytest.approx(at_zero.p_value, rel=1e-4, abs=1e-12)
+        assert far.passed == at_zero.passed
+
+
+def test_label_codes_of_uint64_values_beyond_intp():
+    big = np.array([2**63, 2**63 + 1, 2**63], np.uint64)
+    assert label_codes("y", big, (2**63, 2**63 + 1)).tolist() == [0, 1, 0]
+    with pytest.raises(ValueError, match="not in labels"):  # once wrapped round to label -1
+        label_codes("y", np.array([0, 1, 2**64 - 1], np.uint64), (-1, 0, 1))
+
+
+# ----------------------------------------------------------------------------- failures mid-stream
+
+
+def test_a_model_failing_mid_stream_stops_every_stage(tmp_path):
+    """A chunk the model cannot score (NaN features in the 4th chunk) ends the evaluation with
+    the model's error, and the reader and reducer threads are gone afterwards."""
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    from gates.config import load_policy
+    from gates.errors import ModelError
+    from gates.evaluate import Overrides, evaluate
+
+    rng = np.random.default_rng(0)
+    n = 5000
+    frame = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    frame["label"] = (frame["a"] + rng.logistic(size=n) > 0).astype(int)
+    sio.dump(LogisticRegression().fit(frame[["a", "b"]], frame["label"]), tmp_path / "m.skops")
+    frame.loc[3 * 1000 + 17, "b"] = np.nan
+    frame.to_parquet(tmp_path / "h.parquet", index=False)
+    (tmp_path / "p.yml").write_text(
+        "version: 1\ndata: {holdout: h.parquet, target: label}\ncandidate: {path: m.skops}\n"
+        "production: {path: m.skops}\ngates:\n  - {metric: accuracy, rule: non_inferior, margin: 0.01}\n"
+        "engine: {kind: local, chunk_rows: 1000}\n")
+    with pytest.raises(ModelError, match="failed to predict"):
+        evaluate(load_policy(tmp_path / "p.yml", source="p.yml"), tmp_path, Overrides())
+    alive = [t.name for t in threading.enumerate() if t.name.startswith(("mlgate-read", "mlgate-reduce"))]
+    assert alive == []

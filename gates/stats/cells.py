@@ -236,8 +236,12 @@ def _lookup_table(values: np.ndarray, labels: tuple):
         return None
     ints = [int(lab) for lab in labels]
     lo, hi = min(ints), max(ints)
-    if hi - lo >= _DENSE_LABEL_RANGE:
+    bounds = np.iinfo(np.intp)
+    if hi - lo >= _DENSE_LABEL_RANGE or lo < bounds.min or hi > bounds.max:
         return None
+    if values.dtype.kind == "u" and values.dtype.itemsize >= np.dtype(np.intp).itemsize \
+            and values.size and int(values.max()) > bounds.max:
+        return None  # the cast to intp would wrap around: leave these to the sorted search
     table = np.full(hi - lo + 1, -1, np.intp)
     table[np.array(ints) - lo] = np.arange(len(ints))
     return lo, table
