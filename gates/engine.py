@@ -33,7 +33,7 @@ of scores. Gates without a rank statistic then need nothing per row (measured wi
 benchmarks/bench_engine.py: 3.3–3.7 GB peak for 50 million rows, against 2.5 GB for merely reading
 and predicting). A roc_auc gate's DeLong needs O(n) temporaries on top — each model's sorted
 keys, permutation and components in 8-byte words, both models at once — which dominates the
-peak: 9.3–9.7 GB for 50 million rows, about 190 bytes per row. Budget ~200 bytes per row of RAM
+peak: 8.0 GB for 50 million rows, about 160 bytes per row. Budget ~170 bytes per row of RAM
 for a streamed holdout with a roc_auc gate.
 
 Predictions files are loaded whole (they hold two or three columns) and scored once against
