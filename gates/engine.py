@@ -447,7 +447,8 @@ class EvidenceSum:
         for metric, m in ev.moments.items():
             self.moments[metric] = m if metric not in self.moments else self.moments[metric] + m
         for role, b in ev.score_bins.items():  # a chunk whose scores left [0, 1] spoils the sum
-            self.bins[role] = None if b is None or self.bins.get(role, 0) is None else self.bins.get(role, 0) + b
+            before = self.bins.get(role, 0)
+            self.bins[role] = None if b is None or before is None else before + b
         for name, parts in self._arrays.items():
             value = getattr(ev, name)
             if value is not None:
@@ -501,6 +502,10 @@ class Streamed:
     sample: pd.DataFrame | None  # the first rows, to time predict
 
 
+_IN_FLIGHT = 2  # chunks predicted but not yet merged
+_DONE = object()  # the reader's end-of-file mark
+
+
 def stream_local(survey: Survey, plan: Plan, candidate: Model, production: Model | None, *,
                  chunk_rows: int, fixed: dict | None = None) -> Streamed:
     """Score the holdout chunk by chunk on this machine and merge the chunks' evidence.
@@ -540,10 +545,6 @@ def stream_local(survey: Survey, plan: Plan, candidate: Model, production: Model
     check_rows(survey, totals.rows)
     overall, slices = totals.result(plan.labels)
     return Streamed(overall=overall, slices=slices, rows=totals.rows, sha256=survey.sha256, sample=sample)
-
-
-_IN_FLIGHT = 2  # chunks predicted but not yet merged
-_DONE = object()
 
 
 def _read_ahead(chunks: Iterator[pd.DataFrame], depth: int = 1) -> Iterator[pd.DataFrame]:

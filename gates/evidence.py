@@ -100,8 +100,10 @@ def build_evidence(c: Comparands, loss_metrics: set[str], mask: np.ndarray | Non
                     ev.score_candidate = ev.score_candidate.astype(score_dtype)
                     ev.score_production = ev.score_production.astype(score_dtype)
                 if bin_scores:
-                    for role, score in (("candidate", ev.score_candidate), ("production", ev.score_production)):
-                        ev.score_bins[role] = score_bins(ev.positive, score)
+                    ev.score_bins["candidate"] = score_bins(ev.positive, ev.score_candidate)
+                    ev.score_bins["production"] = (  # no production model: the candidate stands in
+                        ev.score_bins["candidate"] if c.proba_production is c.proba_candidate
+                        else score_bins(ev.positive, ev.score_production))
         for metric in loss_metrics:
             if c.proba_candidate is None:
                 continue
