@@ -409,3 +409,10 @@ def test_a_model_failing_mid_stream_stops_every_stage(tmp_path):
         evaluate(load_policy(tmp_path / "p.yml", source="p.yml"), tmp_path, Overrides())
     alive = [t.name for t in threading.enumerate() if t.name.startswith(("mlgate-read", "mlgate-reduce"))]
     assert alive == []
+
+
+def test_joint_cells_find_uint64_labels_beyond_intp():
+    big = np.array([2**64 - 1, 2**64 - 2, 2**64 - 1], np.uint64)
+    cells = JointCells.from_arrays(big, big, big[::-1])
+    assert cells.labels == (2**64 - 2, 2**64 - 1)
+    assert int(cells.counts[1, 1, 1]) == 2 and int(cells.counts[0, 0, 0]) == 1 and cells.n == 3

@@ -159,24 +159,18 @@ def _union_encoder(arrays):
     if all(a.dtype.kind in "biu" for a in arrays) and len(arrays[0]):
         lo = min(int(a.min()) for a in arrays)
         hi = max(int(a.max()) for a in arrays)
-        if hi - lo < _DENSE_LABEL_RANGE:
+        if hi - lo < _DENSE_LABEL_RANGE and hi <= np.iinfo(np.intp).max:
             present = np.zeros(hi - lo + 1, bool)
             for a in arrays:
                 for start in range(0, len(a), _COUNT_CHUNK):
                     block = a[start : start + _COUNT_CHUNK].astype(np.intp) - lo
                     present |= np.bincount(block, minlength=hi - lo + 1) > 0
             values = np.flatnonzero(present)
-            lut = np.full(hi - lo + 1, -1, np.intp)
-            lut[values] = np.arange(len(values))
             if all(a.dtype == bool for a in arrays):
                 labels = tuple(bool(v) for v in values)
             else:
                 labels = tuple(int(v) + lo for v in values)
-
-            def encode(name, block):
-                return lut[block.astype(np.intp) - lo]
-
-            return labels, encode
+            return labels, _given_encoder(labels)  # given integer labels: the lookup table
     try:
         uniq = np.unique(np.concatenate(arrays))
     except TypeError as exc:
