@@ -162,8 +162,8 @@ def model_trained_on_other_labels(ws, cancer, models):
     _holdout(ws, lambda f: f.assign(label=f["label"].map({0: "benign", 1: "malignant"})))
 
 
-def regression_non_numeric_target(ws, cancer, models):
-    _holdout(ws, lambda f: f.assign(label=f["label"].map({0: "low", 1: "high"})))
+def _regression_policy(ws):
+    """A regression policy on the cancer holdout's label column (the cases below break the label)."""
     ws.policy("""\
         version: 1
         task: regression
@@ -171,6 +171,11 @@ def regression_non_numeric_target(ws, cancer, models):
         production: {registry: models/registry}
         gates: [{metric: mae, rule: non_inferior, margin: 0.1}]
         """)
+
+
+def regression_non_numeric_target(ws, cancer, models):
+    _holdout(ws, lambda f: f.assign(label=f["label"].map({0: "low", 1: "high"})))
+    _regression_policy(ws)
 
 
 def regression_metric_on_classification(ws, cancer, models):
@@ -240,13 +245,7 @@ def nan_score_in_predictions(ws, cancer, models):
 
 def inf_regression_target(ws, cancer, models):
     _holdout(ws, lambda f: f.assign(label=f["label"].astype(float).where(f.index != 7, np.inf)))
-    ws.policy("""\
-        version: 1
-        task: regression
-        data: {holdout: data/holdout.csv, target: label}
-        production: {registry: models/registry}
-        gates: [{metric: mae, rule: non_inferior, margin: 0.1}]
-        """)
+    _regression_policy(ws)
 
 
 def duplicated_prediction_ids(ws, cancer, models):
