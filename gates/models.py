@@ -7,7 +7,6 @@ Models that need libraries the container lacks take part through predictions fil
 
 from __future__ import annotations
 
-import functools
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -206,27 +205,30 @@ def score_model(
 
 
 def _score_estimator(model: Model, holdout: Holdout, *, labels, exclude, want_proba) -> Scores:
+    """Labels always come from the model's own ``predict``: that is what will serve.
+
+    Deriving them from ``predict_proba``'s argmax would save a pass, but it trusts the
+    artifact's internals (a tampered loss or link can make the two disagree on every row), and
+    the gate must measure the model that production will run.
+    """
     X = feature_frame(model, holdout, exclude)
     est = model.estimator
     try:
+        predicted = np.asarray(est.predict(X))
         proba = None
-        single = None
-        if labels is not None and want_proba and predicts_by_argmax(est):
-            single = _predict_in_one_pass(est, X)
-        if single is not None and single[0] is not None:
-            predicted, raw = single
-            proba = _align_proba(raw, list(est.classes_), labels)
-        else:
-            predicted = np.asarray(est.predict(X))
-            if labels is not None and want_proba:
-                if not hasattr(est, "predict_proba"):
-                    raise ModelError(
-                        f"{model.source}: the {model.role} model has no predict_proba, which the gates on "
-                        "roc_auc, log_loss or brier need"
-                    )
-                # ``single`` holds predict_proba's output when it had an unexpected shape: reuse it.
-                raw = np.asarray(est.predict_proba(X) if single is None else single[1], dtype=float)
-                proba = _align_proba(raw, list(est.classes_), labels)
+        if labels is not None and want_proba:
+            if not hasattr(est, "predict_proba"):
+                raise ModelError(
+                    f"{model.source}: the {model.role} model has no predict_proba, which the gates on "
+                    "roc_auc, log_loss or brier need"
+                )
+            raw = np.asarray(est.predict_proba(X))
+            classes = list(getattr(est, "classes_", []))
+            if raw.ndim != 2 or raw.shape != (len(predicted), len(classes)):
+                raise ModelError(f"{model.source}: the {model.role} model's predict_proba returned shape "
+                                 f"{raw.shape}, expected ({len(predicted)}, {len(classes)}) for its classes_")
+            proba = _align_proba(check_probabilities(raw, f"{model.source}: the {model.role} model's predict_proba"),
+                                 classes, labels)
     except ModelError:
         raise
     except Exception as exc:
@@ -241,140 +243,35 @@ def _score_estimator(model: Model, holdout: Holdout, *, labels, exclude, want_pr
     return Scores(predicted=predicted, proba=proba)
 
 
-# Probabilities closer than this (absolute; or a few ulps of a float32 result) leave the label
-# to the model's own predict: ties and rounding at the decision boundary are predict's call.
-ARGMAX_TIE_TOLERANCE = 1e-9
+# A row's probabilities may miss 1 by rounding: a few ulps per class of the array's precision.
+def _sum_tolerance(dtype, classes: int) -> float:
+    eps = float(np.finfo(dtype).eps) if np.issubdtype(dtype, np.floating) else float(np.finfo(float).eps)
+    return max(1e-9, 64 * eps * max(classes, 1))
 
 
-@functools.lru_cache(maxsize=1)
-def _argmax_allowlist() -> dict:
-    """Exact classifier types whose ``predict`` is ``classes_[argmax(predict_proba)]`` off ties.
-
-    Each was checked against the scikit-learn 1.9 source; the value is None or a predicate on
-    the fitted estimator for a further condition:
-
-    * LogisticRegression (and LogisticRegressionCV, which inherits both methods unchanged):
-      predict is LinearClassifierMixin's ``classes_[decision > 0]`` (binary) or
-      ``argmax(decision)``; predict_proba is ``[1 - expit(d), expit(d)]`` (binary) or
-      ``softmax(decision)``: monotone in the decision.
-    * RandomForestClassifier, ExtraTreesClassifier (ForestClassifier): predict is literally
-      ``classes_.take(argmax(self.predict_proba(X)))`` for one output.
-    * DecisionTreeClassifier, ExtraTreeClassifier: predict is ``classes_.take(argmax(proba))``
-      and predict_proba is the same ``tree_.predict(X)`` sliced to ``n_classes_``.
-    * HistGradientBoostingClassifier: predict is ``raw > 0`` (binary) or ``argmax(raw)``;
-      predict_proba is ``_loss.predict_proba(raw)``, expit or softmax for the built-in log loss
-      (a user-supplied ``BaseLoss`` object could map raw scores any way, so the fitted ``_loss``
-      must be one of the built-in types).
-    * GradientBoostingClassifier: predict is ``raw >= 0`` (binary) or ``argmax(raw)``;
-      predict_proba is ``_loss.predict_proba(raw)``: expit, softmax, or expit(2 raw) for the
-      exponential loss.
-    * GaussianNB: predict is ``argmax(jll)``; predict_proba is ``exp(jll - logsumexp(jll))``.
-    """
+def check_probabilities(raw, what: str) -> np.ndarray:
+    """Probabilities must be finite, in [0, 1] and sum to 1 per row, or nothing computed from
+    them (AUC, log loss, Brier) means what it says; else exit 2 naming ``what`` and a row."""
     try:
-        from sklearn._loss.loss import (
-            ExponentialLoss,
-            HalfBinomialLoss,
-            HalfMultinomialLoss,
-        )
-        from sklearn.ensemble import (
-            ExtraTreesClassifier,
-            GradientBoostingClassifier,
-            HistGradientBoostingClassifier,
-            RandomForestClassifier,
-        )
-        from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
-        from sklearn.naive_bayes import GaussianNB
-        from sklearn.tree import DecisionTreeClassifier, ExtraTreeClassifier
-    except ImportError:  # another scikit-learn layout: every model takes the two-call path
-        return {}
-
-    def loss_in(*kinds):
-        return lambda est: type(getattr(est, "_loss", None)) in kinds
-
-    return {
-        LogisticRegression: None,
-        LogisticRegressionCV: None,
-        RandomForestClassifier: None,
-        ExtraTreesClassifier: None,
-        DecisionTreeClassifier: None,
-        ExtraTreeClassifier: None,
-        HistGradientBoostingClassifier: loss_in(HalfBinomialLoss, HalfMultinomialLoss),
-        GradientBoostingClassifier: loss_in(HalfBinomialLoss, HalfMultinomialLoss, ExponentialLoss),
-        GaussianNB: None,
-    }
-
-
-def predicts_by_argmax(estimator) -> bool:
-    """True when ``estimator.predict`` is, by construction, the argmax of its ``predict_proba``.
-
-    Types match exactly, not by ``isinstance``: a subclass may override ``predict`` (a custom
-    threshold, say), and then its own predict must decide. A ``Pipeline`` (exact type) qualifies
-    when its final step does: in scikit-learn 1.9 its predict and predict_proba run the same
-    ``transform`` of every earlier step (with or without metadata routing, given no params) and
-    then call the final step's method.
-    """
-    try:
-        from sklearn.pipeline import Pipeline
-    except ImportError:
-        return False
-    while type(estimator) is Pipeline:
-        steps = getattr(estimator, "steps", None)
-        if not steps:
-            return False
-        estimator = steps[-1][1]
-    allow = _argmax_allowlist()
-    if type(estimator) not in allow:
-        return False
-    extra = allow[type(estimator)]
-    return extra is None or bool(extra(estimator))
-
-
-def _predict_in_one_pass(est, X: pd.DataFrame):
-    """Labels and probabilities from one ``predict_proba`` pass; only for ``predicts_by_argmax``.
-
-    Scoring a large holdout with ``predict`` and then ``predict_proba`` runs the model over
-    every row twice; for these models the labels are ``classes_[argmax(proba)]``, so one pass
-    serves both. Each probability is a monotone map of the scores predict compares, so rounding
-    can level two classes but not reorder them; where that identity can fail, the model's own
-    ``predict`` answers (on those rows only): rows whose
-    two largest probabilities are within ``ARGMAX_TIE_TOLERANCE`` (argmax takes the first of a
-    tie, while e.g. GradientBoosting's binary predict says class 1 at a raw score of exactly 0,
-    and LogisticRegression's says class 1 for a tiny positive decision whose expit rounds to
-    0.5), and rows with a non-finite probability. So the labels equal ``est.predict(X)``, with
-    its dtype.
-
-    Returns ``(predicted, proba)``; ``(None, raw)`` when predict_proba's output is not the
-    expected ``(n, len(classes_))`` float array (the caller then asks predict, as before).
-    """
-    raw = est.predict_proba(X)
-    classes = getattr(est, "classes_", None)
-    if not (isinstance(raw, np.ndarray) and raw.ndim == 2 and np.issubdtype(raw.dtype, np.floating)
-            and isinstance(classes, np.ndarray) and classes.ndim == 1 and len(classes) >= 1
-            and raw.shape == (len(X), len(classes))):
-        return None, raw
-    tol = max(ARGMAX_TIE_TOLERANCE, 16 * float(np.finfo(raw.dtype).eps))
-    # A row is ambiguous when its two largest probabilities are within ``tol``; written as
-    # ``not (gap > tol)`` so that a NaN anywhere in the row (NaN gap) counts as ambiguous too.
-    if raw.shape[1] == 2:  # the common case, kept cheap: argmax of two columns (first on a tie)
-        index = (raw[:, 1] > raw[:, 0]).astype(np.intp)
-        ambiguous = ~(np.abs(raw[:, 1] - raw[:, 0]) > tol)
-    elif raw.shape[1] > 2:
-        index = np.argmax(raw, axis=1)
-        top2 = np.partition(raw, -2, axis=1)[:, -2:]  # NaN sorts last, into the top two
-        ambiguous = ~((top2[:, 1] - top2[:, 0]) > tol)
-    else:
-        index = np.zeros(len(raw), dtype=np.intp)
-        ambiguous = ~np.isfinite(raw[:, 0])
-    predicted = classes.take(index)
-    rows = np.flatnonzero(ambiguous)
-    if rows.size:
-        if rows.size * 2 > len(X):  # mostly ties (a near-constant model): one full predict is cheaper
-            return np.asarray(est.predict(X)), raw
-        again = np.asarray(est.predict(X.iloc[rows]))
-        if again.shape != rows.shape or again.dtype != predicted.dtype:
-            return np.asarray(est.predict(X)), raw
-        predicted[rows] = again
-    return predicted, raw
+        values = np.asarray(raw, dtype=float)
+    except (TypeError, ValueError):
+        raise ModelError(f"{what} returned non-numeric values") from None
+    bad = ~np.isfinite(values).all(axis=1)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise ModelError(f"{what} returned a non-finite probability (first at data row {row + 1}: {values[row].tolist()[:5]})")
+    bad = ((values < 0) | (values > 1)).any(axis=1)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise ModelError(f"{what} returned a probability outside [0, 1] (first at data row {row + 1}: "
+                         f"{values[row].tolist()[:5]})")
+    tol = _sum_tolerance(np.asarray(raw).dtype, values.shape[1])
+    bad = np.abs(values.sum(axis=1) - 1.0) > tol
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise ModelError(f"{what} returned probabilities that do not sum to 1 (first at data row {row + 1}: "
+                         f"sum {values[row].sum():.9g})")
+    return values
 
 
 def _align_proba(raw: np.ndarray, classes: list, labels: tuple) -> np.ndarray:
@@ -433,7 +330,10 @@ def _proba_from_columns(frame: pd.DataFrame, labels: tuple, positive_label, labe
         if missing:
             raise DataError(f"{label}: no {PROBA_PREFIX}<label> column for label(s) {missing}")
         proba = np.column_stack([_probabilities(frame[per_class[str(lab)]], label) for lab in labels])
-        return proba
+        try:
+            return check_probabilities(proba, f"{label}: columns {PROBA_PREFIX}<label>")
+        except ModelError as exc:
+            raise DataError(str(exc)) from None
     if SCORE_COLUMN in frame.columns:
         if len(labels) != 2:
             raise DataError(f"{label}: column {SCORE_COLUMN!r} is for binary tasks; give {PROBA_PREFIX}<label> per class")
