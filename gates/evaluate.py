@@ -48,6 +48,9 @@ class Overrides:
     engine: str | None = None  # local | dask (None: the policy's engine.kind)
     scheduler: str | None = None  # Dask scheduler address (None: the policy's engine.scheduler)
     chunk_rows: int | None = None  # stream the holdout in chunks (None: the policy's engine.chunk_rows)
+    # Where ``${VAR}`` in the policy's holdout headers and key are looked up (a sealed holdout's
+    # credential). The edge passes the process environment; ``gates`` never reads it itself.
+    env: dict | None = None
 
     def with_candidate(self, path: Path) -> "Overrides":
         return dataclasses.replace(self, candidate=path)
@@ -68,6 +71,7 @@ class Result:
     policy_source: str
     engine: str = "local"
     overridden: dict | None = None
+    commit: str | None = None  # the commit evaluated (in GitHub): the override command names it
     notes: list[str] = field(default_factory=list)
     mlgate_version: str = __version__
     curves: Curves | None = None  # ROC and calibration of both models, for the report

@@ -31,6 +31,7 @@ def to_dict(result: Result) -> dict:
         "engine": result.engine,
         "mlgate_version": result.mlgate_version,
         "overridden": result.overridden,
+        "commit": result.commit,
         "task": result.task,
         "labels": result.labels,
         "positive_label": result.positive_label,
