@@ -203,6 +203,8 @@ def parse_policy(text: str, source: str) -> Policy:
         raise ConfigError(f"{source}: config is larger than {MAX_CONFIG_BYTES} bytes")
     try:
         raw = yaml.load(text, Loader=_Loader)
+    except _DuplicateKey as exc:
+        raise ConfigError(f"{source}: {exc.path}: {exc.problem}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -419,8 +421,17 @@ def _default_name(metric: str, rule: str, g: dict) -> str:
     return f"{metric}{avg} {rule}"
 
 
+class _DuplicateKey(yaml.YAMLError):
+    """A key written twice in one mapping (YAML would keep the last one silently)."""
+
+    def __init__(self, path: str, problem: str):
+        super().__init__(problem)
+        self.path, self.problem = path, problem
+
+
 class _Loader(yaml.SafeLoader):
-    """Safe YAML that refuses aliases: anchors are the vehicle of 'billion laughs' bombs."""
+    """Safe YAML that refuses aliases (the vehicle of 'billion laughs' bombs), duplicate keys
+    and merge keys: each lets one line silently override another a reviewer has read."""
 
     def compose_node(self, parent, index):  # noqa: D401 - yaml hook
         if self.check_event(yaml.AliasEvent):
@@ -429,6 +440,39 @@ class _Loader(yaml.SafeLoader):
                 None, None, "YAML aliases (*name) are not allowed in mlgate config", event.start_mark
             )
         return super().compose_node(parent, index)
+
+    def construct_document(self, node):
+        self._check_keys(node, "")
+        return super().construct_document(node)
+
+    def _check_keys(self, node, path: str) -> None:
+        if isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self._check_keys(item, _join(path, i))
+        elif isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise _DuplicateKey(_join(path, "<<"), f"YAML merge keys (<<) are not allowed (line {_line(key_node)})")
+                key = self.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+                where = _join(path, str(key))
+                try:
+                    first = seen.setdefault(key, key_node) if key is not None else key_node
+                except TypeError:  # an unhashable key: the schema refuses it later
+                    first = key_node
+                if first is not key_node:
+                    raise _DuplicateKey(where, f"duplicate key ({_lines(first, key_node)})")
+                self._check_keys(value_node, where)
+
+
+def _line(node) -> int:
+    return node.start_mark.line + 1
+
+
+def _lines(first, second) -> str:
+    if _line(first) == _line(second):
+        return f"line {_line(first)}, columns {first.start_mark.column + 1} and {second.start_mark.column + 1}"
+    return f"lines {_line(first)} and {_line(second)}"
 
 
 # YAML 1.1 reads `on`, `yes`, `no` as booleans; mlgate keys avoid them, and `promotion.when`
