@@ -7,6 +7,7 @@ errors, and every error names the file, the key path and what was expected.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,7 @@ class Policy:
     scheduler: str | None = None
     chunk_rows: int | None = None
     promotion_when: str = "merge"
+    evaluate_s: float = 1800.0  # limits.evaluate_s: a privileged evaluation past this fails (exit 3)
     source: str = ""
     sha256: str = ""
     raw: dict = field(default_factory=dict, compare=False, repr=False)
@@ -214,7 +216,7 @@ def parse_policy(text: str, source: str) -> Policy:
     top = r.mapping(
         raw,
         "",
-        {"version", "task", "data", "candidate", "production", "gates", "stats", "security", "engine", "promotion"},
+        {"version", "task", "data", "candidate", "production", "gates", "stats", "security", "engine", "promotion", "limits"},
         {"version", "data", "gates"},
     )
     if top["version"] != 1 or isinstance(top["version"], bool):
@@ -249,6 +251,11 @@ def parse_policy(text: str, source: str) -> Policy:
     if chunk_rows is not None:
         chunk_rows = r.integer(chunk_rows, "engine.chunk_rows", low=1)
 
+    limits = r.mapping(top.get("limits") or {}, "limits", {"evaluate_s"})
+    evaluate_s = limits.get("evaluate_s", 1800)
+    if isinstance(evaluate_s, bool) or not isinstance(evaluate_s, (int, float)) or not 0 < evaluate_s < math.inf:
+        raise r.fail("limits.evaluate_s", "a positive number of seconds", evaluate_s)
+
     promo = r.mapping(top.get("promotion") or {}, "promotion", {"when"})
     when = r.choice(promo.get("when", "merge"), "promotion.when", ("merge", "command"))
 
@@ -267,6 +274,7 @@ def parse_policy(text: str, source: str) -> Policy:
         scheduler=scheduler,
         chunk_rows=chunk_rows,
         promotion_when=when,
+        evaluate_s=float(evaluate_s),
         source=source,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         raw=raw,

@@ -76,3 +76,38 @@ def test_the_same_key_in_different_mappings_is_fine():
     policy = parse(BASE + "  - {metric: accuracy, rule: min, threshold: 0.9}\n"
                           "stats: {bootstrap: {seed: 1}}\nengine: {kind: local}\n")
     assert [g.metric for g in policy.gates] == ["roc_auc", "accuracy"]
+
+
+# ----------------------------------------------------------------------------- limits
+
+
+def test_evaluate_s_defaults_to_half_an_hour():
+    assert parse(BASE).evaluate_s == 1800.0
+
+
+def test_evaluate_s_is_read_as_seconds():
+    policy = parse(BASE + "limits: {evaluate_s: 600}\n")
+    assert policy.evaluate_s == 600.0 and isinstance(policy.evaluate_s, float)
+
+
+@pytest.mark.parametrize("value, message", [
+    ("0", r"limits\.evaluate_s: expected a positive number of seconds, got 0"),  # no limit at all
+    ("-5", r"limits\.evaluate_s: expected a positive number of seconds, got -5"),
+    (".inf", r"limits\.evaluate_s: expected a positive number of seconds, got inf"),  # "never time out"
+    ("30m", r"limits\.evaluate_s: expected a positive number of seconds, got '30m'"),
+    ("true", r"limits\.evaluate_s: expected a positive number of seconds, got True"),
+], ids=["zero", "negative", "infinite", "unit-suffix", "boolean"])
+def test_evaluate_s_must_be_a_positive_number(value, message):
+    with pytest.raises(ConfigError, match=message):
+        parse(BASE + f"limits: {{evaluate_s: {value}}}\n")
+
+
+def test_a_misspelled_limit_is_refused_not_ignored():
+    """`evaluate_sec` would leave the default in place while the author thinks it changed."""
+    with pytest.raises(ConfigError, match=r"limits\.evaluate_sec: unknown key \(did you mean 'evaluate_s'\?\)"):
+        parse(BASE + "limits: {evaluate_sec: 60}\n")
+
+
+def test_limits_must_be_a_mapping():
+    with pytest.raises(ConfigError, match=r"limits: expected a mapping, got 60"):
+        parse(BASE + "limits: 60\n")
