@@ -6,6 +6,13 @@ assets; ``production`` is GitHub's "latest release" marker. A release is created
 its assets uploaded, and only then published and marked latest, so an interrupted promotion
 never leaves a "latest" release without its model. Version metadata (SHA-256, who, why, and
 which version was production before) lives in the release body as one JSON comment.
+
+What "held" means here (an alias never held is a typo, never "no production model"): the
+backend can hold only ``production`` — held once any model release is published, since mlgate
+marks each one latest as it publishes it, and never cleared while one exists (model releases
+with none of them latest fail closed) — and ``previous``, held once a release's metadata names
+one. Any other alias can never exist on GitHub Releases, so it is refused even before the first
+release; ``canary`` is managed by mlgate and reads as "none".
 """
 
 from __future__ import annotations
@@ -19,11 +26,12 @@ from github import GithubException
 
 from gates.errors import RegistryError
 from gates.paths import sha256_file
-from gates.registry import Version
+from gates.registry import MANAGED_ALIASES, UnknownAlias, Version, unset_alias
 
 from .github_api import GitHubForge, _translate
 
 META = re.compile(r"<!-- mlgate:version (\{.*?\}) -->", re.S)
+ALIASES = ("production", "previous")  # the only aliases a release can carry
 
 
 class GitHubReleasesRegistry:
@@ -97,9 +105,14 @@ class GitHubReleasesRegistry:
         try:
             tag = self.repo.get_latest_release().tag_name
         except GithubException as exc:
-            if exc.status == 404:
-                return None
-            raise
+            if exc.status != 404:
+                raise
+            if self._releases():
+                # Model releases exist but none is latest (e.g. all made pre-releases):
+                # production is unknown, never "none".
+                raise RegistryError(f"{self.describe()}: no release is marked latest; mark the production "
+                                    f"model's release ({self.prefix}N) as latest") from None
+            return None
         match = re.match(rf"^{re.escape(self.prefix)}(\d+)$", tag or "")
         if match:
             return int(match.group(1))
@@ -119,9 +132,24 @@ class GitHubReleasesRegistry:
             out["previous"] = int(previous)
         return out
 
+    def held_aliases(self) -> set[str]:
+        releases = self._releases()
+        held = {"production"} if releases else set()
+        if any(self._meta(r).get("previous") is not None for r in releases.values()):
+            held.add("previous")
+        return held
+
     def resolve(self, alias: str) -> Version | None:
-        number = self.aliases().get(alias)
-        return None if number is None else self.get(number)
+        current = self.aliases()
+        if alias not in ALIASES and alias not in MANAGED_ALIASES:
+            has = ", ".join(f"{name} (v{number})" for name, number in sorted(current.items())) or "none yet"
+            raise UnknownAlias(f"{self.describe()} cannot hold the alias {alias!r}; its aliases are production "
+                               f"(the latest release) and previous, and it has {has}")
+        number = current.get(alias)
+        if number is None:
+            return unset_alias(self.describe(), alias, empty=not self._releases(), current=current,
+                               held=self.held_aliases())
+        return self.get(number)
 
     @_translate("download the model from its release")
     def fetch(self, version: Version) -> Path:

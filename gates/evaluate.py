@@ -27,7 +27,7 @@ from .evidence import first_target, Comparands, Evidence, build_evidence, loss_m
 from .metrics import AVERAGED, METRICS
 from .models import Model, load_model_file, load_predictions_file, measure_latency, model_classes, score_model
 from .paths import inside
-from .registry import FileRegistry, Registry
+from .registry import FileRegistry, Registry, UnknownAlias
 from .rules import GateResult, StatSettings, evaluate_gate
 
 Progress = Callable[[str], None]
@@ -259,7 +259,10 @@ def _production(policy: Policy, workspace: Path, overrides: Overrides, registry:
         version = registry.get(int(ref))
     else:
         alias = ref or alias
-        version = registry.resolve(alias)
+        try:
+            version = registry.resolve(alias)
+        except UnknownAlias as exc:  # never held: a typo, never "no production model"
+            raise (InputError if ref else ConfigError)(f"{'--production' if ref else 'production.alias'}: {exc}") from None
         if version is None:
             if ref is not None:
                 raise InputError(f"--production: {registry.describe()} has no version or alias {ref!r}")

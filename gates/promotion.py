@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Policy
-from .errors import Blocked, InputError
+from .errors import Blocked, ConfigError, InputError
 from .evaluate import Overrides, evaluate
 from .paths import inside, sha256_file
-from .registry import FileRegistry, Version
+from .registry import FileRegistry, UnknownAlias, Version
 from .result import dumps, result_sha256, to_dict
 
 
@@ -63,7 +63,10 @@ def promote(policy: Policy, workspace: Path, registry: FileRegistry, overrides: 
     if force and not reason.strip():
         raise InputError("--force needs --reason: a forced promotion is recorded with why")
     artifact = candidate_artifact(policy, workspace, overrides)
-    current = registry.resolve(policy.production.alias)
+    try:
+        current = registry.resolve(policy.production.alias)
+    except UnknownAlias as exc:  # never create a misspelled alias on a registry that has versions
+        raise ConfigError(f"{policy.source}: production.alias: {exc}" if policy.source else f"production.alias: {exc}") from None
     if overrides.data:
         data_path = Path(overrides.data)
     elif policy.data.holdout.startswith("https://"):

@@ -15,13 +15,37 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Protocol
+from typing import Iterable, Protocol
 
 from .errors import ConfigError, RegistryError
 from .paths import sha256_file
 
 SCHEMA_VERSION = 1
 INDEX = "registry.json"
+# Aliases mlgate moves by itself beside the production one: unset, they mean "none", never a typo.
+MANAGED_ALIASES = frozenset({"previous", "canary"})
+
+
+class UnknownAlias(RegistryError):
+    """An alias the registry has never held: a typo, never "no production model" (exit 2)."""
+
+
+def unset_alias(describe: str, alias: str, *, empty: bool, current: dict[str, int], held: Iterable[str]) -> None:
+    """Decide what an alias that points at nothing means; ``resolve`` calls it on a miss.
+
+    ``None`` ("no model under it") only when that is a fact: the registry has no versions at
+    all, the alias was held and then cleared, or mlgate manages it (``previous``, ``canary``).
+    Otherwise it is a typo, and reading it as "no production model" would skip every
+    comparison gate and approve the candidate as the first model.
+    """
+    held = set(held)
+    if empty or alias in held or alias in MANAGED_ALIASES:
+        return None
+    has = ", ".join(f"{name} (v{number})" for name, number in sorted(current.items())) or "no aliases now"
+    cleared = sorted(held - set(current))
+    once = f" (once: {', '.join(cleared)})" if cleared else ""
+    raise UnknownAlias(f"{describe} has never held the alias {alias!r}; it has {has}{once}. Only an empty "
+                       "registry, or an alias that was cleared, means 'no production model'")
 
 
 @dataclass(frozen=True)
@@ -50,9 +74,18 @@ class Registry(Protocol):
 
     def get(self, number: int) -> Version: ...
 
-    def aliases(self) -> dict[str, int]: ...
+    def aliases(self) -> dict[str, int]:
+        """The aliases set now."""
+        ...
 
-    def resolve(self, alias: str) -> Version | None: ...
+    def held_aliases(self) -> set[str]:
+        """Every alias the registry has ever held, set now or cleared since."""
+        ...
+
+    def resolve(self, alias: str) -> Version | None:
+        """The version under ``alias``; None only as :func:`unset_alias` allows, else
+        :class:`UnknownAlias`."""
+        ...
 
     def fetch(self, version: Version) -> Path:
         """A local path to the version's artifact, after checking its SHA-256."""
@@ -124,9 +157,18 @@ class FileRegistry:
     def aliases(self) -> dict[str, int]:
         return {k: int(v) for k, v in self.index()["aliases"].items()}
 
+    def held_aliases(self) -> set[str]:
+        """The aliases set now plus every alias the audit log records a move of."""
+        data = self.index()
+        return set(data["aliases"]) | {e["alias"] for e in data["audit"] if isinstance(e, dict) and e.get("alias")}
+
     def resolve(self, alias: str) -> Version | None:
-        number = self.index()["aliases"].get(alias)
-        return None if number is None else self.get(int(number))
+        data = self.index()
+        number = data["aliases"].get(alias)
+        if number is None:
+            return unset_alias(self.describe(), alias, empty=not data["versions"], current=self.aliases(),
+                               held=self.held_aliases())
+        return self.get(int(number))
 
     def fetch(self, version: Version) -> Path:
         path = (self.root / version.path).resolve()

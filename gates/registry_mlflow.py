@@ -3,8 +3,11 @@
 Each version is a run in the ``mlgate`` experiment whose artifacts are the model file and its
 ``result.json``; the registered model version points at them and carries mlgate's metadata
 as tags (SHA-256, who, why). ``production`` and ``previous`` are MLflow aliases, so the same
-contract as the file registry holds. The tracking URI comes from the policy, never from the
-environment.
+contract as the file registry holds. MLflow keeps no alias history, so every alias mlgate moves
+is also recorded in the registered model's ``mlgate.aliases`` tag: an alias cleared since (in
+MLflow's UI, say) was held and reads as "none"; one never held is a typo (an alias set and
+cleared outside mlgate, never seen by it, reads as a typo too: the safe side). The tracking URI
+comes from the policy, never from the environment.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from pathlib import Path
 
 from .errors import InfrastructureError, RegistryError
 from .paths import sha256_file
-from .registry import Version
+from .registry import Version, unset_alias
 
 EXPERIMENT = "mlgate"
 TAG = "mlgate."
+HISTORY_TAG = TAG + "aliases"  # on the registered model: a JSON list of every alias mlgate moved
 
 
 class MlflowRegistry:
@@ -70,18 +74,31 @@ class MlflowRegistry:
                 return v
         raise RegistryError(f"{self.describe()}: no version {number}")
 
-    def aliases(self) -> dict[str, int]:
+    def _registered_model(self):
         from mlflow.exceptions import MlflowException
 
         try:
-            model = self.client.get_registered_model(self.name)
+            return self.client.get_registered_model(self.name)
         except MlflowException:
-            return {}
-        return {alias: int(version) for alias, version in (model.aliases or {}).items()}
+            return None
+
+    def aliases(self) -> dict[str, int]:
+        model = self._registered_model()
+        return {} if model is None else {alias: int(version) for alias, version in (model.aliases or {}).items()}
+
+    def held_aliases(self) -> set[str]:
+        model = self._registered_model()
+        if model is None:
+            return set()
+        return set(model.aliases or {}) | set(_history(model, self.describe()))
 
     def resolve(self, alias: str) -> Version | None:
-        number = self.aliases().get(alias)
-        return None if number is None else self.get(number)
+        current = self.aliases()
+        number = current.get(alias)
+        if number is None:
+            return unset_alias(self.describe(), alias, empty=not self._model_versions(), current=current,
+                               held=self.held_aliases())
+        return self.get(number)
 
     def fetch(self, version: Version) -> Path:
         mv = self.client.get_model_version(self.name, str(version.version))
@@ -127,9 +144,15 @@ class MlflowRegistry:
         current = self.aliases().get(alias)
         if current == number:
             return
+        moved = [alias]
         if alias == "production" and current is not None:
             self.client.set_registered_model_alias(self.name, "previous", str(current))
+            moved.append("previous")
         self.client.set_registered_model_alias(self.name, alias, str(number))
+        # The history is written after the move: a crash between the two leaves the alias set
+        # (so held) and only its record missing until the next move.
+        held = sorted(set(_history(self._registered_model(), self.describe())) | set(moved))
+        self.client.set_registered_model_tag(self.name, HISTORY_TAG, json.dumps(held))
 
     def _register(self, artifact: Path, digest: str, **meta) -> Version:
         from mlflow.exceptions import MlflowException
@@ -160,3 +183,13 @@ class MlflowRegistry:
         mv = self.client.create_model_version(self.name, source=f"runs:/{run.info.run_id}/mlgate",
                                               run_id=run.info.run_id, tags={TAG + k: v for k, v in tags.items()})
         return self._version(self.client.get_model_version(self.name, mv.version))
+
+
+def _history(model, describe: str) -> list[str]:
+    try:
+        names = json.loads((model.tags or {}).get(HISTORY_TAG, "[]"))
+    except json.JSONDecodeError:
+        names = None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise RegistryError(f"{describe}: its {HISTORY_TAG} tag is not a JSON list of alias names")
+    return names

@@ -11,8 +11,8 @@ import skops.io as sio
 from sklearn.linear_model import LogisticRegression
 
 from fake_github import FakeGitHub
-from gates.errors import RegistryError
-from gates.registry import FileRegistry
+from gates.errors import InputError, RegistryError
+from gates.registry import FileRegistry, UnknownAlias
 
 TOKEN = "ghs_registry_contract_token"
 
@@ -119,6 +119,88 @@ def test_contract(backend, tmp_path):
     tamper(v3)
     with pytest.raises(RegistryError, match="tampered or corrupt"):
         registry.fetch(registry.get(3))
+
+
+def test_an_alias_the_registry_never_held_is_a_typo_not_no_production_model(backend, tmp_path):
+    """`production.alias: prodution` must not read as "no production model": every comparison
+    gate would be skipped and the candidate approved as the first model."""
+    registry, _ = backend
+    a, b, _ = _models(tmp_path)
+    assert registry.resolve("production") is None, "an empty registry: no production model yet"
+    registry.promote(a, source="a", by="alice")
+    registry.promote(b, source="b", by="bob")
+    with pytest.raises(UnknownAlias) as exc:
+        registry.resolve("prodution")
+    message = str(exc.value)
+    assert "never held the alias 'prodution'" in message or "cannot hold the alias 'prodution'" in message
+    assert "production (v2)" in message and "previous (v1)" in message, message
+    assert isinstance(exc.value, InputError) and exc.value.exit_code == 2
+    assert "production" in registry.held_aliases() and "prodution" not in registry.held_aliases()
+    # Names mlgate manages itself are not typos: unset, they mean "none".
+    assert registry.resolve("canary") is None
+    assert registry.resolve("production").version == 2 and registry.resolve("previous").version == 1
+
+
+def test_file_registry_an_alias_that_was_cleared_means_none(tmp_path):
+    """The audit log is the alias history: an alias cleared by hand was held, so it reads as
+    'no model under it'; one that never appears there is a typo."""
+    registry = FileRegistry(tmp_path / "r", create=True)
+    a, _, _ = _models(tmp_path)
+    registry.promote(a, source="a", by="alice", alias="champion")
+    with registry.transaction() as data:
+        del data["aliases"]["champion"]
+    assert registry.aliases() == {} and registry.held_aliases() == {"champion"}
+    assert registry.resolve("champion") is None
+    with pytest.raises(UnknownAlias, match=r"never held the alias 'production'; it has no aliases now \(once: champion\)"):
+        registry.resolve("production")
+
+
+def test_mlflow_an_alias_that_was_cleared_means_none(tmp_path):
+    """MLflow keeps no alias history, so mlgate records every alias it moves as a tag on the
+    registered model; one cleared in MLflow's UI afterwards reads as 'none', a typo does not."""
+    pytest.importorskip("mlflow", reason="the MLflow backend needs the mlflow extra")
+    from gates.registry_mlflow import MlflowRegistry
+
+    registry = MlflowRegistry("churn", f"sqlite:///{tmp_path / 'mlflow.db'}",
+                              artifact_location=(tmp_path / "artifacts").as_uri(), cache=tmp_path / "cache")
+    a, b, _ = _models(tmp_path)
+    registry.promote(a, source="a", by="alice")
+    registry.promote(b, source="b", by="alice", alias="champion")
+    registry.client.delete_registered_model_alias("churn", "champion")
+    assert registry.aliases() == {"production": 1}
+    assert registry.resolve("champion") is None
+    with pytest.raises(UnknownAlias, match=r"never held the alias 'champoin'; it has production \(v1\) \(once: champion\)"):
+        registry.resolve("champoin")
+
+
+def test_github_releases_hold_only_production_and_previous(tmp_path):
+    """On GitHub Releases `production` is the latest-release marker and `previous` lives in the
+    release metadata; no other alias can ever exist there, so another name is refused even
+    before the first release (promotion to it would fail anyway)."""
+    a, _, _ = _models(tmp_path)
+    with FakeGitHub() as gh:
+        registry = _github_registry(gh, tmp_path)
+        assert registry.held_aliases() == set()
+        with pytest.raises(UnknownAlias, match=r"cannot hold the alias 'champion'; its aliases are production "
+                                               r"\(the latest release\) and previous"):
+            registry.resolve("champion")
+        assert registry.resolve("production") is None and registry.resolve("previous") is None
+        registry.promote(a, source="a", by="alice")
+        assert registry.held_aliases() == {"production"}
+
+
+def test_github_releases_with_no_latest_release_is_not_no_production_model(tmp_path):
+    """Model releases exist but none is GitHub's latest (e.g. all turned into pre-releases):
+    production is unknown, never 'none'."""
+    a, _, _ = _models(tmp_path)
+    with FakeGitHub() as gh:
+        registry = _github_registry(gh, tmp_path)
+        registry.promote(a, source="a", by="alice")
+        with gh.lock:
+            for release in gh.releases.values():
+                release["prerelease"] = True
+        with pytest.raises(RegistryError, match="no release is marked latest"):
+            registry.resolve("production")
 
 
 def test_file_registry_keeps_an_audit_log(tmp_path):
