@@ -306,6 +306,10 @@ def _score_predictions(model: Model, holdout: Holdout, *, labels, positive_label
                 problems.append(f"{int(extra.sum())} extra row(s) not in the holdout")
             raise DataError(f"{label}: rows do not match the holdout by {ROW_ID_COLUMN!r}: {'; '.join(problems)}")
         frame = indexed.loc[wanted_keys.to_numpy()].reset_index(drop=True)
+    elif ROW_ID_COLUMN in frame.columns:
+        # Joining a file that carries ids by row order pairs predictions with other rows.
+        raise DataError(f"{label}: has a {ROW_ID_COLUMN!r} column but data.id_column is unset; set data.id_column "
+                        "to the holdout's id column (a file with ids is never joined by row order)")
     elif len(frame) != holdout.rows:
         raise DataError(
             f"{label}: has {len(frame)} rows but the holdout {holdout.source} has {holdout.rows}; "

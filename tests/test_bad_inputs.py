@@ -266,6 +266,13 @@ def predictions_missing_ids(ws, cancer, models):
               .replace("path: build/model.skops", "predictions: build/candidate.csv"))
 
 
+def predictions_with_ids_but_no_id_column(ws, cancer, models):
+    _, test = cancer
+    preds = pd.DataFrame({"row_id": range(len(test)), "prediction": 0, "score": 0.5})
+    ws.table("build/candidate.csv", preds)
+    _policy(ws, "path: build/model.skops", "predictions: build/candidate.csv")
+
+
 def million_column_header(ws, cancer, models):
     ws.write("data/holdout.csv", ",".join(f"c{i}" for i in range(1_000_000)) + "\n")
 
@@ -332,6 +339,7 @@ CASES = [
     (inf_regression_target, r"target column 'label' must be numeric and finite for regression; data row 8 holds inf"),
     (duplicated_prediction_ids, r"build/candidate\.csv: column 'row_id' has duplicated ids, e\.g\. 0"),
     (predictions_missing_ids, r"rows do not match the holdout by 'row_id': 3 holdout row\(s\) missing \(e\.g\. id 0\); 3 extra row\(s\)"),
+    (predictions_with_ids_but_no_id_column, r"build/candidate\.csv: has a 'row_id' column but data\.id_column is unset; set data\.id_column"),
     (million_column_header, r"data/holdout\.csv: more than 100000 columns in the header"),
     (binary_garbage_holdout, r"data/holdout\.csv: (cannot read as CSV|target column 'label' \(data\.target\) not found)"),
     (score_out_of_range, r"build/candidate\.csv: column 'score' must hold probabilities in \[0, 1\]"),
