@@ -124,6 +124,7 @@ def evaluate_command(config, workspace, out, candidate, production, data, engine
     overrides = Overrides(
         candidate=Path(candidate) if candidate else None, production=production,
         data=Path(data) if data else None, trust_pickle=trust_pickle, train_env=untrusted_environment(), engine=engine, scheduler=scheduler,
+        env=dict(os.environ),  # a sealed holdout's credential (only ${MLGATE_*} names are looked up)
     )
     progress = None if (quiet or as_json) else _progress
     registry = None
@@ -169,7 +170,8 @@ def promote_command(config, workspace, candidate, out, force, reason, by, trust_
 
     policy, workspace = _policy(config, workspace)
     registry = open_registry(policy, workspace)
-    overrides = Overrides(candidate=Path(candidate) if candidate else None, trust_pickle=trust_pickle)
+    overrides = Overrides(candidate=Path(candidate) if candidate else None, trust_pickle=trust_pickle,
+                          env=dict(os.environ))
     outcome = promote(policy, workspace, registry, overrides, by=_who(by), force=force, reason=reason,
                       previous_result=load_result(Path(out) / "result.json"),
                       progress=None if quiet else _progress)
@@ -234,6 +236,42 @@ def registry_show(number, config, workspace, debug) -> int:
     version = registry.get(number)
     aliases = sorted(a for a, n in registry.aliases().items() if n == number)
     click.echo(dumps({**dataclasses.asdict(version), "aliases": aliases}), nl=False)
+    return 0
+
+
+@cli.command("seal")
+@click.argument("src", type=click.Path(dir_okay=False))
+@click.option("--out", "dst", type=click.Path(dir_okay=False), required=True,
+              help="The sealed file to write and commit, e.g. data/holdout.csv.sealed.")
+@click.option("--new-key", is_flag=True, help="Make a fresh key, seal with it and print it on standard output.")
+@click.option("--key-env", default="MLGATE_HOLDOUT_KEY", show_default=True,
+              help="Environment variable holding the key (without --new-key).")
+@debug_option
+def seal_command(src, dst, new_key, key_env, debug) -> int:
+    """Encrypt holdout SRC so that only a job holding the key can read it.
+
+    \b
+      mlgate seal holdout.csv --out data/holdout.csv.sealed --new-key
+      MLGATE_HOLDOUT_KEY=... mlgate seal holdout.csv --out data/holdout.csv.sealed
+
+    Store the key as a secret of a GitHub environment whose deployment branches are the default
+    branch only, give it to the judge job as MLGATE_HOLDOUT_KEY, commit the sealed file (never
+    SRC) and set `data: {holdout: data/holdout.csv.sealed, key: "${MLGATE_HOLDOUT_KEY}"}`.
+    The key is printed only with --new-key, alone on standard output.
+    """
+    from gates.paths import sha256_file
+    from gates.sealing import new_key as make_key, seal_file
+
+    if new_key:
+        key, where = make_key(), "the new key"
+    else:
+        key, where = os.environ.get(key_env, ""), f"${key_env}"
+        if not key.strip():
+            raise InputError(f"--key-env: environment variable {key_env} is not set; pass --new-key to make a key")
+    seal_file(Path(src), Path(dst), key, key_source=where)
+    click.echo(f"mlgate: sealed {src} into {dst}; pin it with data.sha256: {sha256_file(Path(src))}", err=True)
+    if new_key:
+        click.echo(key)
     return 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,15 @@ _RULE_KEYS: dict[str, tuple[set[str], set[str]]] = {
 }
 _COST_RULES = {"min", "max", "max_ratio", "max_drop"}
 MAX_CONFIG_BYTES = 1_000_000
+# The one thing expanded in a policy: ``${NAME}`` in data.headers values and data.key, looked up
+# in the environment the caller passes (the policy is public, so secrets live there). Only
+# MLGATE_* names: a policy must not be able to send another secret of the job (GITHUB_TOKEN,
+# cloud credentials) to a server it names.
+VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+VARIABLE_PREFIX = "MLGATE_"
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+# Headers whose value is a credential: written literally in a public policy, it is no secret.
+_CREDENTIAL_HEADER = re.compile(r"auth|token|key|secret|password|cookie|session", re.I)
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,11 @@ class DataSpec:
     slices: tuple[str, ...] = ()
     positive_label: Any = None
     allow_changes_in_pr: bool = False
+    # A sealed holdout (see holdout_source): request headers for an https holdout, values with
+    # ``${NAME}`` references; or the environment variable holding an encrypted file's key. With
+    # a key, data.sha256 pins the decrypted file (the rows the models are judged on).
+    headers: tuple[tuple[str, str], ...] = ()
+    key_env: str | None = None
 
 
 @dataclass(frozen=True)
@@ -285,7 +300,7 @@ def _data(r: _Reader, value: Any) -> DataSpec:
     d = r.mapping(
         value,
         "data",
-        {"holdout", "sha256", "target", "id_column", "slices", "positive_label", "allow_changes_in_pr"},
+        {"holdout", "sha256", "target", "id_column", "slices", "positive_label", "allow_changes_in_pr", "headers", "key"},
         {"holdout", "target"},
     )
     holdout = r.string(d["holdout"], "data.holdout")
@@ -310,6 +325,8 @@ def _data(r: _Reader, value: Any) -> DataSpec:
     positive = d.get("positive_label")
     if positive is not None and not isinstance(positive, (str, int, float, bool)):
         raise r.fail("data.positive_label", "a label (string, number or boolean)", positive)
+    headers = _headers(r, d.get("headers"), url=holdout.startswith("https://"))
+    key_env = _key(r, d.get("key"), url=holdout.startswith("https://"))
     return DataSpec(
         holdout=holdout,
         target=r.string(d["target"], "data.target"),
@@ -318,7 +335,59 @@ def _data(r: _Reader, value: Any) -> DataSpec:
         slices=slices,
         positive_label=positive,
         allow_changes_in_pr=r.boolean(d.get("allow_changes_in_pr", False), "data.allow_changes_in_pr"),
+        headers=headers,
+        key_env=key_env,
     )
+
+
+def _headers(r: _Reader, value: Any, *, url: bool) -> tuple[tuple[str, str], ...]:
+    """``data.headers``; no message quotes a value (it may hold a credential by mistake)."""
+    if value is None:
+        return ()
+    if not url:
+        raise r.fail("data.headers", "no headers unless data.holdout is an https URL")
+    if not isinstance(value, dict):
+        raise r.fail("data.headers", "a mapping of header name to value")
+    out = []
+    for name, text in value.items():
+        where = _join("data.headers", str(name))
+        if not isinstance(name, str) or not _HEADER_NAME.match(name):
+            raise r.fail(where, "an HTTP header name (letters, digits and -)")
+        if not isinstance(text, str) or not text.strip():
+            raise r.fail(where, "a non-empty string")
+        if any(ord(c) < 32 or ord(c) == 127 for c in text):
+            raise r.fail(where, "a value without control characters (no line breaks)")
+        if "$" in VARIABLE.sub("", text):
+            raise r.fail(where, "${NAME} references only (nothing else is expanded: a bare $NAME, or ${...} "
+                                "with other characters, would be sent as written)")
+        for ref in VARIABLE.findall(text):
+            _prefixed(r, ref, where)
+        if _CREDENTIAL_HEADER.search(name) and not VARIABLE.search(text):
+            raise r.fail(where, "a ${NAME} reference to an environment variable holding the credential "
+                                "(the policy is public: a credential written in it is no secret)")
+        out.append((name, text))
+    return tuple(out)
+
+
+def _prefixed(r: _Reader, name: str, where: str) -> None:
+    if not name.startswith(VARIABLE_PREFIX) or name == VARIABLE_PREFIX:
+        raise r.fail(where, f"a variable named {VARIABLE_PREFIX}* (only those are looked up, so a policy cannot "
+                            "send another secret of the job to a server)", "${" + name + "}")
+
+
+def _key(r: _Reader, value: Any, *, url: bool) -> str | None:
+    """``data.key``: exactly ``${NAME}``; the variable's name is kept, never a key."""
+    if value is None:
+        return None
+    match = VARIABLE.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise r.fail("data.key", "a ${NAME} reference to the environment variable holding the key (the policy "
+                                 "is public: a key written in it is no secret; rotate it if it was committed)")
+    _prefixed(r, match.group(1), "data.key")
+    if url:
+        raise r.fail("data.key", "no key for an https holdout (it is sealed by data.headers); a key decrypts a "
+                                 "holdout file in the workspace")
+    return match.group(1)
 
 
 def _model(r: _Reader, value: Any, where: str, *, allow_registry: bool) -> ModelSpec:

@@ -3,6 +3,11 @@ the policy pins, and cached by that hash.
 
 The hash is what makes a URL safe to gate on: whoever controls the server cannot change the
 rows a model is judged on without the policy (on the base branch) changing too.
+
+A sealed holdout's request carries credentials (``headers``): they go to the URL's own origin
+only — a redirect elsewhere (a signed storage URL, say) is followed without them — and every
+redirect must stay on https. Where a sealed download is kept is the caller's choice (see
+``holdout_source``); no message here quotes a header or a redirect target.
 """
 
 from __future__ import annotations
@@ -11,15 +16,19 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from urllib.parse import urlparse
+from typing import Mapping
+from urllib.parse import urljoin, urlparse
 
 from .errors import ConfigError, DataError, InfrastructureError
 
 MAX_BYTES = 20 * 1024**3
 TIMEOUT_S = 60
+MAX_REDIRECTS = 5
+_REDIRECTS = {301, 302, 303, 307, 308}
 
 
-def fetch(url: str, sha256: str, cache: Path, *, max_bytes: int = MAX_BYTES) -> Path:
+def fetch(url: str, sha256: str, cache: Path, *, max_bytes: int = MAX_BYTES,
+          headers: Mapping[str, str] | None = None) -> Path:
     parsed = urlparse(url)
     if parsed.scheme != "https":
         raise ConfigError(f"data.holdout: only https URLs are fetched, got {url!r}")
@@ -35,9 +44,10 @@ def fetch(url: str, sha256: str, cache: Path, *, max_bytes: int = MAX_BYTES) -> 
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".download.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:
-            with requests.get(url, stream=True, timeout=TIMEOUT_S, allow_redirects=True) as response:
+            with _get(url, dict(headers or {})) as response:
                 if response.status_code != 200:
-                    raise DataError(f"data.holdout: {url} answered HTTP {response.status_code}")
+                    hint = " (check the credential in data.headers)" if headers and response.status_code in (401, 403) else ""
+                    raise DataError(f"data.holdout: {url} answered HTTP {response.status_code}{hint}")
                 for block in response.iter_content(1 << 20):
                     size += len(block)
                     if size > max_bytes:
@@ -52,6 +62,29 @@ def fetch(url: str, sha256: str, cache: Path, *, max_bytes: int = MAX_BYTES) -> 
         raise InfrastructureError(f"data.holdout: cannot download {url} ({type(exc).__name__})") from None
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def _get(url: str, headers: dict):
+    """GET following redirects by hand: https only, ``headers`` sent to ``url``'s origin only."""
+    import requests
+
+    origin = _origin(url)
+    current = url
+    for _ in range(MAX_REDIRECTS + 1):
+        response = requests.get(current, stream=True, timeout=TIMEOUT_S, allow_redirects=False,
+                                headers=headers if _origin(current) == origin else None)
+        if response.status_code not in _REDIRECTS or "Location" not in response.headers:
+            return response
+        response.close()
+        current = urljoin(current, response.headers["Location"])
+        if urlparse(current).scheme != "https":
+            raise DataError(f"data.holdout: {url} redirects to a non-https URL; refusing to follow")
+    raise DataError(f"data.holdout: {url} redirects more than {MAX_REDIRECTS} times")
+
+
+def _origin(url: str) -> tuple:
+    parsed = urlparse(url)
+    return parsed.scheme, parsed.hostname, parsed.port or (443 if parsed.scheme == "https" else 80)
 
 
 def _sha256(path: Path) -> str:

@@ -8,6 +8,7 @@ or when a maintainer's override was recorded — and the audit log says which.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from .config import Policy
 from .errors import Blocked, ConfigError, InputError
 from .evaluate import Overrides, evaluate
+from .holdout_source import locate_holdout
 from .paths import inside, sha256_file
 from .registry import FileRegistry, UnknownAlias, Version
 from .result import dumps, result_sha256, to_dict
@@ -67,24 +69,23 @@ def promote(policy: Policy, workspace: Path, registry: FileRegistry, overrides: 
         current = registry.resolve(policy.production.alias)
     except UnknownAlias as exc:  # never create a misspelled alias on a registry that has versions
         raise ConfigError(f"{policy.source}: production.alias: {exc}" if policy.source else f"production.alias: {exc}") from None
-    if overrides.data:
-        data_path = Path(overrides.data)
-    elif policy.data.holdout.startswith("https://"):
-        from .download import fetch
-
-        data_path = fetch(policy.data.holdout, policy.data.sha256, Path(workspace) / ".mlgate-cache")
-    else:
-        data_path = inside(workspace, policy.data.holdout, "data.holdout")
+    holdout = locate_holdout(policy, workspace, data_override=overrides.data or None, env=overrides.env,
+                             cache_dir=Path(workspace) / ".mlgate-cache")
+    try:
+        data_sha = sha256_file(holdout.path)
+    finally:
+        holdout.discard()  # a sealed holdout's plaintext is kept no longer than needed
     candidate_sha = sha256_file(artifact)
     reused = reusable(
         previous_result, candidate_sha=candidate_sha,
-        production_sha=current.sha256 if current else None, data_sha=sha256_file(data_path), config_sha=policy.sha256,
+        production_sha=current.sha256 if current else None, data_sha=data_sha, config_sha=policy.sha256,
     )
     if reused:
         data = previous_result
     else:
-        overrides = Overrides(candidate=artifact, production=overrides.production, data=overrides.data,
-                              trust_pickle=overrides.trust_pickle, allow_train=False)
+        # Evaluated with everything the caller gave (the environment of a sealed holdout
+        # included), but never running a train command: the artifact is what gets promoted.
+        overrides = dataclasses.replace(overrides, candidate=artifact, allow_train=False)
         data = to_dict(evaluate(policy, workspace, overrides, registry=registry, progress=progress))
         # A maintainer's override was given for this very artifact: it still holds.
         if previous_result and previous_result.get("overridden") and \

@@ -3,67 +3,28 @@ by a real TLS server on loopback with a certificate made for the test."""
 
 from __future__ import annotations
 
-import datetime
 import hashlib
-import http.server
-import ssl
-import threading
 from pathlib import Path
 
 import pytest
 
 from gates.download import fetch
 from gates.errors import DataError
+from https_loopback import make_certificate, start
 from workspaces import CANCER_POLICY
 
 
 @pytest.fixture
 def https_server(tmp_path, monkeypatch):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    files: dict[str, bytes] = {}
-    hits: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            hits.append(self.path)
-            body = files.get(self.path)
-            self.send_response(200 if body is not None else 404)
-            self.send_header("Content-Length", str(len(body or b"")))
-            self.end_headers()
-            self.wfile.write(body or b"")
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_path, key_path)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    cert_path, key_path = make_certificate(tmp_path)
+    server = start(cert_path, key_path)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert_path))
-    yield f"https://localhost:{server.server_address[1]}", files, hits
-    server.shutdown()
+    yield server
+    server.stop()
 
 
 def test_url_holdout_is_verified_cached_and_evaluated(cancer_workspace, https_server, run_cli, tmp_path):
-    base, files, hits = https_server
+    base, files, hits = https_server.url, https_server.files, https_server.hits
     data = (cancer_workspace.root / "data" / "holdout.csv").read_bytes()
     files["/holdout.csv"] = data
     digest = hashlib.sha256(data).hexdigest()
@@ -72,12 +33,12 @@ def test_url_holdout_is_verified_cached_and_evaluated(cancer_workspace, https_se
     for _ in range(2):
         r = run_cli("evaluate", "--workspace", cancer_workspace.root, "--out", tmp_path / "o", "--quiet")
         assert r.code == 0, r.err
-    assert hits == ["/holdout.csv"], "the second run uses the verified cache"
+    assert [path for path, _ in hits] == ["/holdout.csv"], "the second run uses the verified cache"
     assert (cancer_workspace.root / ".mlgate-cache" / f"{digest}.csv").is_file()
 
 
 def test_url_holdout_with_another_hash_is_refused(cancer_workspace, https_server, run_cli, tmp_path):
-    base, files, _ = https_server
+    base, files = https_server.url, https_server.files
     files["/holdout.csv"] = (cancer_workspace.root / "data" / "holdout.csv").read_bytes() + b"1,2\n"
     pinned = "ab" * 32
     cancer_workspace.policy(CANCER_POLICY.replace("holdout: data/holdout.csv",
@@ -88,7 +49,7 @@ def test_url_holdout_with_another_hash_is_refused(cancer_workspace, https_server
 
 
 def test_url_download_is_size_capped(https_server, tmp_path):
-    base, files, _ = https_server
+    base, files = https_server.url, https_server.files
     files["/big.csv"] = b"x" * 5000
     with pytest.raises(DataError, match="larger than 1000 bytes"):
         fetch(f"{base}/big.csv", hashlib.sha256(files["/big.csv"]).hexdigest(), tmp_path, max_bytes=1000)

@@ -160,3 +160,41 @@ def test_sigkill_at_random_points_never_corrupts_the_registry(tmp_path):
             assert number in numbers, f"{alias} points at missing version {number}"
             registry.fetch(registry.get(number))  # exists and matches its SHA-256
     assert len(numbers) == 4, "identical artifacts are never stored twice"
+
+
+def test_promote_reads_a_sealed_holdout_with_the_key_from_the_environment(cancer_workspace, run_cli, tmp_path, monkeypatch):
+    """The result.json being reused names the decrypted holdout's SHA-256: promote can only match
+    it by decrypting with the key the CLI hands over from the environment, and without the key
+    it stops (exit 2) before touching the registry."""
+    import hashlib
+
+    from gates.config import load_policy
+    from gates.paths import sha256_file
+    from gates.sealing import new_key, seal_file
+    from workspaces import CANCER_POLICY
+
+    ws = cancer_workspace.root
+    key = new_key()
+    plain = ws / "data" / "holdout.csv"
+    seal_file(plain, ws / "data" / "holdout.csv.sealed", key)
+    cancer_workspace.policy(CANCER_POLICY.replace(
+        "holdout: data/holdout.csv", 'holdout: data/holdout.csv.sealed\n  key: "${MLGATE_HOLDOUT_KEY}"'))
+    policy = load_policy(ws / ".github" / "mlgate.yml")
+    registry = FileRegistry(ws / "models" / "registry")
+    result = {"decision": "approve", "reasons": [], "gates": [], "overridden": None, "config_sha256": policy.sha256,
+              "candidate": {"sha256": sha256_file(ws / "build" / "model.skops")},
+              "production": {"sha256": registry.resolve("production").sha256},
+              "data": {"sha256": hashlib.sha256(plain.read_bytes()).hexdigest(), "sealed": True}}
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "result.json").write_text(json.dumps(result))
+    before = (ws / "models" / "registry" / "registry.json").read_bytes()
+
+    monkeypatch.delenv("MLGATE_HOLDOUT_KEY", raising=False)
+    refused = run_cli("promote", "--workspace", ws, "--out", tmp_path / "o", "--by", "alice")
+    assert refused.code == 2 and "data.key: environment variable MLGATE_HOLDOUT_KEY is not set" in refused.err
+    assert (ws / "models" / "registry" / "registry.json").read_bytes() == before
+
+    monkeypatch.setenv("MLGATE_HOLDOUT_KEY", key)
+    promoted = run_cli("promote", "--workspace", ws, "--out", tmp_path / "o", "--by", "alice")
+    assert promoted.code == 0, promoted.err
+    assert "reused the matching result.json" in promoted.out and key not in promoted.out + promoted.err
