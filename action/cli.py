@@ -61,12 +61,15 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _redact(text: str) -> str:
-    """The token never appears in what mlgate prints, whatever the error carried."""
+    """The token never appears in what mlgate prints, whatever the error carried, and no line of
+    it can be read as a workflow command (an error may quote a PR's file or type names)."""
+    from gates.escape import log_text
+
     for name in ("INPUT_GITHUB_TOKEN", "GITHUB_TOKEN"):
         token = os.environ.get(name, "").strip()
         if len(token) >= 4:
             text = text.replace(token, "***")
-    return text
+    return "\n".join(log_text(line) for line in text.splitlines())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -310,7 +313,7 @@ def action_command(debug) -> int:
     from .runner import run
     from .settings import from_environment
 
-    return run(from_environment(), GitHubForge, log=click.echo)
+    return run(from_environment(), GitHubForge, log=click.echo, debug=debug)
 
 
 def _progress(message: str) -> None:

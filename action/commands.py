@@ -1,4 +1,4 @@
-"""Slash commands in PR comments: ``/mlgate run|promote|override <reason>|rollback [N]|help``.
+"""Slash commands in PR comments: ``/mlgate run|promote|override <sha> <reason>|rollback [N]|help``.
 
 Only the first line of a comment counts, so a command quoted in a reply (``> /mlgate …``) or
 shown in a code block is never run. Who may run what is decided by the collaborator
@@ -15,6 +15,8 @@ REQUIRED_ROLE = {"help": "none", "run": "write", "promote": "write", "override":
 _LEGACY = {"admin": "admin", "write": "write", "read": "read", "none": "none"}
 PREFIX = "/mlgate"
 MAX_REASON = 500
+MIN_SHA = 7  # hex digits an override must give of the commit it names
+_SHA = re.compile(r"^[0-9a-fA-F]{%d,64}$" % MIN_SHA)
 
 HELP = """\
 **mlgate commands** (first line of a comment on a pull request):
@@ -23,7 +25,7 @@ HELP = """\
 |---|---|---|
 | `/mlgate run` | write | re-run this PR's gate workflow on its head commit |
 | `/mlgate promote` | write | promote this PR's approved candidate into the registry |
-| `/mlgate override <reason>` | maintain | mark the gate as passed for this head commit, recording who and why |
+| `/mlgate override <sha> <reason>` | maintain | mark the gate as passed for commit `<sha>` (the report prints the command), recording who and why |
 | `/mlgate rollback [version]` | maintain | move production back to the previous (or given) version |
 | `/mlgate help` | anyone | this message |
 """
@@ -32,8 +34,9 @@ HELP = """\
 @dataclass(frozen=True)
 class Command:
     name: str  # help | run | promote | override | rollback | unknown
-    argument: str = ""
+    argument: str = ""  # override: the reason; rollback: the version
     error: str = ""  # a usage problem to reply with
+    sha: str = ""  # override: the commit it names (a prefix of at least MIN_SHA hex digits)
 
     @property
     def required_role(self) -> str:
@@ -53,9 +56,14 @@ def parse(body: str | None) -> Command | None:
     if name not in REQUIRED_ROLE:
         return Command("unknown", name, f"unknown command `{name[:40]}`")
     if name == "override":
-        if not argument:
-            return Command(name, "", "`/mlgate override` needs a reason: `/mlgate override <reason>`")
-        return Command(name, argument[:MAX_REASON])
+        sha, _, reason = argument.partition(" ")
+        if not _SHA.match(sha):
+            return Command(name, "", "`/mlgate override` names the commit it overrides, then the reason: "
+                                     "`/mlgate override <sha> <reason>` (the report prints the exact command)")
+        if not reason.strip():
+            return Command(name, "", "`/mlgate override` needs a reason after the commit: `/mlgate override <sha> <reason>`",
+                           sha=sha.lower())
+        return Command(name, reason.strip()[:MAX_REASON], sha=sha.lower())
     if name == "rollback":
         if argument and not (argument.isascii() and argument.isdigit()):
             return Command(name, argument, f"`/mlgate rollback` takes a version number, got `{argument[:40]}`")

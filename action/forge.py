@@ -34,6 +34,26 @@ class CommentRef:
 
 
 @dataclass(frozen=True)
+class Comment:
+    """A comment as GitHub reports it: the author and times are GitHub's, not the body's."""
+
+    id: int
+    body: str
+    url: str
+    author: str
+    created_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A workflow run's artifact: the zip, and when GitHub says it was created."""
+
+    data: bytes
+    created_at: str
+
+
+@dataclass(frozen=True)
 class CheckRef:
     id: int
     conclusion: str | None
@@ -52,6 +72,10 @@ class Forge(Protocol):
         ...
 
     def find_comments(self, number: int, marker: str, author: str) -> list[CommentRef]: ...
+
+    def comments(self, number: int) -> list[Comment]:
+        """Every comment on the issue or PR, all pages, oldest first."""
+        ...
 
     def delete_comment(self, comment_id: int) -> None: ...
 
@@ -78,6 +102,6 @@ class Forge(Protocol):
         """The open PR whose head is ``owner:branch`` at ``head_sha`` (fork PRs included)."""
         ...
 
-    def download_artifact(self, run_id: int, name: str) -> bytes | None:
-        """The zip of a workflow run's artifact, or None when the run has none by that name."""
+    def download_artifact(self, run_id: int, name: str) -> Artifact | None:
+        """A workflow run's artifact, or None when the run has none by that name."""
         ...

@@ -8,6 +8,7 @@ what still fails becomes mlgate's own error with the operation named and the tok
 from __future__ import annotations
 
 import functools
+from datetime import timezone
 
 import requests
 from github import Auth, Github, GithubException, GithubRetry
@@ -16,7 +17,7 @@ from urllib3.util.retry import Retry
 from gates.errors import InfrastructureError, InputError
 
 from .commands import effective_role
-from .forge import CheckRef, CommentRef, Forbidden, PullInfo
+from .forge import Artifact, CheckRef, Comment, CommentRef, Forbidden, PullInfo
 from .settings import Settings
 
 WRITE_RETRIES = 4
@@ -48,6 +49,13 @@ def _translate(operation: str):
         return inner
 
     return wrap
+
+
+def _iso(moment) -> str:
+    """PyGithub parses GitHub's timestamps into aware datetimes: back to GitHub's form."""
+    if moment is None:
+        return ""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _message(exc: GithubException) -> str:
@@ -110,6 +118,12 @@ class GitHubForge:
     def find_comments(self, number: int, marker: str, author: str) -> list[CommentRef]:
         return [CommentRef(c.id, c.body, c.html_url) for c in self.repo.get_issue(number).get_comments()
                 if c.user is not None and c.user.login == author and marker in (c.body or "")]
+
+    @_translate("list the pull request's comments")
+    def comments(self, number: int) -> list[Comment]:
+        return [Comment(c.id, c.body or "", c.html_url, c.user.login if c.user is not None else "",
+                        _iso(c.created_at), _iso(c.updated_at))
+                for c in self.repo.get_issue(number).get_comments()]
 
     def find_comment(self, number: int, marker: str, author: str) -> CommentRef | None:
         found = self.find_comments(number, marker, author)
@@ -180,7 +194,7 @@ class GitHubForge:
         return None
 
     @_translate("download the gate run's artifact")
-    def download_artifact(self, run_id: int, name: str) -> bytes | None:
+    def download_artifact(self, run_id: int, name: str) -> Artifact | None:
         for artifact in self.repo.get_workflow_run(run_id).get_artifacts():
             if artifact.name != name or artifact.expired:
                 continue
@@ -196,7 +210,7 @@ class GitHubForge:
                 data.extend(chunk)
                 if len(data) > MAX_ARTIFACT_BYTES:
                     raise InputError(f"artifact {name} of run {run_id} is larger than {MAX_ARTIFACT_BYTES} bytes")
-            return bytes(data)
+            return Artifact(bytes(data), _iso(artifact.created_at))
         return None
 
     @_translate("find the gate workflow's run")

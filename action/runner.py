@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -21,22 +22,28 @@ from gates.evaluate import Overrides, Result, evaluate
 from gates.outputs import write_outputs
 from gates.report import MARKER, trim_markdown
 
+from gates.escape import log_text, md_text
+
 from . import commands
 from .commands import HELP, Command
+from .deadline import needs_supervision, supervise
 from .events import Trigger, load_payload, parse_trigger
-from .forge import CommentRef, Forbidden, Forge
+from .forge import Artifact, CommentRef, Forbidden, Forge
+from .overrides import names_commit, verified_override
 from .registries import open_registry
+from .safety import read_pr_file, reachable_credentials
 from .settings import Settings, untrusted_environment
 
 COMMENT_LIMIT = 65_536
 CHECK_LIMIT = 65_535
 REPORT_DIR = "mlgate-report"
-# mlgate's own state (the evaluated candidate's SHA-256, a maintainer's override) is one JSON
-# line that is always the comment's LAST line and is only ever read from there: report text
-# derived from the PR (file names, the policy diff, slice values) can never pose as it.
+# mlgate's own bookkeeping (the commit and candidate a report evaluated) is one JSON line that
+# is always the comment's LAST line. It is never authority: any workflow can post as the bot,
+# so an override is only ever read from a maintainer's own comment (see overrides.py).
 STATE = re.compile(r"^<!-- mlgate:state (\{.*\}) -->$")
-STATE_ROOM = 2_000
-GITHUB_FILES_CAP = 3_000  # the pull request files API lists at most this many  # the state line's share of the comment limit
+STATE_ROOM = 2_000  # the state line's share of the comment limit
+GITHUB_FILES_CAP = 3_000  # the pull request files API lists at most this many
+PASSING = ("approve", "first-model")
 
 
 class Reply(NamedTuple):
@@ -67,11 +74,19 @@ class Publication:
     log: Callable[[str], None] = print
     published: list[str] = field(default_factory=list)
 
+    def say(self, text: str) -> None:
+        """One line in the workflow log: PR-derived text in it can never be a workflow command."""
+        self.log(log_text(self.settings.redact(text)))
+
+    def warn(self, text: str) -> None:
+        """A ``::warning`` annotation of ours; its message escaped as the runner requires."""
+        self.log(f"::warning title=mlgate::{command_data(self.settings.redact(text))}")
+
     def warn_unpublished(self, what: str, exc: Forbidden) -> None:
         """Warn once: a read-only token (fork PR) fails every write the same way."""
         if not self.warned:
-            self.log(f"::warning title=mlgate::could not {what} ({self.settings.redact(str(exc))}); "
-                     "the verdict is in the job summary and outputs (read-only token, e.g. a fork PR?)")
+            self.warn(f"could not {what} ({exc}); the verdict is in the job summary and outputs "
+                      "(read-only token, e.g. a fork PR?)")
             self.warned = True
 
     def flush(self) -> None:
@@ -81,6 +96,11 @@ class Publication:
         if self.settings.summary_path is not None and self.summary:
             with open(self.settings.summary_path, "a", encoding="utf-8") as fh:
                 fh.write("\n\n".join(self.summary) + "\n")
+
+
+def command_data(text: str) -> str:
+    """A workflow command's message, escaped the way the runner unescapes it (one line)."""
+    return log_text(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def format_outputs(outputs: dict[str, str]) -> str:
@@ -98,15 +118,20 @@ def format_outputs(outputs: dict[str, str]) -> str:
     return "".join(lines)
 
 
-def run(settings: Settings, forge_factory: Callable[[Settings], Forge], log: Callable[[str], None] = print) -> int:
+def run(settings: Settings, forge_factory: Callable[[Settings], Forge], log: Callable[[str], None] = print, *,
+        debug: bool = False) -> int:
     payload = load_payload(settings.event_path)
     trigger = parse_trigger(settings.event_name, payload, bot_login=settings.bot_login, dispatch_pr=settings.pr)
+    if needs_supervision(trigger):  # privileged work runs in a child killed at limits.evaluate_s
+        return supervise(settings, trigger, forge_factory, log, debug=debug)
     pub = Publication(settings, log=log)
     try:
         if trigger.kind == "ignore":
-            log(f"mlgate: nothing to do: {trigger.why_ignored}")
+            pub.say(f"mlgate: nothing to do: {trigger.why_ignored}")
             return 0
         if trigger.kind == "evaluate":
+            if not settings.token:
+                return build(settings, trigger, pub)
             return evaluate_pull_request(settings, trigger, forge_factory(settings), pub)
         if trigger.kind == "comment":
             return handle_comment(settings, trigger, forge_factory(settings), pub)
@@ -123,72 +148,207 @@ def run(settings: Settings, forge_factory: Callable[[Settings], Forge], log: Cal
 
 
 def evaluate_pull_request(settings: Settings, trigger: Trigger, forge: Forge, pub: Publication) -> int:
+    """The one-job setup: this job holds a token, so it never trains, and since a same-repository
+    PR can rewrite this very workflow its check is advice; the judge (workflow_run) decides."""
     policy, policy_source, notes = base_policy(settings, forge, trigger)
-    blockers = protected_blockers(policy, forge.changed_files(trigger.pr), notes)
+    blockers = protected_blockers(policy, forge.changed_files(trigger.pr), notes, settings.workspace)
     existing = forge.find_comment(trigger.pr, MARKER, settings.bot_login)
 
-    result = evaluate(policy, settings.workspace, _overrides(settings, allow_train=True), policy_source=policy_source,
+    overrides = _overrides(settings, allow_train=False)
+    overrides.train_refusal = TRAIN_WITH_TOKEN
+    result = evaluate(policy, settings.workspace, overrides, policy_source=policy_source,
                       blockers=tuple(blockers), registry=open_registry(policy, settings.workspace, settings))
     result.notes[:0] = notes
-    result.overridden = _override_for(existing, trigger.head_sha, result.candidate["sha256"])
+    result.commit = trigger.head_sha
+    override = verified_override(forge, trigger.pr, trigger.head_sha, bot_login=settings.bot_login)
+    result.overridden = override.record() if override else None
     return publish(settings, trigger.pr, trigger.head_sha, result, forge, pub, existing=existing)
+
+
+TRAIN_WITH_TOKEN = (
+    "train commands never run where a token is reachable, and this job has one (input github_token); "
+    "train in a build job with `github_token: \"\"` and checkout's `persist-credentials: false`, and let the "
+    "judge workflow evaluate its artifact (README: the build-then-judge split)"
+)
+
+
+def build(settings: Settings, trigger: Trigger, pub: Publication) -> int:
+    """The build job of the build-then-judge split: no token, PR code allowed.
+
+    It trains (when the policy says so) and evaluates under this checkout's own policy, as
+    advice: outputs, the job summary and ``mlgate-report/`` (with the candidate) for the judge
+    to download. It comments and checks nothing — it has no token — and it trains only when no
+    credential is reachable from here at all.
+    """
+    policy = workspace_policy(settings)
+    secrets = holdout_secret_variables(policy)
+    if policy.candidate.train is not None and settings.candidate == "":
+        found = reachable_credentials(settings.workspace, dict(os.environ), secrets)
+        if found:
+            raise ConfigError(f"candidate.train: the train command runs PR code, and this job could hand it a "
+                              f"credential: {'; '.join(found)}. Train only in a job without them (README: the "
+                              "build-then-judge split)")
+    overrides = _overrides(settings, allow_train=True)
+    if secrets and not all(os.environ.get(name) for name in secrets):
+        return build_without_holdout(settings, policy, overrides, pub)
+    result = evaluate(policy, settings.workspace, overrides, policy_source="pr")
+    result.notes.insert(0, "Build job: advice under this checkout's policy. The judge workflow re-evaluates the "
+                           "uploaded candidate under the base branch's policy and holdout; its check decides.")
+    result.commit = trigger.head_sha
+    return publish(settings, None, trigger.head_sha, result, None, pub)
+
+
+def build_without_holdout(settings: Settings, policy: Policy, overrides, pub: Publication) -> int:
+    """A sealed holdout is the judge's alone: the build job only produces the candidate."""
+    import shutil
+
+    from gates.evaluate import candidate_only
+
+    path = candidate_only(policy, settings.workspace, overrides)
+    out_dir = settings.workspace / REPORT_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if path is not None:
+        shutil.copyfile(path, out_dir / f"candidate{path.suffix}")
+    pub.summary.append("## mlgate: candidate built\n\nThe holdout is sealed (only the judge workflow can read it): "
+                       "the judge evaluates this candidate and sets the check.")
+    pub.outputs.update(decision="pending", report_path="", result_path="")
+    pub.say("mlgate: candidate built; the holdout is sealed, so the judge workflow evaluates it")
+    return 0
+
+
+def holdout_secret_variables(policy: Policy) -> tuple[str, ...]:
+    """The environment variables the policy's holdout credential is read from (a sealed holdout)."""
+    texts = [str(v) for v in (getattr(policy.data, "headers", None) or {}).values()]
+    if getattr(policy.data, "key", None):
+        texts.append(str(policy.data.key))
+    return tuple(dict.fromkeys(name for text in texts for name in re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", text)))
 
 
 def base_policy(settings: Settings, forge: Forge, trigger: Trigger) -> tuple[Policy, str, list[str]]:
     """The policy that applies: the base branch's; the PR's own only when the base has none."""
+    from .safety import NotReadable
+
     config = settings.config
-    local = settings.workspace / config
-    pr_text = local.read_text(encoding="utf-8") if local.is_file() else None
+    unreadable = None
+    try:
+        pr_text = read_pr_file(settings.workspace, config)
+    except NotReadable as exc:
+        pr_text, unreadable = None, str(exc)
     base_text = forge.file_at(config, trigger.base_sha or trigger.base_ref)
     if base_text is None:
+        if unreadable:
+            raise ConfigError(f"{config}: this pull request's policy cannot be used: {unreadable}")
         if pr_text is None:
             raise ConfigError(f"{config}: no policy on the base branch nor in this pull request")
         policy = parse_policy(pr_text, config)
         return policy, "pr", [f"No policy on the base branch yet: this PR's {config} applies (first set-up)."]
     policy = parse_policy(base_text, f"{config} (base branch)")
     notes = []
-    if pr_text is not None and pr_text != base_text:
+    if unreadable:
+        notes.append(f"This PR's {config} is not shown: {unreadable}. The base branch's policy was used.")
+    elif pr_text is not None and pr_text != base_text:
         diff = list(difflib.unified_diff(base_text.splitlines(), pr_text.splitlines(), "base", "this PR", lineterm="", n=0))
         shown = "\n".join(diff[:40]) + ("\n…" if len(diff) > 40 else "")
-        notes.append(f"This PR changes {config}; the change applies after merge. The base branch's policy was used.\n"
-                     f"```diff\n{shown}\n```")
+        # Notes are text; the report re-fences this block so that nothing in the diff can close it.
+        notes.append(f"This PR changes {config}; the change applies after merge. The base branch's policy "
+                     f"was used.\n```diff\n{shown}\n```")
     elif pr_text is None:
         notes.append(f"This PR deletes {config}; the base branch's policy was used.")
     return policy, "base", notes
 
 
-def protected_blockers(policy: Policy, changed: list[str], notes: list[str]) -> list[str]:
-    """What the candidate is judged against lives partly in the PR's checkout: the holdout, and
-    a production model kept in the workspace (a file registry, a path, a predictions file).
-    A PR that edits them could pass by moving the goalposts, so it is blocked (a maintainer can
-    override); the holdout may be opened up with data.allow_changes_in_pr."""
+def protected_blockers(policy: Policy, changed: list[str], notes: list[str], workspace: Path) -> list[str]:
+    """What the candidate is judged against lives partly in the repository: the holdout, and
+    a production model kept in the workspace (a file registry, an MLflow store, a path, a
+    predictions file). A PR that edits them could pass by moving the goalposts, so it is
+    blocked (a maintainer can override); the holdout may be opened up with
+    data.allow_changes_in_pr. A symlink on the way counts with what it points at: editing the
+    target is editing the holdout."""
     blockers = []
     if len(changed) >= GITHUB_FILES_CAP:
         blockers.append(f"this PR changes {GITHUB_FILES_CAP} or more files, past what GitHub lists: mlgate cannot "
                         "verify that the holdout and the production model are untouched (a maintainer can override)")
-    holdout = _norm(policy.data.holdout)
-    if holdout in changed:
-        if policy.data.allow_changes_in_pr:
-            notes.append(f"This PR changes the holdout {holdout} (allowed by data.allow_changes_in_pr).")
-        else:
-            blockers.append(f"the holdout {holdout} is changed by this PR and data.allow_changes_in_pr is false "
-                            "(a maintainer can `/mlgate override <reason>`)")
-    for source in _production_sources(policy):
-        prefix = _norm(source).rstrip("/") + "/"
-        touched = sorted(f for f in changed if f == _norm(source) or f.startswith(prefix))
+    if not policy.data.holdout.startswith("https://"):
+        touched = _touched(policy.data.holdout, changed, workspace)
+        if touched and policy.data.allow_changes_in_pr:
+            notes.append(f"This PR changes the holdout {policy.data.holdout} (allowed by data.allow_changes_in_pr).")
+        elif touched:
+            blockers.append(f"the holdout {policy.data.holdout} is changed by this PR ({', '.join(touched[:3])}) and "
+                            "data.allow_changes_in_pr is false (a maintainer can override)")
+    for source in _production_sources(policy, workspace):
+        touched = _touched(source, changed, workspace)
         if touched:
             blockers.append(f"the production model's source {source} is changed by this PR ({', '.join(touched[:3])}); "
-                            "production must come from the base branch (a maintainer can `/mlgate override <reason>`)")
+                            "production must come from the base branch (a maintainer can override)")
     return blockers
 
 
-def _production_sources(policy: Policy) -> list[str]:
+def _touched(source: str, changed: list[str], workspace: Path) -> list[str]:
+    """The changed files that are ``source``, lie under it, or are what a symlink on its path
+    (in this checkout) points at — and the symlinks themselves."""
+    paths = {_norm(source)}
+    root = Path(workspace).resolve()
+    current = root
+    for part in PurePosixPath(_norm(source)).parts:
+        current = current / part
+        if current.is_symlink():
+            paths.add(str(PurePosixPath(current.relative_to(root))))
+        try:
+            resolved = current.resolve()
+            paths.add(str(PurePosixPath(resolved.relative_to(root))))
+        except (OSError, ValueError):  # outside the workspace: refused where it is read
+            pass
+    try:
+        paths.add(str(PurePosixPath((root / _norm(source)).resolve().relative_to(root))))
+    except (OSError, ValueError):
+        pass
+    found = set()
+    for path in paths:
+        prefix = path.rstrip("/") + "/"
+        found.update(f for f in changed if f == path or f.startswith(prefix) or path.startswith(f.rstrip("/") + "/"))
+    return sorted(found)
+
+
+def _production_sources(policy: Policy, workspace: Path) -> list[str]:
     """Workspace paths the production model is read from (none for remote registries)."""
     production = policy.production
     if production.path or production.predictions:
         return [production.path or production.predictions]
     registry = production.registry
-    return [registry.path] if registry is not None and registry.kind == "file" else []
+    if registry is None:
+        return ["models/registry"]
+    if registry.kind == "file":
+        return [registry.path]
+    if registry.kind == "mlflow":
+        return mlflow_sources(registry.tracking_uri, registry.artifact_location, workspace)
+    return []
+
+
+def mlflow_sources(tracking_uri: str | None, artifact_location: str | None, workspace: Path) -> list[str]:
+    """An MLflow store kept in the workspace (a SQLite file or an ``mlruns`` directory, and the
+    artifact root) is production's source like a file registry is."""
+    from urllib.parse import urlparse
+
+    found = []
+    for uri in (tracking_uri, artifact_location):
+        if not uri:
+            continue
+        if uri.startswith("sqlite:///"):
+            path = uri[len("sqlite:///"):]
+        elif uri.startswith("file:"):
+            path = urlparse(uri).path if uri.startswith("file://") else uri[len("file:"):]
+        elif "://" in uri:
+            continue  # a tracking server or remote storage: not in the checkout
+        else:
+            path = uri
+        full = Path(path) if Path(path).is_absolute() else Path(workspace) / path
+        try:
+            found.append(str(PurePosixPath(full.resolve().relative_to(Path(workspace).resolve()))))
+        except (OSError, ValueError):
+            continue
+    if tracking_uri and (tracking_uri.startswith("sqlite:") or "://" not in tracking_uri) and not artifact_location:
+        found += ["mlruns", "mlartifacts"]  # MLflow's default artifact roots beside a local store
+    return found
 
 
 def _norm(path: str) -> str:
@@ -201,9 +361,8 @@ def publish(settings: Settings, pr: int | None, head_sha: str | None, result: Re
     written = write_outputs(result, out_dir, candidate_path=result.candidate_file, run_url=settings.run_url)
     report = (out_dir / "report.md").read_text(encoding="utf-8")  # fitted to the comment limit
     summary = (out_dir / "summary.md").read_text(encoding="utf-8")  # fitted to the check-run limit
-    override = {**result.overridden, "sha": head_sha, "candidate": result.candidate["sha256"]} if result.overridden else None
     body = with_state(trim_markdown(report, COMMENT_LIMIT - STATE_ROOM),
-                      {"sha": head_sha, "candidate": result.candidate["sha256"], "override": override})
+                      {"sha": head_sha, "candidate": result.candidate["sha256"]})
     pub.outputs.update(decision=result.decision.decision, report_path=str(written["report.md"]),
                        result_path=str(written["result.json"]))
     pub.summary.append(summary)
@@ -212,8 +371,8 @@ def publish(settings: Settings, pr: int | None, head_sha: str | None, result: Re
     if forge is not None and pr is not None and settings.comment:
         _step(pub, failures, "the report comment",
               lambda: _publish_comment(settings, forge, pr, head_sha, body, existing, pub))
+    passed = result.decision.decision in PASSING or bool(result.overridden)
     if forge is not None and head_sha is not None:
-        passed = result.decision.decision != "block" or bool(result.overridden)
 
         def check():
             current = forge.find_check(settings.check_name, head_sha)
@@ -226,9 +385,8 @@ def publish(settings: Settings, pr: int | None, head_sha: str | None, result: Re
             f"not published after retries: {'; '.join(failures)}. Published: the job summary, the outputs"
             + (f", {', '.join(pub.published)}" if pub.published else "") + f"; the verdict was {result.decision.decision}"
         )
-    pub.log(f"mlgate: {result.decision.decision}{' (overridden)' if result.overridden else ''}: {result.decision.reasons[0]}")
-    blocked = result.decision.decision == "block" and not result.overridden
-    return 1 if blocked and settings.fail_on_block else 0
+    pub.say(f"mlgate: {result.decision.decision}{' (overridden)' if result.overridden else ''}: {result.decision.reasons[0]}")
+    return 1 if not passed and settings.fail_on_block else 0
 
 
 def _step(pub: Publication, failures: list[str], what: str, action: Callable[[], None]) -> None:
@@ -250,7 +408,7 @@ def _publish_comment(settings: Settings, forge: Forge, pr: int, head_sha: str | 
     if head_sha is not None:
         current = forge.pull(pr).head_sha
         if current != head_sha:
-            pub.log(f"mlgate: not editing the report: the pull request moved on to {current[:7]}, "
+            pub.say(f"mlgate: not editing the report: the pull request moved on to {current[:7]}, "
                     f"this run evaluated {head_sha[:7]}")
             return
     existing = forge.find_comment(pr, MARKER, settings.bot_login) if existing is None else existing
@@ -272,7 +430,8 @@ def _check_title(result: Result) -> str:
         return f"Overridden by @{result.overridden['by']}"
     failed = [g.name for g in result.gates if g.passed is False]
     titles = {"approve": "Approved: all gates passed", "first-model": "First model: absolute gates passed"}
-    return titles.get(result.decision.decision) or f"Blocked: {', '.join(failed) or result.decision.reasons[0]}"[:200]
+    verdict = "Inconclusive" if result.decision.decision == "inconclusive" else "Blocked"
+    return titles.get(result.decision.decision) or f"{verdict}: {', '.join(failed) or result.decision.reasons[0]}"[:200]
 
 
 # ----------------------------------------------------------------------------- comments
@@ -283,20 +442,22 @@ def handle_comment(settings: Settings, trigger: Trigger, forge: Forge, pub: Publ
     forge.react(trigger.comment_id, "eyes")
     try:
         outcome = execute(settings, forge, trigger.pr, trigger.actor, command, pub.outputs)
-    except MlgateError as exc:
-        # Not a refusal but a failure (a bad artifact, GitHub down): say so where it was asked.
-        message = settings.redact(str(exc)).splitlines()[0][:500]
+    except Exception as exc:
+        # Not a refusal but a failure (a bad artifact, a time limit, GitHub down, a bug): say so
+        # where it was asked, then fail the job with the error's own exit code.
+        what = str(exc) if isinstance(exc, MlgateError) else f"internal error ({type(exc).__name__})"
+        message = md_text(settings.redact(what).strip().splitlines()[0][:500] if what.strip() else type(exc).__name__)
         _best_effort(lambda: forge.create_comment(trigger.pr, f"@{trigger.actor} `/mlgate {command.name}` failed: {message}"))
         _best_effort(lambda: forge.react(trigger.comment_id, "confused"))
         raise
     forge.create_comment(trigger.pr, outcome.text)
     forge.react(trigger.comment_id, "rocket" if outcome.ok else "confused")
-    pub.log(f"mlgate: /mlgate {command.name} by @{trigger.actor}: {'done' if outcome.ok else 'refused'}")
+    pub.say(f"mlgate: /mlgate {command.name} by @{trigger.actor}: {'done' if outcome.ok else 'refused'}")
     return 0
 
 
 def execute(settings: Settings, forge: Forge, pr: int | None, actor: str, command: Command,
-            pub_outputs: dict | None = None) -> Reply:
+            pub_outputs: dict | None = None, *, via: str = "comment") -> Reply:
     """Run one command. Refusals are replies, not errors."""
     if command.error:
         return refused(f"@{actor} {command.error}.\n\n{HELP}")
@@ -314,34 +475,43 @@ def execute(settings: Settings, forge: Forge, pr: int | None, actor: str, comman
                            "push a commit or check the workflow's name (input gate_workflow).")
         return done(f"@{actor} re-running the gate on {pull.head_sha[:7]}: {url}")
     if command.name == "override":
-        return done(override(settings, forge, pr, actor, command.argument))
+        return override(settings, forge, pr, actor, command, via=via)
     if command.name == "promote":
         return promote_pull_request(settings, forge, pr, actor, pub_outputs, reason=f"/mlgate promote on #{pr}")
     return rollback(settings, actor, int(command.argument) if command.argument else None,
                     reason=f"/mlgate rollback on #{pr}")
 
 
-def override(settings: Settings, forge: Forge, pr: int, actor: str, reason: str) -> str:
-    """Turn the check green for the PR's head commit and record who and why, in the comment too."""
+def override(settings: Settings, forge: Forge, pr: int, actor: str, command: Command, *, via: str = "comment") -> Reply:
+    """Turn the check green for the commit the override names, if it is the PR's head.
+
+    The banner edited into the report is display only: whoever uses the override later (the
+    judge's check, a promotion) verifies the maintainer's comment itself again.
+    """
     pull = forge.pull(pr)
-    record = {"by": actor, "reason": reason, "at": _now()}
+    if not names_commit(command.sha, pull.head_sha):
+        return refused(f"@{actor} nothing overridden: `{md_text(command.sha[:40])}` is not this pull request's head "
+                       f"commit ({pull.head_sha}); an override holds only for the commit it names. To override the "
+                       f"head: `/mlgate override {pull.head_sha} <reason>`")
+    at = _now()
+    reason = md_text(command.argument)
     check = forge.find_check(settings.check_name, pull.head_sha)
     forge.publish_check(settings.check_name, pull.head_sha, conclusion="success", title=f"Overridden by @{actor}",
-                        summary=f"Overridden by @{actor} at {record['at']}: {reason}", existing=check)
+                        summary=f"Overridden by @{actor} at {at} for commit {pull.head_sha}: {reason}", existing=check)
     report = forge.find_comment(pr, MARKER, settings.bot_login)
-    banner = f"> ⚠️ **Overridden** by @{actor} at {record['at']}: {_inline(reason)}\n\n"
-    state = read_state(report.body) if report is not None else {}
-    # The override holds for the candidate this head commit's report evaluated, and no other.
-    candidate = state.get("candidate") if state.get("sha") == pull.head_sha else None
-    override_state = {**record, "sha": pull.head_sha, "candidate": candidate}
+    banner = f"> ⚠️ **Overridden** by @{actor} at {at} for commit `{pull.head_sha}`: {reason}\n\n"
     if report is not None:
+        state = read_state(report.body)
         text = strip_state(report.body).replace(MARKER + "\n", MARKER + "\n" + banner, 1)
-        forge.edit_comment(report.id, with_state(trim_markdown(text, COMMENT_LIMIT - STATE_ROOM),
-                                                 {**state, "override": override_state}))
+        forge.edit_comment(report.id, with_state(trim_markdown(text, COMMENT_LIMIT - STATE_ROOM), state))
     else:
-        forge.create_comment(pr, with_state(f"{MARKER}\n{banner}", {"sha": pull.head_sha, "candidate": None,
-                                                                    "override": override_state}))
-    return f"@{actor} overrode the gate for {pull.head_sha[:7]}: the `{settings.check_name}` check is now green. Reason: {reason}"
+        forge.create_comment(pr, with_state(f"{MARKER}\n{banner}", {"sha": pull.head_sha, "candidate": None}))
+    how = ("It is verified again (this comment, unedited; your role) whenever it is used, and holds only for "
+           f"commit {pull.head_sha} and a candidate built for it before this comment.") if via == "comment" else (
+           "A dispatch is not a comment that can be verified again later: for a merge or `/mlgate promote` to use "
+           f"this override, post `/mlgate override {pull.head_sha} <reason>` on the pull request.")
+    return done(f"@{actor} overrode the gate for {pull.head_sha[:7]}: the `{md_text(settings.check_name)}` check is now "
+                f"green. Reason: {reason}\n\n{how}")
 
 
 def with_state(text: str, state: dict) -> str:
@@ -366,26 +536,6 @@ def strip_state(body: str) -> str:
     return "\n".join(lines[:-1]) if lines and STATE.match(lines[-1]) else body
 
 
-def _override_for(comment: CommentRef | None, head_sha: str | None, candidate_sha: str | None) -> dict | None:
-    """A maintainer's override holds for the head commit and the candidate artifact it was
-    given for — not for a re-trained artifact on the same commit."""
-    if comment is None or head_sha is None:
-        return None
-    override = read_state(comment.body).get("override")
-    if not isinstance(override, dict) or override.get("sha") != head_sha:
-        return None
-    if not candidate_sha or override.get("candidate") != candidate_sha:
-        return None
-    if not all(isinstance(override.get(k), str) for k in ("by", "reason", "at")):
-        return None
-    return {k: override[k] for k in ("by", "reason", "at")}
-
-
-def _inline(text: str) -> str:
-    """User text on one line of the comment, unable to open HTML comments or tags."""
-    return " ".join(text.split()).replace("<", "&lt;").replace(">", "&gt;")
-
-
 # ----------------------------------------------------------------------------- fork-safe publishing
 
 ARTIFACT = "mlgate-report"
@@ -402,24 +552,27 @@ def publish_gate_run(settings: Settings, trigger: Trigger, forge: Forge, pub: Pu
     """
     pr = trigger.pr or forge.find_pull(trigger.head_label, trigger.head_sha)
     if pr is None:
-        pub.log(f"mlgate: nothing to do: no open pull request has head {trigger.head_label} at {trigger.head_sha[:7]}")
+        pub.say(f"mlgate: nothing to do: no open pull request has head {trigger.head_label} at {trigger.head_sha[:7]}")
         return 0
-    archive = forge.download_artifact(trigger.run_id, ARTIFACT)
-    if archive is None:
+    artifact = forge.download_artifact(trigger.run_id, ARTIFACT)
+    if artifact is None:
         raise ConfigError(f"workflow run {trigger.run_id} uploaded no artifact named {ARTIFACT!r} "
                           "(the gate workflow must upload mlgate-report/)")
-    candidate = extract_candidate(archive, settings.workspace / UNTRUSTED_DIR)
+    candidate = extract_candidate(artifact.data, settings.workspace / UNTRUSTED_DIR)
 
     policy = workspace_policy(settings, base=True)
     notes: list[str] = []
-    blockers = protected_blockers(policy, forge.changed_files(pr), notes)
+    blockers = protected_blockers(policy, forge.changed_files(pr), notes, settings.workspace)
     existing = forge.find_comment(pr, MARKER, settings.bot_login)
     overrides = _overrides(settings, allow_train=False, trust_pickle=False)
     overrides.candidate = candidate
     result = evaluate(policy, settings.workspace, overrides, policy_source="base", blockers=tuple(blockers),
                       registry=open_registry(policy, settings.workspace, settings))
     result.notes[:0] = notes
-    result.overridden = _override_for(existing, trigger.head_sha, result.candidate["sha256"])
+    result.commit = trigger.head_sha
+    override = verified_override(forge, pr, trigger.head_sha, bot_login=settings.bot_login,
+                                 not_before=artifact.created_at)
+    result.overridden = override.record() if override else None
     return publish(settings, pr, trigger.head_sha, result, forge, pub, existing=existing)
 
 
@@ -428,23 +581,38 @@ def extract_candidate(archive: bytes, into: Path) -> Path:
     import io
     import zipfile
 
+    import zlib
+
     try:
         with zipfile.ZipFile(io.BytesIO(archive)) as zf:
             names = [n for n in zf.namelist() if Path(n).name.startswith("candidate.")]
             if not names:
                 raise ConfigError(f"artifact {ARTIFACT}: no candidate file (expected candidate.skops)")
             name = names[0]
+            shown = repr(Path(name).name[:80])
+            if len(names) > 1:
+                raise ConfigError(f"artifact {ARTIFACT}: {len(names)} candidate files; expected one candidate.skops")
             if zf.getinfo(name).file_size > MAX_CANDIDATE_BYTES:
-                raise ConfigError(f"artifact {ARTIFACT}: {Path(name).name} unpacks to more than {MAX_CANDIDATE_BYTES} bytes")
+                raise ConfigError(f"artifact {ARTIFACT}: {shown} unpacks to more than {MAX_CANDIDATE_BYTES} bytes")
             if Path(name).suffix != ".skops":
-                raise ConfigError(f"artifact {ARTIFACT}: {Path(name).name} is not a skops file; a privileged job "
+                raise ConfigError(f"artifact {ARTIFACT}: {shown} is not a skops file; a privileged job "
                                   "never loads pickles from a pull request")
             into.mkdir(parents=True, exist_ok=True)
             target = into / "candidate.skops"  # our own name: nothing from the zip picks the path
-            target.write_bytes(zf.read(name))
+            data = b""
+            with zf.open(name) as member:  # read at most the cap, whatever the header claims
+                data = member.read(MAX_CANDIDATE_BYTES + 1)
+            if len(data) > MAX_CANDIDATE_BYTES:
+                raise ConfigError(f"artifact {ARTIFACT}: {shown} unpacks to more than {MAX_CANDIDATE_BYTES} bytes")
+            target.write_bytes(data)
             return target
-    except zipfile.BadZipFile:
-        raise ConfigError(f"artifact {ARTIFACT}: not a zip archive") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error) as exc:
+        raise ConfigError(f"artifact {ARTIFACT}: not a readable zip archive ({type(exc).__name__})") from None
+    except RuntimeError as exc:  # zipfile's way of saying "encrypted, password required"
+        raise ConfigError(f"artifact {ARTIFACT}: cannot be unpacked ({'encrypted' if 'encrypt' in str(exc) else 'corrupt'} "
+                          "member)") from None
+    except NotImplementedError:
+        raise ConfigError(f"artifact {ARTIFACT}: uses a compression method mlgate does not unpack") from None
 
 
 # ----------------------------------------------------------------------------- promotion
@@ -463,15 +631,17 @@ def promote_pull_request(settings: Settings, forge: Forge, pr: int, actor: str, 
     if run_id is None:
         return refused(f"@{actor} not promoted: no run of `{settings.gate_workflow}` for {pull.head_sha[:7]} "
                        "uploaded a candidate (input gate_workflow names the PR gate workflow).")
-    archive = forge.download_artifact(run_id, ARTIFACT)
-    if archive is None:
+    artifact = forge.download_artifact(run_id, ARTIFACT)
+    if artifact is None:
         return refused(f"@{actor} not promoted: gate run {run_id} uploaded no `{ARTIFACT}` artifact.")
-    candidate = extract_candidate(archive, settings.workspace / UNTRUSTED_DIR)
+    candidate = extract_candidate(artifact.data, settings.workspace / UNTRUSTED_DIR)
     policy = policy or workspace_policy(settings, base=True)
     registry = open_registry(policy, settings.workspace, settings)
     candidate_sha = sha256_file(candidate)
-    override = _override_for(forge.find_comment(pr, MARKER, settings.bot_login), pull.head_sha, candidate_sha)
-    previous = {"overridden": override, "candidate": {"sha256": candidate_sha}} if override else None
+    # Verified here and now, at the source: the maintainer's own comment, their role today, and
+    # a candidate that existed when they wrote it.
+    override = verified_override(forge, pr, pull.head_sha, bot_login=settings.bot_login, not_before=artifact.created_at)
+    previous = {"overridden": override.record(), "candidate": {"sha256": candidate_sha}} if override else None
     try:
         outcome = promote(policy, settings.workspace, registry, _overrides(settings, allow_train=False, trust_pickle=False)
                           .with_candidate(candidate), by=actor, previous_result=previous, pr=pr, reason=reason,
@@ -501,7 +671,7 @@ def rollback(settings: Settings, actor: str, to: int | None, *, reason: str) -> 
 def promote_on_merge(settings: Settings, trigger: Trigger, forge: Forge, pub: Publication) -> int:
     policy = workspace_policy(settings, base=True)
     if policy.promotion_when != "merge":
-        pub.log("mlgate: nothing to do: promotion.when is 'command' (use /mlgate promote)")
+        pub.say("mlgate: nothing to do: promotion.when is 'command' (use /mlgate promote)")
         return 0
     outcome = promote_pull_request(settings, forge, trigger.pr, trigger.actor or "merge", pub.outputs,
                                    reason=f"merged #{trigger.pr}", policy=policy)
@@ -509,7 +679,7 @@ def promote_on_merge(settings: Settings, trigger: Trigger, forge: Forge, pub: Pu
         forge.create_comment(trigger.pr, outcome.text)
     except Forbidden as exc:
         pub.warn_unpublished("comment on the merged pull request", exc)
-    pub.log(f"mlgate: {outcome.text}")
+    pub.say(f"mlgate: {outcome.text}")
     return outcome.code
 
 
@@ -528,11 +698,17 @@ def handle_dispatch(settings: Settings, trigger: Trigger, forge_factory, pub: Pu
     argument = settings.version if command == "rollback" else settings.reason if command == "override" else ""
     if trigger.pr is None and command != "rollback":
         raise ConfigError(f"input pr: command {command} on workflow_dispatch needs the pull request number")
-    outcome = execute(settings, forge, trigger.pr, trigger.actor,
-                      commands.parse(f"/mlgate {command} {argument}".strip()), pub.outputs)
+    parsed = commands.parse(f"/mlgate {command} {argument}".strip())
+    if command == "override" and parsed.error:
+        raise ConfigError("input reason: a dispatched override takes the commit it overrides, then the reason "
+                          "(`<sha> <reason>`, as in the comment command)")
+    if command == "override":
+        outcome = execute(settings, forge, trigger.pr, trigger.actor, parsed, pub.outputs, via="dispatch")
+    else:
+        outcome = execute(settings, forge, trigger.pr, trigger.actor, parsed, pub.outputs)
     if trigger.pr is not None:
         forge.create_comment(trigger.pr, outcome.text)
-    pub.log(f"mlgate: {command}: {outcome.text}")
+    pub.say(f"mlgate: {command}: {outcome.text}")
     return outcome.code
 
 
@@ -555,6 +731,7 @@ def _overrides(settings: Settings, *, allow_train: bool, trust_pickle: bool | No
         trust_pickle=settings.trust_pickle if trust_pickle is None else trust_pickle,
         allow_train=allow_train,
         train_env=untrusted_environment(),
+        env=dict(os.environ),  # a sealed holdout's credential, in the judge's environment only
     )
 
 

@@ -7,8 +7,6 @@ takes plain data (a policy, a workspace, explicit overrides) and returns a ``Res
 from __future__ import annotations
 
 import dataclasses
-import shlex
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -22,13 +20,14 @@ from .curves import Curves, summarize as summarize_curves
 from .data import Holdout, load_holdout, resolve_positive_label, table_format
 from .engine import DEFAULT_CHUNK_ROWS, Survey, survey
 from .decision import Decision, decide
-from .errors import ConfigError, InputError, ModelError
+from .errors import ConfigError, DataError, InputError, ModelError
 from .evidence import first_target, Comparands, Evidence, build_evidence, loss_metrics_of
 from .metrics import AVERAGED, METRICS
 from .models import Model, load_model_file, load_predictions_file, measure_latency, model_classes, score_model
 from .paths import inside
 from .registry import FileRegistry, Registry, UnknownAlias
 from .rules import GateResult, StatSettings, evaluate_gate
+from .train import run_train
 
 Progress = Callable[[str], None]
 
@@ -42,6 +41,7 @@ class Overrides:
     data: Path | None = None
     trust_pickle: bool = False
     allow_train: bool = True  # False under privileged triggers: never run PR code there
+    train_refusal: str = "train commands never run in a privileged job; evaluate the uploaded artifact"
     # The environment a train command runs with (None: inherit). The action passes one without
     # its token, so PR code run for training can never act as the bot.
     train_env: dict | None = None
@@ -106,9 +106,13 @@ def _evaluate(policy: Policy, workspace: Path, overrides: Overrides | None, *, p
     else:  # streaming (local chunks or Dask partitions): a survey pass, then scoring in chunks
         holdout = _holdout(policy, workspace, overrides, chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS)
         say(f"checked {holdout.rows} rows of {holdout.source}")
-    candidate = _candidate(policy, workspace, overrides)
+    # Everything the gate compares against is read before the candidate, which a train command
+    # may produce: PR code must find production already loaded and the holdout already hashed.
     production, registry_note = _production(policy, workspace, overrides, registry)
+    candidate = _candidate(policy, workspace, overrides)
     has_production = production is not None
+    if policy.candidate.train is not None and overrides.candidate is None and isinstance(holdout, Survey):
+        _check_unchanged(holdout)  # a streamed holdout is read again while scoring
 
     labels = positive = pos_index = None
     if holdout.task == "classification":
@@ -219,21 +223,27 @@ def _candidate(policy: Policy, workspace: Path, overrides: Overrides) -> Model:
 
 def _train(train, workspace: Path, policy: Policy, overrides: Overrides) -> Model:
     if not overrides.allow_train:
-        raise ConfigError("candidate.train: train commands never run in a privileged job; evaluate the uploaded artifact")
+        raise ConfigError(f"candidate.train: {overrides.train_refusal}")
     output = inside(workspace, train.output, "candidate.train.output", must_exist=False)
-    command = train.command.replace("{output}", shlex.quote(train.output))
-    try:
-        proc = subprocess.run(command, shell=True, cwd=workspace, capture_output=True, text=True,
-                              timeout=train.timeout_s, env=overrides.train_env)
-    except subprocess.TimeoutExpired:
-        raise ModelError(f"candidate.train.command: timed out after {train.timeout_s:g} s: {command}") from None
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-20:])
-        raise ModelError(f"candidate.train.command: exited {proc.returncode}: {command}\n{tail}")
-    if not output.is_file():
-        raise ModelError(f"candidate.train.output: the train command did not write {train.output}")
+    run_train(train.command, output, train.output, cwd=workspace, timeout_s=train.timeout_s, env=overrides.train_env)
     return load_model_file(output, role="candidate", label=train.output, trusted_types=policy.trusted_types,
                            trust_pickle=overrides.trust_pickle)
+
+
+def candidate_only(policy: Policy, workspace: Path, overrides: Overrides | None = None) -> Path | None:
+    """Build (or find) and load the candidate without reading the holdout: a build job that
+    cannot read a sealed holdout still produces the artifact the judge evaluates."""
+    model = _candidate(policy, Path(workspace), overrides or Overrides())
+    return model.path if model.estimator is not None else None
+
+
+def _check_unchanged(survey: Survey) -> None:
+    """The train command ran after the holdout was surveyed: the file must still be that file."""
+    from .paths import sha256_file
+
+    if sha256_file(survey.path) != survey.sha256:
+        raise DataError(f"{survey.source}: the holdout changed while the train command ran; "
+                        "the train command must not write the holdout")
 
 
 def _production(policy: Policy, workspace: Path, overrides: Overrides, registry: Registry | None):

@@ -45,7 +45,8 @@ class Model:
         """On-disk size of the artifact in MB (10^6 bytes); None for a predictions file."""
         if self.estimator is None or self.path is None:
             return None
-        return self.path.stat().st_size / 1e6
+        # Measured when loaded: a train command that runs later cannot resize what was judged.
+        return self.extra.get("size_bytes", self.path.stat().st_size) / 1e6
 
     @property
     def kind(self) -> str:
@@ -71,7 +72,8 @@ def load_model_file(path: Path, *, role: str, label: str, trusted_types=(), trus
         raise ModelError(f"{label}: unsupported model file type {suffix or '(none)'!r}; expected .skops (or .joblib/.pkl with --trust-pickle)")
     if not hasattr(estimator, "predict"):
         raise ModelError(f"{label}: the loaded object ({type(estimator).__name__}) has no predict method")
-    return Model(role=role, source=label, sha256=sha256_file(path), path=path, estimator=estimator)
+    return Model(role=role, source=label, sha256=sha256_file(path), path=path, estimator=estimator,
+                 extra={"size_bytes": path.stat().st_size})
 
 
 def _load_skops(path: Path, label: str, trusted: tuple[str, ...]):
@@ -84,8 +86,13 @@ def _load_skops_source(source: dict, label: str, trusted: tuple[str, ...]):
 
     try:
         untrusted = sio.get_untrusted_types(**source)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as exc:
-        raise ModelError(f"{label}: not a readable skops file ({type(exc).__name__}: {exc})") from None
+    except RecursionError:
+        raise ModelError(f"{label}: not a readable skops file (its schema nests too deeply)") from None
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, RuntimeError, NotImplementedError,
+            TypeError, AttributeError) as exc:
+        # zipfile raises RuntimeError for an encrypted member, NotImplementedError for an
+        # unknown compression; a hand-made schema can surface as TypeError/AttributeError.
+        raise ModelError(f"{label}: not a readable skops file ({type(exc).__name__}: {_first_line(exc)})") from None
     refused = sorted(t for t in untrusted if t not in trusted)
     if refused:
         raise ModelError(

@@ -539,13 +539,15 @@ class FakeGitHub:
             return run
 
     def add_artifact(self, run_id: int, name: str, files: dict[str, bytes | str], *,
-                     expired: bool = False, id: int | None = None) -> dict:
-        """Attach an artifact to a run; ``files`` are zipped in memory (as GitHub serves them)."""
+                     expired: bool = False, id: int | None = None, created_at: str | None = None,
+                     raw_zip: bytes | None = None) -> dict:
+        """Attach an artifact to a run; ``files`` are zipped in memory (as GitHub serves them),
+        unless ``raw_zip`` gives the archive's bytes as they are (a malformed one, say)."""
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
             for fname, data in files.items():
                 z.writestr(fname, data.encode() if isinstance(data, str) else data)
-        data = buf.getvalue()
+        data = raw_zip if raw_zip is not None else buf.getvalue()
         with self.lock:
             run = self.workflow_runs[run_id]
             aid = id if id is not None else 1_000_000_000 + next(self._ids)
@@ -553,7 +555,7 @@ class FakeGitHub:
             rec = {"id": aid, "run_id": run_id, "repo": run["repo"], "name": name, "zip": data,
                    "files": sorted(files), "expired": expired, "size_in_bytes": len(data),
                    "digest": "sha256:" + hashlib.sha256(data).hexdigest(),
-                   "created_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                   "created_at": created_at or now.strftime("%Y-%m-%dT%H:%M:%SZ"),
                    "expires_at": (now + timedelta(days=90)).strftime("%Y-%m-%dT%H:%M:%SZ")}
             self.artifacts[aid] = rec
             return rec

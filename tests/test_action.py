@@ -86,7 +86,7 @@ class Action:
         return ws
 
     def __call__(self, workspace: Path, event: str, data: dict, *, token: str = TOKEN, repo: str = PR_REPO,
-                 **inputs: str) -> ActionRun:
+                 extra_env: dict | None = None, **inputs: str) -> ActionRun:
         self.count += 1
         event_path = self.tmp / f"event-{self.count}.json"
         event_path.write_text(json.dumps(data))
@@ -101,6 +101,7 @@ class Action:
             "GITHUB_RUN_ID": "4242", "GITHUB_SHA": HEAD, "INPUT_GITHUB_TOKEN": token, "MLGATE_WRITE_INTERVAL": "0",
         }
         env.update({f"INPUT_{k.upper()}": v for k, v in inputs.items()})
+        env.update(extra_env or {})
         proc = subprocess.run([sys.executable, "-m", "action", "action"], cwd=workspace, env=env,
                               capture_output=True, text=True, timeout=180)
         run = ActionRun(proc.returncode, proc.stdout, proc.stderr, out.read_text(), summary.read_text())
@@ -283,16 +284,16 @@ def test_override_needs_maintain_and_turns_the_check_green(action, github, role,
     github.set_permission(CMD_REPO, "chmouel", role)
     # A blocked gate first: the PR job's comment and failing check on the head commit.
     github.add_comment(CMD_REPO, 1, "<!-- mlgate:report -->\n## ❌ mlgate: Blocked", user=BOT)
-    seed_comment(github, "/mlgate override reviewed the slice drop with the clinicians")
-    gate = action(action.workspace("worse"), "issue_comment",
-                  comment_event("/mlgate override reviewed the slice drop with the clinicians"), repo=CMD_REPO)
+    body = f"/mlgate override {CMD_HEAD} reviewed the slice drop with the clinicians"
+    seed_comment(github, body)
+    gate = action(action.workspace("worse"), "issue_comment", comment_event(body), repo=CMD_REPO)
     assert gate.code == 0
     runs = checks(github, CMD_REPO, CMD_HEAD)
     report = [c for c in bot_comments(github, CMD_REPO, 1) if "<!-- mlgate:report -->" in c["body"]]
     if ok:
         assert [r["conclusion"] for r in runs] == ["success"]
         assert "Overridden by @chmouel" in runs[0]["output"]["title"]
-        assert "Overridden** by @chmouel" in report[0]["body"] and '"sha": "%s"' % CMD_HEAD in report[0]["body"]
+        assert "Overridden** by @chmouel" in report[0]["body"] and f"for commit `{CMD_HEAD}`" in report[0]["body"]
         assert reactions(github) == ["eyes", "rocket"]
     else:
         assert runs == [] and reactions(github) == ["eyes", "confused"]
@@ -303,10 +304,11 @@ def test_override_survives_a_rerun_on_the_same_commit(action, github):
     github.set_permission(PR_REPO, "Codertocat", "maintain")
     ws = action.workspace("worse")
     assert action(ws, "pull_request", payload("pull_request.opened.json")).code == 1
-    data = comment_event("/mlgate override known regression, accepted for the release", user="Codertocat")
+    data = comment_event(f"/mlgate override {HEAD} known regression, accepted for the release", user="Codertocat")
     data["repository"] = payload("pull_request.opened.json")["repository"]
     data["issue"]["number"] = 2
-    github.add_comment(PR_REPO, 2, data["comment"]["body"], user="Codertocat", id=COMMENT_ID)
+    github.add_comment(PR_REPO, 2, data["comment"]["body"], user="Codertocat", id=COMMENT_ID,
+                       created_at="2026-11-24T10:00:00Z")
     assert action(ws, "issue_comment", data).code == 0
     again = action(ws, "pull_request", payload("pull_request.synchronize.json"))
     assert again.code == 0, "an override for this head commit holds when the gate runs again"
@@ -320,7 +322,7 @@ def test_override_without_reason_is_a_usage_reply(action, github):
     github.set_permission(CMD_REPO, "chmouel", "admin")
     run = action(action.workspace(), "issue_comment", comment_event("/mlgate override"), repo=CMD_REPO)
     assert run.code == 0 and reactions(github) == ["eyes", "confused"]
-    assert "needs a reason" in replies(github)[0] and checks(github, CMD_REPO, CMD_HEAD) == []
+    assert "names the commit it overrides" in replies(github)[0] and checks(github, CMD_REPO, CMD_HEAD) == []
 
 
 @pytest.mark.parametrize("body", ["/retest", "> /mlgate run", "```\n/mlgate run\n```", "please /mlgate run", ""])
@@ -494,31 +496,21 @@ def test_merge_of_a_blocked_candidate_is_not_promoted(action, github):
 
 
 def _state_line(candidate_sha, *, sha=HEAD, by="maint"):
+    """The override state an earlier mlgate kept in its own comment (any workflow can forge it)."""
     override = {"at": "2026-11-24T10:00:00Z", "by": by, "reason": "accepted", "sha": sha, "candidate": candidate_sha}
     return "<!-- mlgate:state %s -->" % json.dumps({"sha": sha, "candidate": candidate_sha, "override": override},
                                                   sort_keys=True)
 
 
-def test_merge_promotes_a_blocked_candidate_after_a_recorded_override(action, github):
+def test_a_state_line_in_the_bots_comment_is_no_longer_an_override(action, github):
+    """The attack that used to work: override state in a bot comment promoted a blocked model."""
     worse = action.workspace("worse")
     gate_run_with(github, worse)
     sha = hashlib.sha256((worse / "build" / "model.skops").read_bytes()).hexdigest()
     github.add_comment(PR_REPO, 2, f"<!-- mlgate:report -->\n## Blocked\n\n{_state_line(sha)}", user=BOT)
     base = action.workspace("better")
     run = action(base, "pull_request_target", merged_event())
-    assert run.code == 0, run.stderr
-    state = registry_of(base)
-    assert state["aliases"]["production"] == 2
-    assert state["versions"][1]["reason"].startswith("overridden by maint: accepted")
-
-
-def test_an_override_never_carries_over_to_another_artifact(action, github):
-    """An override given for one artifact does not let a re-trained one on the same commit in."""
-    worse = action.workspace("worse")
-    gate_run_with(github, worse)
-    github.add_comment(PR_REPO, 2, f"<!-- mlgate:report -->\n## Blocked\n\n{_state_line('ab' * 32)}", user=BOT)
-    base = action.workspace("better")
-    assert action(base, "pull_request_target", merged_event()).code == 1
+    assert run.code == 1, run.stderr
     assert registry_of(base)["aliases"] == {"production": 1}
 
 

@@ -1,0 +1,90 @@
+"""A maintainer's override, verified at its source every time it is used.
+
+Every workflow in a repository comments as the same bot, including a same-repository PR's own
+``pull_request`` workflow, which the PR's author can rewrite. So nothing mlgate (or anyone
+posting as the bot) writes can grant an override. The only record is the maintainer's own
+``/mlgate override <sha> <reason>`` comment, and whenever an override is about to count (the
+check, a promotion) it is looked up again through the API:
+
+* its author is not a bot and has the maintain or admin role *now* (the collaborator API);
+* the comment was never edited (``updated_at == created_at``): people with write access can
+  edit others' comments, and an edit could point the override at another commit;
+* the commit it names is the commit being judged (a prefix of its SHA);
+* when the candidate comes from a gate run's artifact, the comment is newer than the artifact:
+  the maintainer can only have seen a candidate that existed when they wrote, so a re-run that
+  uploads a different artifact for the same commit (or a commit made to share the SHA's
+  prefix) is not covered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from . import commands
+from .forge import Comment, Forge
+
+OVERRIDING_ROLES = ("maintain", "admin")
+
+
+@dataclass(frozen=True)
+class Override:
+    by: str
+    reason: str
+    at: str
+    commit: str
+    comment_url: str
+
+    def record(self) -> dict:
+        """The ``overridden`` field of result.json."""
+        return {"by": self.by, "reason": self.reason, "at": self.at, "commit": self.commit,
+                "comment_url": self.comment_url}
+
+
+def verified_override(forge: Forge, pr: int, commit: str, *, bot_login: str,
+                      not_before: str | None = None) -> Override | None:
+    """The newest override comment on ``pr`` that holds for ``commit`` now, or None.
+
+    ``not_before`` is the creation time of the artifact being judged (ISO 8601): only comments
+    written after it count.
+    """
+    floor = _time(not_before) if not_before else None
+    candidates = []
+    for comment in forge.comments(pr):
+        command = _override_command(comment, bot_login)
+        if command is None or not names_commit(command.sha, commit):
+            continue
+        created = _time(comment.created_at)
+        if created is None or _time(comment.updated_at) != created:
+            continue  # edited: the words may not be the author's
+        if floor is not None and not created > floor:
+            continue
+        candidates.append((created, comment, command))
+    for created, comment, command in sorted(candidates, key=lambda c: c[0], reverse=True):
+        if forge.role(comment.author) in OVERRIDING_ROLES:
+            return Override(by=comment.author, reason=command.argument, at=comment.created_at, commit=commit,
+                            comment_url=comment.url)
+    return None
+
+
+def names_commit(named: str, commit: str | None) -> bool:
+    """``named`` (7 to 64 hex digits, from the command) identifies ``commit``."""
+    return bool(commit) and len(named) >= commands.MIN_SHA and commit.lower().startswith(named.lower())
+
+
+def _override_command(comment: Comment, bot_login: str):
+    if not comment.author or comment.author == bot_login or comment.author.endswith("[bot]"):
+        return None
+    command = commands.parse(comment.body)
+    if command is None or command.name != "override" or command.error:
+        return None
+    return command
+
+
+def _time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None

@@ -1,0 +1,428 @@
+"""Nobody walks around the gate: each test is an attack from the trust review, run against the
+real ``mlgate action`` (a subprocess) and the fake GitHub over HTTP.
+
+The authority is the privileged judge. An override counts only as a maintainer's own,
+unedited ``/mlgate override <sha> <reason>`` comment, verified through the API when it is used,
+for the commit it names and a candidate that existed when it was written. PR code never runs
+where a token is reachable. State the gate reads is fixed before PR code runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io as sio
+
+from test_action import (  # noqa: F401 - fixtures
+    BASE_SHA, BOT, CMD_HEAD, CMD_REPO, COMMENT_ID, HEAD, PR_REPO, REPO, TOKEN, action, artifact_from, bot_comments,
+    checks, comment_event, demo_templates, gate_run_with, github, merged_event, payload, registry_of,
+    report_comments, workflow_run_event,
+)
+
+EARLIER, LATER, LATEST = "2026-11-24T09:00:00Z", "2026-11-24T10:00:00Z", "2026-11-24T11:00:00Z"
+
+
+def blocked_gate_run(action, github, *, artifact_at=EARLIER, sha=HEAD, repo=PR_REPO):
+    """The PR's gate run uploaded a candidate that the gate blocks."""
+    run = github.add_workflow_run(repo, sha, workflow_file="mlgate.yml", event="pull_request")
+    github.add_artifact(run["id"], "mlgate-report", artifact_from(action.workspace("worse")), created_at=artifact_at)
+    return run
+
+
+def merge(action):
+    base = action.workspace("better")
+    return action(base, "pull_request_target", merged_event()), base
+
+
+def promoted(base) -> bool:
+    return registry_of(base)["aliases"]["production"] != 1
+
+
+# ----------------------------------------------------------------------------- overrides
+
+
+def test_a_maintainers_override_lets_the_merge_promote_and_is_audited(action, github):
+    blocked_gate_run(action, github)
+    github.set_permission(PR_REPO, "maint", "maintain")
+    comment = github.add_comment(PR_REPO, 2, f"/mlgate override {HEAD} reviewed with the clinicians", user="maint",
+                                 created_at=LATER)
+    run, base = merge(action)
+    assert run.code == 0, run.stderr
+    assert promoted(base)
+    version = registry_of(base)["versions"][1]
+    assert version["reason"].startswith("overridden by maint: reviewed with the clinicians")
+    stored = json.loads((base / "models" / "registry" / "versions" / "2" / "result.json").read_text())
+    assert stored["overridden"]["by"] == "maint" and stored["overridden"]["commit"] == HEAD
+    assert stored["overridden"]["comment_url"].endswith(f"#issuecomment-{comment['id']}")
+
+
+def test_the_bots_own_text_never_grants_an_override(action, github):
+    """Every workflow posts as the bot, a PR's own included: neither a state line carrying an
+    override nor a command-looking bot comment counts."""
+    blocked_gate_run(action, github)
+    worse_sha = hashlib.sha256((action.workspace("worse") / "build" / "model.skops").read_bytes()).hexdigest()
+    state = {"sha": HEAD, "candidate": worse_sha,
+             "override": {"by": "maint", "reason": "x", "at": LATER, "sha": HEAD, "candidate": worse_sha}}
+    github.add_comment(PR_REPO, 2, f"<!-- mlgate:report -->\n## Blocked\n\n<!-- mlgate:state {json.dumps(state)} -->",
+                       user=BOT, created_at=LATER)
+    github.add_comment(PR_REPO, 2, f"/mlgate override {HEAD} forged by the PR's workflow", user=BOT, created_at=LATER)
+    github.set_permission(PR_REPO, BOT, "admin")  # even a bot account with a role: bots are never maintainers here
+    run, base = merge(action)
+    assert run.code == 1 and not promoted(base)
+    assert "not promoted" in bot_comments(github, PR_REPO, 2)[-1]["body"]
+
+
+@pytest.mark.parametrize("role", ["write", "triage", "read", "none"])
+def test_an_override_by_a_non_maintainer_is_not_honoured(action, github, role):
+    blocked_gate_run(action, github)
+    github.set_permission(PR_REPO, "writer", role)
+    github.add_comment(PR_REPO, 2, f"/mlgate override {HEAD} trust me", user="writer", created_at=LATER)
+    run, base = merge(action)
+    assert run.code == 1 and not promoted(base)
+
+
+def test_the_role_is_checked_when_the_override_is_used_not_when_written(action, github):
+    blocked_gate_run(action, github)
+    github.set_permission(PR_REPO, "maint", "maintain")
+    github.add_comment(PR_REPO, 2, f"/mlgate override {HEAD} fine", user="maint", created_at=LATER)
+    github.set_permission(PR_REPO, "maint", "write")  # demoted since
+    run, base = merge(action)
+    assert run.code == 1 and not promoted(base)
+
+
+def test_an_edited_override_comment_is_not_honoured(action, github):
+    """Write access lets people edit others' comments: an edited override may not be the
+    maintainer's words any more."""
+    blocked_gate_run(action, github)
+    github.set_permission(PR_REPO, "maint", "maintain")
+    comment = github.add_comment(PR_REPO, 2, "/mlgate override 0000000000000000000000000000000000000000 old",
+                                 user="maint", created_at=LATER)
+    github.set_permission(PR_REPO, "writer", "write")
+    github.add_token("ghs_writerTOKEN", login="writer")
+    import requests
+
+    edit = requests.patch(f"{github.url}/repos/{PR_REPO}/issues/comments/{comment['id']}",
+                          headers={"Authorization": "Bearer ghs_writerTOKEN"},
+                          json={"body": f"/mlgate override {HEAD} old"}, timeout=10)
+    assert edit.status_code == 200
+    run, base = merge(action)
+    assert run.code == 1 and not promoted(base)
+
+
+def test_an_override_holds_only_for_the_commit_it_names(action, github):
+    blocked_gate_run(action, github)
+    github.set_permission(PR_REPO, "maint", "maintain")
+    github.add_comment(PR_REPO, 2, "/mlgate override 1234567890abcdef1234567890abcdef12345678 an earlier commit",
+                       user="maint", created_at=LATER)
+    run, base = merge(action)
+    assert run.code == 1 and not promoted(base)
+
+
+def test_an_override_does_not_cover_an_artifact_uploaded_after_it(action, github):
+    """A re-run of the build on the same commit uploads another candidate: the maintainer never saw it."""
+    blocked_gate_run(action, github, artifact_at=LATEST)
+    github.set_permission(PR_REPO, "maint", "maintain")
+    github.add_comment(PR_REPO, 2, f"/mlgate override {HEAD} the one I reviewed", user="maint", created_at=LATER)
+    run, base = merge(action)
+    assert run.code == 1 and not promoted(base)
+
+
+def test_the_override_command_refuses_another_commit_and_prints_the_right_one(action, github):
+    github.set_permission(CMD_REPO, "chmouel", "admin")
+    body = "/mlgate override deadbeefdeadbeef looks fine"
+    github.add_comment(CMD_REPO, 1, body, user="chmouel", id=COMMENT_ID)
+    run = action(action.workspace(), "issue_comment", comment_event(body), repo=CMD_REPO)
+    assert run.code == 0
+    assert checks(github, CMD_REPO, CMD_HEAD) == []
+    reply = bot_comments(github, CMD_REPO, 1)[-1]["body"]
+    assert "is not this pull request's head commit" in reply and f"/mlgate override {CMD_HEAD} <reason>" in reply
+    assert github.comment_reactions(COMMENT_ID) == ["eyes", "confused"]
+
+
+def test_the_judge_honours_a_verified_override_and_records_it(action, github):
+    """workflow_run publishing: the check turns green with the override, result.json records it."""
+    fork_head = "abcdef0123456789abcdef0123456789abcdef01"
+    github.add_pull(PR_REPO, 7, fork_head, base_ref="master", head_ref="feature", head_repo="someone/Hello-World")
+    github.set_pull_files(PR_REPO, 7, ["train.py"])
+    gate = github.add_workflow_run(PR_REPO, fork_head, head_branch="feature", head_repo="someone/Hello-World")
+    github.add_artifact(gate["id"], "mlgate-report", artifact_from(action.workspace("worse")), created_at=EARLIER)
+    github.set_permission(PR_REPO, "maint", "admin")
+    comment = github.add_comment(PR_REPO, 7, f"/mlgate override {fork_head[:12]} accepted", user="maint",
+                                 created_at=LATER)
+    run = action(action.workspace("better"), "workflow_run", workflow_run_event(gate["id"], fork_head))
+    assert run.code == 0, run.stderr
+    [check] = checks(github, PR_REPO, fork_head)
+    assert check["conclusion"] == "success" and check["output"]["title"] == "Overridden by @maint"
+    result = json.loads(Path(run.output("result_path")).read_text())
+    assert result["decision"] == "block" and result["commit"] == fork_head
+    assert result["overridden"] == {"by": "maint", "reason": "accepted", "at": LATER, "commit": fork_head,
+                                    "comment_url": f"https://github.com/{PR_REPO}/pull/7#issuecomment-{comment['id']}"}
+
+
+# ----------------------------------------------------------------------------- PR code and tokens
+
+
+def _train_policy(ws: Path, command: str) -> None:
+    policy = (ws / ".github" / "mlgate.yml").read_text().replace(
+        "  path: build/model.skops\n", f"  train: {{command: {json.dumps(command)}, output: build/model.skops}}\n")
+    (ws / ".github" / "mlgate.yml").write_text(policy)
+
+
+SPY = """\
+import os, pathlib, sys
+found = []
+pid = os.getpid()
+while pid > 1:  # every ancestor: the action, the runner's shell, whatever started them
+    try:
+        if b"ghs_" in pathlib.Path(f"/proc/{pid}/environ").read_bytes():
+            found.append(f"/proc/{pid}/environ")
+        pid = int(pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        break
+config = pathlib.Path(".git/config")
+if config.exists() and "extraheader" in config.read_text():
+    found.append(".git/config")
+pathlib.Path(sys.argv[1]).write_text(repr(found))
+pathlib.Path(sys.argv[2]).write_bytes(pathlib.Path("build/model.skops.orig").read_bytes())
+"""
+
+
+def _spy_workspace(action, *, persisted_credentials: bool) -> tuple[Path, Path]:
+    """A PR whose train command looks for the token in every process's environment and in
+    .git/config, as the review's attack did, then writes a real model."""
+    ws = action.workspace("better")
+    spy = action.tmp / f"spy-{action.count}.txt"
+    (ws / "build" / "model.skops.orig").write_bytes((ws / "build" / "model.skops").read_bytes())
+    (ws / "spy.py").write_text(SPY)
+    _train_policy(ws, f"{sys.executable} spy.py {spy} {{output}}")
+    (ws / ".git").mkdir()
+    (ws / ".git" / "config").write_text(
+        "[core]\n\trepositoryformatversion = 0\n" + (
+            '[http "https://github.com/"]\n\textraheader = AUTHORIZATION: basic eC1hY2Nlc3MtdG9rZW46Z2hzX3NlY3JldA==\n'
+            if persisted_credentials else ""))
+    return ws, spy
+
+
+def test_a_train_command_never_runs_where_the_token_is(action, github):
+    """The one-job setup holds the token: PR code could read it from /proc/<ancestor>/environ
+    whatever mlgate scrubs from its own environment, so it does not train there at all."""
+    ws, spy = _spy_workspace(action, persisted_credentials=False)
+    github.set_file(PR_REPO, ".github/mlgate.yml", (ws / ".github" / "mlgate.yml").read_text(), ref=BASE_SHA)
+    run = action(ws, "pull_request", payload("pull_request.opened.json"))
+    assert run.code == 2, run.stderr
+    assert "train commands never run where a token is reachable" in run.stderr
+    assert not spy.exists(), "the train command must not have run"
+
+
+def test_the_build_job_refuses_to_train_with_persisted_checkout_credentials(action, github):
+    ws, spy = _spy_workspace(action, persisted_credentials=True)
+    run = action(ws, "pull_request", payload("pull_request.opened.json"), token="")
+    assert run.code == 2, run.stderr
+    assert ".git/config" in run.stderr and "persist-credentials: false" in run.stderr
+    assert not spy.exists()
+    assert github.calls() == [], "the build job has no token and calls nothing"
+
+
+def test_the_build_job_trains_where_nothing_is_reachable_and_leaves_advice(action, github):
+    ws, spy = _spy_workspace(action, persisted_credentials=False)
+    run = action(ws, "pull_request", payload("pull_request.opened.json"), token="")
+    assert run.code == 0, run.stderr
+    assert spy.read_text() == "[]", "nothing to find: no token in any process, none in .git/config"
+    assert run.output("decision") == "approve" and "Build job: advice" in run.summary
+    assert (ws / "mlgate-report" / "candidate.skops").is_file()
+    assert github.calls() == []
+
+
+@pytest.mark.parametrize("variable", ["ACTIONS_ID_TOKEN_REQUEST_TOKEN", "GH_TOKEN"])
+def test_the_build_job_refuses_to_train_beside_any_token(action, github, variable):
+    """A cloud identity token (id-token: write) or a token passed through env: is as reachable."""
+    ws, spy = _spy_workspace(action, persisted_credentials=False)
+    run = action(ws, "pull_request", payload("pull_request.opened.json"), token="", extra_env={variable: "ghs_x"})
+    assert run.code == 2 and f"the environment variable {variable}" in run.stderr
+    assert not spy.exists()
+
+
+def test_a_train_command_that_writes_nothing_is_not_replaced_by_a_stale_model(tmp_path, run_cli):
+    from gates.demo import build
+
+    ws = build(tmp_path / "ws", "better")
+    _train_policy(ws, "true")  # the old build/model.skops is still there
+    run = run_cli("evaluate", "--workspace", ws, "--out", tmp_path / "out", "--quiet")
+    assert run.code == 2 and "the train command did not write build/model.skops" in run.err
+    assert not (ws / "build" / "model.skops").exists()
+
+
+def test_processes_a_train_command_leaves_behind_are_killed(tmp_path, run_cli):
+    """A daemon left by the train command would swap the holdout while the gate reads it."""
+    from gates.demo import build
+
+    ws = build(tmp_path / "ws", "worse")
+    holdout = (ws / "data" / "holdout.csv").read_bytes()
+    (ws / "swap.py").write_text(
+        "import time, pathlib\ntime.sleep(1.5)\npathlib.Path('data/holdout.csv').write_text('malignant\\n1\\n')\n")
+    _train_policy(ws, f"setsid {sys.executable} swap.py >/dev/null 2>&1 & "
+                      f"nohup {sys.executable} swap.py >/dev/null 2>&1 & cp build/model.skops {{output}}.new && "
+                      "mv {output}.new {output}")
+    (ws / "build" / "model.skops.new").unlink(missing_ok=True)
+    run_cli("evaluate", "--workspace", ws, "--out", tmp_path / "out", "--quiet")
+    import time
+
+    time.sleep(2.5)
+    assert (ws / "data" / "holdout.csv").read_bytes() == holdout
+
+
+# ----------------------------------------------------------------------------- what a PR can show
+
+
+def test_a_policy_symlink_to_a_secret_is_never_shown(action, github, tmp_path):
+    secret = tmp_path / "environ"
+    secret.write_text(f"INPUT_GITHUB_TOKEN=SECRET-{TOKEN[-6:]}\nversion: 1\n")
+    ws = action.workspace("better")
+    (ws / ".github" / "mlgate.yml").unlink()
+    (ws / ".github" / "mlgate.yml").symlink_to(secret)
+    github.set_pull_files(PR_REPO, 2, [".github/mlgate.yml"])
+    run = action(ws, "pull_request", payload("pull_request.opened.json"))
+    body = report_comments(github)[0]["body"]
+    for text in (body, run.summary, run.stdout, run.stderr):
+        assert "SECRET-" not in text
+    assert "is not shown: it is a symbolic link" in body
+
+
+def test_an_edit_behind_a_holdout_symlink_blocks(action, github):
+    ws = action.workspace("better")
+    (ws / "data" / "real.csv").write_bytes((ws / "data" / "holdout.csv").read_bytes())
+    (ws / "data" / "holdout.csv").unlink()
+    (ws / "data" / "holdout.csv").symlink_to("real.csv")
+    github.set_pull_files(PR_REPO, 2, ["data/real.csv"])
+    run = action(ws, "pull_request", payload("pull_request.opened.json"))
+    assert run.code == 1 and run.output("decision") == "block"
+    assert "data/real.csv" in report_comments(github)[0]["body"]
+
+
+def test_an_in_workspace_mlflow_store_is_protected_like_a_file_registry():
+    from action.runner import mlflow_sources
+
+    ws = Path("/work/x")
+    assert mlflow_sources("sqlite:///mlflow.db", None, ws) == ["mlflow.db", "mlruns", "mlartifacts"]
+    assert mlflow_sources("sqlite:///mlflow.db", "store/artifacts", ws) == ["mlflow.db", "store/artifacts"]
+    assert mlflow_sources("file:./mlruns", None, ws) == ["mlruns", "mlruns", "mlartifacts"]
+    assert mlflow_sources("https://mlflow.example.com", "s3://bucket/x", ws) == []
+    assert mlflow_sources("sqlite:////elsewhere/mlflow.db", None, ws) == ["mlruns", "mlartifacts"]
+
+
+def test_a_pr_editing_the_mlflow_store_is_blocked(action, github):
+    from action.runner import protected_blockers
+    from gates.config import parse_policy
+
+    policy = parse_policy(
+        "version: 1\ndata: {holdout: data/h.csv, target: y}\ncandidate: {path: m.skops}\n"
+        "production: {registry: {kind: mlflow, model_name: churn, tracking_uri: 'sqlite:///mlflow.db'}}\n"
+        "gates: [{metric: accuracy, rule: min, threshold: 0.5}]\n", "p.yml")
+    notes: list[str] = []
+    assert protected_blockers(policy, ["README.md"], notes, Path("/work/x")) == []
+    [blocker] = protected_blockers(policy, ["mlflow.db"], notes, Path("/work/x"))
+    assert "production model's source" in blocker and "mlflow.db" in blocker
+    assert protected_blockers(policy, ["mlruns/1/abc/artifacts/model.skops"], notes, Path("/work/x"))
+
+
+def test_file_names_cannot_write_workflow_commands_into_the_log(action, github):
+    github.set_pull_files(PR_REPO, 2, ["models/registry/x\n::set-output name=decision::approve",
+                                       "models/registry/y::add-mask::abc"])
+    run = action(action.workspace("better"), "pull_request", payload("pull_request.opened.json"))
+    assert run.code == 1
+    lines = (run.stdout + run.stderr).splitlines()
+    assert not [line for line in lines if line.lstrip().startswith("::") and not line.startswith("::warning title=mlgate::")]
+    assert "::set-output" not in run.stdout and "::add-mask::" not in run.stdout
+
+
+# ----------------------------------------------------------------------------- malformed artifacts, time limit
+
+
+def _encrypted_zip() -> bytes:
+    """A zip whose member claims to be encrypted (general-purpose flag bit 0)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("candidate.skops", b"x" * 100)
+    data = bytearray(buf.getvalue())
+    for sig in (b"PK\x03\x04", b"PK\x01\x02"):
+        at = data.find(sig)
+        flag = at + (6 if sig == b"PK\x03\x04" else 8)
+        data[flag] |= 1
+    return bytes(data)
+
+
+def _deep_skops(depth: int = 20_000) -> bytes:
+    """A skops schema of lists nested 20,000 deep (written as text: json.dumps would recurse)."""
+    open_ = '{"__class__": "list", "__module__": "builtins", "__loader__": "ListNode", "content": ['
+    schema = open_ * depth + "]}" * depth
+    top = schema[:-1] + ', "protocol": 2, "_skops_version": "0.10"}'
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("schema.json", top)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["encrypted zip", "nested skops", "not a zip", "a command in a name"])
+def test_a_malformed_artifact_exits_2_with_a_reply(action, github, kind):
+    run_rec = github.add_workflow_run(CMD_REPO, CMD_HEAD, workflow_file="mlgate.yml", event="pull_request")
+    if kind == "encrypted zip":
+        github.add_artifact(run_rec["id"], "mlgate-report", {}, raw_zip=_encrypted_zip())
+    elif kind == "nested skops":
+        github.add_artifact(run_rec["id"], "mlgate-report", {"candidate.skops": _deep_skops()})
+    elif kind == "not a zip":
+        github.add_artifact(run_rec["id"], "mlgate-report", {}, raw_zip=b"PK\x03\x04 not really")
+    else:
+        github.add_artifact(run_rec["id"], "mlgate-report", {"candidate.x\n::set-output name=decision::approve": b"x"})
+    github.add_comment(CMD_REPO, 1, "/mlgate promote", user="chmouel", id=COMMENT_ID)
+    github.set_permission(CMD_REPO, "chmouel", "write")
+    base = action.workspace("better")
+    run = action(base, "issue_comment", comment_event("/mlgate promote"), repo=CMD_REPO)
+    assert run.code == 2, run.stderr
+    assert "Traceback" not in run.stderr
+    assert not [line for line in (run.stdout + run.stderr).splitlines() if line.lstrip().startswith("::")]
+    assert "`/mlgate promote` failed" in bot_comments(github, CMD_REPO, 1)[-1]["body"]
+    assert github.comment_reactions(COMMENT_ID) == ["eyes", "confused"]
+    assert registry_of(base)["aliases"] == {"production": 1}
+
+
+def test_a_slow_candidate_is_stopped_at_the_time_limit(action, github):
+    """A tiny artifact — 1-nearest-neighbour over many all-zero rows, compressed to almost
+    nothing — keeps a judge busy for minutes; the limit stops it, says so, exits 3."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    base = action.workspace("better")
+    holdout = pd.read_csv(base / "data" / "holdout.csv")
+    features = [c for c in holdout.columns if c not in ("malignant", "tumour_size")]
+    rows = 150_000
+    slow = KNeighborsClassifier(n_neighbors=1, algorithm="brute").fit(
+        pd.DataFrame(np.zeros((rows, len(features))), columns=features), np.arange(rows) % 2)
+    path = action.tmp / "slow.skops"
+    sio.dump(slow, path, compression=zipfile.ZIP_DEFLATED)
+    assert path.stat().st_size < 2_000_000
+    trusted = sorted(sio.get_untrusted_types(file=path))
+    policy = (base / ".github" / "mlgate.yml").read_text() + f"security: {{trusted_types: {json.dumps(trusted)}}}\n" \
+        "limits: {evaluate_s: 6}\n"
+    (base / ".github" / "mlgate.yml").write_text(policy)
+    github.add_comment(CMD_REPO, 1, "/mlgate promote", user="chmouel", id=COMMENT_ID)
+    github.set_permission(CMD_REPO, "chmouel", "write")
+    gate_run_with(github, None, repo=CMD_REPO, sha=CMD_HEAD, files={"candidate.skops": path.read_bytes()})
+    import time
+
+    start = time.monotonic()
+    run = action(base, "issue_comment", comment_event("/mlgate promote"), repo=CMD_REPO)
+    took = time.monotonic() - start
+    assert run.code == 3, run.stderr
+    assert "limits.evaluate_s = 6 s" in run.stderr and took < 40
+    assert "limits.evaluate_s = 6 s" in bot_comments(github, CMD_REPO, 1)[-1]["body"]
+    assert github.comment_reactions(COMMENT_ID)[-1] == "confused"
+    assert registry_of(base)["aliases"] == {"production": 1}
