@@ -5,6 +5,10 @@ Progress goes to standard error. On a TTY it is one line, rewritten as the work 
 step is a plain line of its own. The verdict goes to standard output; colour only reaches a
 terminal (click strips it otherwise, and ``NO_COLOR`` turns it off). ``--quiet`` prints
 neither and ``--json`` prints only ``result.json``: the CLI simply does not call in here then.
+
+Text a pull request controls (gate names, file names, reasons quoting them) goes through
+``log_text``: in CI this output is the workflow log, where a line starting ``::`` is a command,
+and a terminal or the log viewer would act on an ANSI escape sequence hidden in a name.
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ from pathlib import Path
 
 import click
 
+from gates.escape import log_text
 from gates.evaluate import Result
-from gates.report import gate_row
+from gates.report import LOG, gate_row
 
-VERDICT_STYLE = {"approve": ("APPROVE", "green"), "block": ("BLOCK", "red"),
+VERDICT_STYLE = {"approve": ("APPROVE", "green"), "block": ("BLOCK", "red"), "inconclusive": ("INCONCLUSIVE", "yellow"),
                  "first-model": ("FIRST MODEL", "cyan"), "overridden": ("OVERRIDDEN", "yellow")}
 STATE_STYLE = {"pass": {"fg": "green"}, "fail": {"fg": "red", "bold": True}, "undefined": {"fg": "red", "bold": True},
                "skipped": {"dim": True}}
@@ -54,6 +59,7 @@ class Progress:
             return False
 
     def __call__(self, message: str) -> None:
+        message = log_text(message)  # it may name the holdout's file
         now = self.clock()
         if self.started is None:
             self.started = now
@@ -98,8 +104,8 @@ def verdict_lines(result: Result, written: dict[str, Path] | None = None) -> lis
     """The verdict, the gate table and where the files are, styled (click strips the style off a TTY)."""
     verdict = "overridden" if result.overridden else result.decision.decision
     word, colour = VERDICT_STYLE[verdict]
-    rows = [gate_row(g, result.alpha) for g in result.gates]
-    lines = [click.style(f"mlgate: {word}", fg=colour, bold=True) + f" — {result.decision.reasons[0]}"]
+    rows = [gate_row(g, result.alpha, LOG) for g in result.gates]
+    lines = [click.style(f"mlgate: {word}", fg=colour, bold=True) + f" — {log_text(result.decision.reasons[0])}"]
     header = ("gate", "rule", "production", "candidate", "Δ", "interval", "p", "result")
     table = [(r.name, r.rule, r.production, r.candidate, r.difference, r.interval, r.p_value, STATE_WORD[r.state])
              for r in rows]
@@ -114,12 +120,13 @@ def verdict_lines(result: Result, written: dict[str, Path] | None = None) -> lis
         text = line(cells[:-1]) + "  "
         lines.append("  " + text + click.style(cells[-1], **STATE_STYLE[r.state]))
     for reason in result.decision.reasons[1:]:
-        lines.append(click.style(f"  - {reason}", fg="red"))
+        lines.append(click.style(f"  - {log_text(reason)}", fg="red"))
     if result.overridden:
-        lines.append(click.style(f"  overridden by @{result.overridden.get('by')}: {result.overridden.get('reason')}",
+        record = result.overridden
+        lines.append(click.style(f"  overridden by @{log_text(record.get('by'))}: {log_text(record.get('reason'))}",
                                  fg="yellow"))
     if written:
-        shown = [f"{name}: {written[name]}" for name in OUTPUT_ORDER if name in written]
+        shown = [f"{name}: {log_text(written[name])}" for name in OUTPUT_ORDER if name in written]
         lines.append(click.style("  ".join(shown), dim=True))
     return lines
 

@@ -1,8 +1,10 @@
 """Render a result for people: the PR comment and job summary (Markdown), the HTML report, JUnit XML.
 
 View models are built here and templates only loop and format: no template compares numbers
-or decides a verdict. Numbers shown beside the bound they were tested against get as many
-digits as it takes for the display never to contradict the verdict (0.8996 is not "0.900").
+or decides a verdict, and none escapes: every string a pull request controls is escaped once,
+here, for the output it goes to (a ``Medium``: Markdown, HTML, the log, XML). Numbers shown
+beside the bound they were tested against get as many digits as it takes for the display never
+to contradict the verdict (0.8996 is not "0.900").
 
 GitHub caps a comment at 65,536 characters and a check-run summary at 65,535, so the Markdown
 is fitted to a budget on the view model, dropping the least important detail first (the
@@ -14,12 +16,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Callable
 from xml.etree import ElementTree as ET
 
 import jinja2
+from markupsafe import Markup
 
+from .escape import html_text, log_text, md_code, md_fence, md_html, md_text, mermaid_text, xml_text
 from .evaluate import Result
 from .rules import GateResult, SliceResult
 
@@ -27,10 +34,11 @@ MARKER = "<!-- mlgate:report -->"
 COMMENT_LIMIT = 65_536  # GitHub: an issue comment's body
 SUMMARY_LIMIT = 65_535  # GitHub: a check run's output.summary (the job summary gets the same text)
 FULL_LIMIT = 1_048_576  # report-full.md in the artifact: GitHub's job-summary cap, the whole report below it
-ICONS = {"approve": "✅", "block": "❌", "first-model": "🆕", "overridden": "⚠️"}
+ICONS = {"approve": "✅", "block": "❌", "inconclusive": "❔", "first-model": "🆕", "overridden": "⚠️"}
 HEADLINES = {
     "approve": "Approved: the candidate may replace production",
     "block": "Blocked: the candidate may not replace production",
+    "inconclusive": "Inconclusive: the evidence is not enough to let the candidate replace production",
     "first-model": "First model: no production model to compare with; the absolute gates pass",
     "overridden": "Overridden: blocked by the gates, approved by a maintainer",
 }
@@ -66,7 +74,7 @@ def template_dir() -> Path:
 
 
 def environment(autoescape: bool = False) -> jinja2.Environment:
-    env = jinja2.Environment(
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(template_dir())),
         undefined=jinja2.StrictUndefined,
         autoescape=autoescape,
@@ -74,8 +82,51 @@ def environment(autoescape: bool = False) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["cell"] = cell
-    return env
+
+
+# ----------------------------------------------------------------------------- media
+
+
+@dataclass(frozen=True)
+class Medium:
+    """How text a pull request controls (names, paths, slice values, reasons quoting them) is
+    made literal in one kind of output. The view model passes every such string through one of
+    these, each a function of ``gates/escape.py``, and templates print the result as it is:
+    escaping happens here, once, not in scattered template filters."""
+
+    text: Callable[[object], str]  # free text: reasons, details, slice values
+    code: Callable[[object], str]  # a name or a path, verbatim (a code span)
+    cell_code: Callable[[object], str]  # the same inside a table cell
+    html: Callable[[object], str]  # inside the medium's raw HTML (a comment's <summary> line)
+    block: Callable[[str, str], str]  # lines shown as they are (the policy diff), with their language
+    # Composing escaped text with ours: in HTML the result must stay Markup (escaped once).
+    format: Callable[..., str] = str.format
+    join: Callable[[str, list], str] = str.join
+
+
+def _html_text(text: object) -> Markup:
+    return Markup(html_text(text))
+
+
+def _html_code(text: object) -> Markup:
+    return Markup(f"<code>{html_text(text)}</code>")
+
+
+def _html_block(text: str, info: str = "") -> Markup:
+    return Markup(f"<pre>{html_text(text)}</pre>")
+
+
+def _lines(escape: Callable[[object], str]) -> Callable[[str, str], str]:
+    return lambda text, info="": "\n".join(escape(line) for line in str(text).splitlines())
+
+
+MARKDOWN = Medium(md_text, md_code, partial(md_code, in_table=True), md_html, md_fence)
+# Markup tells Jinja's autoescape (on for the HTML report) that the text is escaped already.
+HTML = Medium(_html_text, _html_code, _html_code, _html_text, _html_block,
+              format=lambda template, *args: Markup(template).format(*args),
+              join=lambda separator, items: Markup(separator).join(items))
+LOG = Medium(log_text, log_text, log_text, log_text, _lines(log_text))  # a terminal: in CI, the workflow log
+XML = Medium(xml_text, xml_text, xml_text, xml_text, _lines(xml_text))  # before ElementTree escapes <&>"
 
 
 # ----------------------------------------------------------------------------- number formatting
@@ -112,11 +163,6 @@ def signed(text: str) -> str:
     if text.startswith("-") or text == "—" or float(text) == 0:
         return text
     return f"+{text}"
-
-
-def cell(text) -> str:
-    """One Markdown table cell: a pipe or a line break in a name must not end the row."""
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 
 def _plain_number(value: float) -> str:
@@ -191,15 +237,35 @@ class SliceGroup:
 class Identity:
     role: str
     source: str
-    short: str
-    sha256: str
+    short: str  # the SHA-256's first 12 hex digits, as code
+    sha256: str  # the whole SHA-256, as code
     facts: str
+
+
+@dataclass
+class Override:
+    """Who overrode the verdict, when, for which commit and why (the reason is a comment's free text)."""
+
+    by: str
+    reason: str
+    at: str
+    commit: str
+    comment_url: str | None  # an https URL, else None
+
+
+@dataclass
+class OverrideHelp:
+    """The exact override command for a verdict that does not approve, and the commit it names."""
+
+    command: str
+    commit: str
 
 
 @dataclass
 class Note:
     summary: str
-    body: str  # the long part (a diff); dropped first when the comment is over budget
+    heading: str  # the summary again, for a <summary> line (raw HTML in Markdown)
+    body: str  # the long part (a diff) as a block; dropped first when the comment is over budget
 
 
 @dataclass
@@ -213,6 +279,7 @@ class Series:
 class MermaidChart:
     key: str
     title: str
+    heading: str  # the title again, for the <summary> line (raw HTML in Markdown)
     caption: str
     x_axis: str
     y_axis: str
@@ -246,10 +313,12 @@ class Report:
     deciding_label: str
     deciding: list[str]
     reasons: list[str]
-    overridden: dict | None
+    overridden: Override | None
+    override_help: OverrideHelp | None
     gates: list[GateRow]
     level_note: str
     identities: list[Identity]
+    holdout_warning: str  # the unsealed-holdout warning, or ""
     policy_source: str
     notes: list[Note]
     slice_groups: list[SliceGroup]
@@ -290,7 +359,8 @@ def _level(level: float | None) -> str:
     return "" if not level else f"{level * 100:g}%"
 
 
-def gate_row(g: GateResult, alpha: float = 0.05) -> GateRow:
+def gate_row(g: GateResult, alpha: float = 0.05, medium: Medium = MARKDOWN) -> GateRow:
+    """One gate's table row; its name, detail and slice are escaped for ``medium``."""
     rule = RULE_TEXT[g.rule].format(threshold=fmt(g.threshold), margin=fmt(g.margin), max_drop=fmt(g.max_drop))
     cand, prod = fmt(g.candidate), fmt(g.production)
     diff = signed(fmt(g.estimate)) if g.estimate is not None else "—"
@@ -311,13 +381,13 @@ def gate_row(g: GateResult, alpha: float = 0.05) -> GateRow:
     if g.rule == "slice_max_drop" and g.slices and g.estimate is not None:
         worst = _worst_slice(g)
         if worst is not None:
-            diff = f"{signed(fmt(g.estimate))} ({worst})"
+            diff = medium.format("{} ({})", signed(fmt(g.estimate)), medium.text(worst))
     method = METHODS.get(g.method, g.method)
     if g.rule == "slice_max_drop" and g.method not in ("none", "point"):
         method += ", Holm"
     state = _state(g)
-    return GateRow(g.name, g.metric, rule, prod, cand, diff, interval, fmt_p(g.p_value, alpha), method,
-                   STATUS[state], g.detail, state, _extras(g))
+    return GateRow(medium.text(g.name), g.metric, rule, prod, cand, diff, interval, fmt_p(g.p_value, alpha), method,
+                   STATUS[state], medium.text(g.detail), state, _extras(g, medium))
 
 
 def _worst_slice(g: GateResult) -> str | None:
@@ -327,7 +397,7 @@ def _worst_slice(g: GateResult) -> str | None:
     return None
 
 
-def _extras(g: GateResult) -> list[str]:
+def _extras(g: GateResult, medium: Medium) -> list[str]:
     out = []
     mc = g.supplementary.get("mcnemar")
     if mc:
@@ -341,7 +411,7 @@ def _extras(g: GateResult) -> list[str]:
                    f"[{fmt(ci[0])}, {fmt(ci[1])}] ({rows.get('n_resamples')} resamples); "
                    f"Wilcoxon p = {fmt(rows.get('wilcoxon_pvalue'))}")
     if g.average:
-        out.append(f"average: {g.average}")
+        out.append(medium.format("average: {}", medium.text(g.average)))
     return out
 
 
@@ -362,7 +432,7 @@ def _ordered_slices(g: GateResult) -> list[SliceResult]:
                                            s.estimate if s.estimate is not None else math.inf, -s.n, s.slice))
 
 
-def slice_rows(g: GateResult, alpha: float = 0.05) -> list[SliceRow]:
+def slice_rows(g: GateResult, alpha: float = 0.05, medium: Medium = MARKDOWN) -> list[SliceRow]:
     null = _null(g)
     rows = []
     for s in _ordered_slices(g):
@@ -370,51 +440,108 @@ def slice_rows(g: GateResult, alpha: float = 0.05) -> list[SliceRow]:
         ci = "—"
         if s.confidence_interval is not None:
             ci = f"[{fmt_against(s.confidence_interval[0], null)[0]}, {fmt_against(s.confidence_interval[1], null)[0]}]"
-        status = SLICE_STATUS[state] if state in ("fail", "pass") else f"{SLICE_STATUS[state]}: {s.detail.removeprefix('not gated: ')}"
+        status = (SLICE_STATUS[state] if state in ("fail", "pass")
+                  else medium.format("{}: {}", SLICE_STATUS[state], medium.text(s.detail.removeprefix("not gated: "))))
         estimate = signed(fmt_against(s.estimate, null)[0]) if s.estimate is not None else "—"
-        rows.append(SliceRow(g.name, s.slice, s.n, fmt(s.production), fmt(s.candidate), estimate, ci,
-                             fmt_p(s.p_value, alpha), fmt_p(s.p_value_adjusted, alpha), status, state))
+        rows.append(SliceRow(medium.text(g.name), medium.text(s.slice), s.n, fmt(s.production), fmt(s.candidate),
+                             estimate, ci, fmt_p(s.p_value, alpha), fmt_p(s.p_value_adjusted, alpha), status, state))
     return rows
 
 
-def slice_group(g: GateResult, alpha: float) -> SliceGroup:
-    rows = slice_rows(g, alpha)
+def slice_group(g: GateResult, alpha: float, medium: Medium = MARKDOWN) -> SliceGroup:
+    rows = slice_rows(g, alpha, medium)
     states = [r.state for r in rows]
     rule = RULE_TEXT[g.rule].format(threshold=fmt(g.threshold), margin=fmt(g.margin), max_drop=fmt(g.max_drop))
-    return SliceGroup(g.name, rule, _level(g.confidence_level), rows, len(rows), states.count("fail") + states.count("pass"),
-                      states.count("fail"), states.count("small"), states.count("undefined"))
+    return SliceGroup(medium.html(g.name), rule, _level(g.confidence_level), rows, len(rows),
+                      states.count("fail") + states.count("pass"), states.count("fail"), states.count("small"),
+                      states.count("undefined"))
 
 
-def _identities(result: Result) -> list[Identity]:
+SEALED = "🔒 sealed: read only by the judge"
+UNSEALED = "⚠️ not sealed"
+UNSEALED_WARNING = ("The holdout is not sealed: pull-request authors can read it, so a candidate can memorise it, "
+                    "and no statistic can detect that. Seal it so that only the judge reads it "
+                    "(README, \"Sealed holdout\").")
+
+
+def _identities(result: Result, medium: Medium) -> list[Identity]:
+    def sha(value: str) -> tuple[str, str]:
+        return medium.cell_code(value[:12]), medium.cell_code(value)
+
     def model(role, ident):
         facts = []
         if ident.get("version") is not None:
-            facts.append(f"version {ident['version']}")
+            facts.append(medium.format("version {}", medium.text(ident["version"])))
         if ident.get("size_mb") is not None:
             facts.append(f"{fmt(ident['size_mb'], 3)} MB")
         if ident.get("kind") == "predictions":
             facts.append("predictions file")
-        return Identity(role, ident["source"], ident["sha256"][:12], ident["sha256"], ", ".join(facts))
+        return Identity(role, medium.cell_code(ident["source"]), *sha(ident["sha256"]), medium.join(", ", facts))
 
     out = [model("Candidate", result.candidate)]
     out.append(model("Production", result.production) if result.production
-               else Identity("Production", "none", "—", "", "no production model"))
-    out.append(Identity("Holdout", result.data["source"], result.data["sha256"][:12], result.data["sha256"],
-                        f"{result.data['rows']:,} rows"))
-    out.append(Identity("Policy", POLICY_SOURCES.get(result.policy_source, result.policy_source),
-                        result.config_sha256[:12], result.config_sha256, f"α = {result.alpha:g}"))
+               else Identity("Production", "none", "—", "—", "no production model"))
+    sealed = {True: [SEALED], False: [UNSEALED]}.get(result.data.get("sealed"), [])
+    out.append(Identity("Holdout", medium.cell_code(result.data["source"]), *sha(result.data["sha256"]),
+                        medium.join(", ", [f"{result.data['rows']:,} rows", *sealed])))
+    out.append(Identity("Policy", POLICY_SOURCES.get(result.policy_source, medium.text(result.policy_source)),
+                        *sha(result.config_sha256), f"α = {result.alpha:g}"))
     return out
 
 
-def _notes(result: Result) -> list[Note]:
+_FENCED = re.compile(r"\A```([A-Za-z0-9_-]*)\n(.*)\n```\Z", re.S)
+
+
+def _notes(result: Result, medium: Medium) -> list[Note]:
+    """A note is a line of text, then optionally a body: a fenced block (the policy diff, whose
+    lines come from the PR and may hold backtick runs that would close the fence it came in),
+    re-fenced so that nothing in it can close it, or plain lines, shown as a block too."""
     out = []
     for note in result.notes:
         first, _, rest = note.strip().partition("\n")
-        out.append(Note(first.strip(), rest.strip()))
+        first, rest = first.strip(), rest.strip()
+        fenced = _FENCED.match(rest)
+        if fenced:
+            body = medium.block(fenced.group(2), fenced.group(1))
+        else:
+            body = medium.block(rest, "") if rest else ""
+        out.append(Note(medium.text(first), medium.html(first), body))
     return out
 
 
-def _summary(result: Result, verdict: str, gates: list[GateRow]) -> str:
+_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})")
+_COMMIT = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+_COMMENT_URL = re.compile(r"https://[A-Za-z0-9.-]+(?::[0-9]+)?/[A-Za-z0-9._~/?#=&%+-]*")
+
+
+def _who(login: object, medium: Medium) -> str:
+    """``@login`` for a GitHub login (it links to the person); anything else is shown as text."""
+    text = str(login)
+    return f"@{text}" if _LOGIN.fullmatch(text) else medium.text(text)
+
+
+def _override(result: Result, medium: Medium) -> Override | None:
+    record = result.overridden
+    if not record:
+        return None
+    url = str(record.get("comment_url") or "")
+    commit = record.get("commit")
+    return Override(by=_who(record.get("by", "?"), medium), reason=medium.text(record.get("reason", "")),
+                    at=medium.text(record.get("at", "")), commit=medium.code(commit) if commit else "",
+                    comment_url=url if _COMMENT_URL.fullmatch(url) else None)
+
+
+def _override_command(result: Result, medium: Medium) -> OverrideHelp | None:
+    """The exact command a maintainer copies to override a verdict that does not approve."""
+    commit = result.commit
+    if result.overridden or result.decision.decision not in ("block", "inconclusive"):
+        return None
+    if not commit or not _COMMIT.fullmatch(str(commit)):  # nothing exact to name: no command to copy
+        return None
+    return OverrideHelp(command=medium.block(f"/mlgate override {commit} <reason>", ""), commit=medium.code(commit))
+
+
+def _summary(result: Result, verdict: str, gates: list[GateRow], medium: Medium) -> str:
     counts = {s: sum(1 for g in gates if g.state == s) for s in ("pass", "fail", "undefined", "skipped")}
     parts = [f"{counts['pass']} of {len(gates)} gates passed"]
     if counts["fail"] + counts["undefined"]:
@@ -422,34 +549,37 @@ def _summary(result: Result, verdict: str, gates: list[GateRow]) -> str:
     if counts["skipped"]:
         parts.append(f"{counts['skipped']} skipped (no production model)")
     if verdict == "overridden" and result.overridden:
-        parts.append(f"overridden by @{result.overridden.get('by')}")
-    return "; ".join(parts)
+        parts.append(medium.format("overridden by {}", _who(result.overridden.get("by", "?"), medium)))
+    return medium.join("; ", parts)
 
 
-def view(result: Result, *, run_url: str | None = None, marker: bool = True) -> Report:
+def view(result: Result, *, run_url: str | None = None, marker: bool = True, medium: Medium = MARKDOWN) -> Report:
+    """The report's view model, every PR-derived string in it escaped for ``medium``."""
     verdict = "overridden" if result.overridden else result.decision.decision
-    gates = [gate_row(g, result.alpha) for g in result.gates]
+    gates = [gate_row(g, result.alpha, medium) for g in result.gates]
     level = 1.0 - 2.0 * result.alpha
-    groups = [slice_group(g, result.alpha) for g in result.gates if g.slices]
+    groups = [slice_group(g, result.alpha, medium) for g in result.gates if g.slices]
     deciding = [g.name for g in result.gates if g.passed is False] if result.decision.decision == "block" else []
     return Report(
         marker=MARKER if marker else "",
         verdict=verdict,
         icon=ICONS[verdict],
         headline=HEADLINES[verdict],
-        summary=_summary(result, verdict, gates),
+        summary=_summary(result, verdict, gates, medium),
         deciding_label="Deciding gate" if len(deciding) == 1 else "Deciding gates",
-        deciding=deciding,
-        reasons=[] if result.decision.decision == "approve" else list(result.decision.reasons),
-        overridden=result.overridden,
+        deciding=[medium.code(name) for name in deciding],
+        reasons=[] if result.decision.decision == "approve" else [medium.text(r) for r in result.decision.reasons],
+        overridden=_override(result, medium),
+        override_help=_override_command(result, medium),
         gates=gates,
         level_note=(f"Δ = candidate − production, oriented so that + is better. One-sided tests at α = {result.alpha:g}, "
                     f"each decided by the two-sided {_level(level)} interval shown; all gates must pass."),
-        identities=_identities(result),
-        policy_source=POLICY_SOURCES.get(result.policy_source, result.policy_source),
-        notes=_notes(result),
+        identities=_identities(result, medium),
+        holdout_warning=UNSEALED_WARNING if result.data.get("sealed") is False else "",
+        policy_source=POLICY_SOURCES.get(result.policy_source, medium.text(result.policy_source)),
+        notes=_notes(result, medium),
         slice_groups=groups,
-        charts=mermaid_charts(result),
+        charts=mermaid_charts(result, medium),
         plots=svg_plots(result),
         details=True,
         run_url=run_url,
@@ -472,8 +602,9 @@ def _values(values) -> str:
 
 
 def _label(text: str, width: int = 28) -> str:
-    text = text if len(text) <= width else text[: width - 1] + "…"
-    return '"' + text.replace('"', "'") + '"'
+    """A quoted Mermaid label: ``mermaid_text`` keeps only characters that cannot end it."""
+    text = mermaid_text(text, limit=None)
+    return '"' + (text if len(text) <= width else text[: width - 1] + "…") + '"'
 
 
 def _y_axis(title: str, values, include=(0.0,)) -> str:
@@ -504,15 +635,19 @@ def _interval_gates(result: Result) -> list[GateResult]:
             if g.rule != "slice_max_drop" and g.confidence_interval is not None and g.estimate is not None]
 
 
-def mermaid_charts(result: Result) -> list[MermaidChart]:
-    """xychart-beta has no error bars: estimates are bars and the interval's ends two lines."""
+def mermaid_charts(result: Result, medium: Medium = MARKDOWN) -> list[MermaidChart]:
+    """xychart-beta has no error bars: estimates are bars and the interval's ends two lines.
+
+    Inside a chart only ``_label`` places PR text (quoted, through ``mermaid_text``); a title
+    is shown outside the chart, escaped for ``medium``."""
     charts = []
     level = _level(1.0 - 2.0 * result.alpha)
     gates = _interval_gates(result)
     if gates:
         values = [v for g in gates for v in (g.estimate, *g.confidence_interval)]
+        title = f"Δ (candidate − production) with {level} intervals"
         charts.append(MermaidChart(
-            "differences", f"Δ (candidate − production) with {level} intervals",
+            "differences", title, title,
             "Grey bars: Δ (the bar's top; + is better). Red line: the interval's lower end, green: its upper end, "
             "black: the gate's bound. A gate passes when the red line is above the black one.",
             "[" + ", ".join(_label(g.name) for g in gates) + "]", _y_axis("Δ", values + [_null(g) for g in gates]),
@@ -528,8 +663,9 @@ def mermaid_charts(result: Result) -> list[MermaidChart]:
         names = list(curves.roc)
         caption = " · ".join(f"{'blue' if k == 'candidate' else 'orange'}: {k}, AUC {c.auc:.3f}"
                              for k, c in curves.roc.items())
+        title = "ROC curves on the holdout"
         charts.append(MermaidChart(
-            "roc", "ROC curves on the holdout", f"{caption} · grey: chance. {curves.n:,} rows, {curves.positives:,} positive.",
+            "roc", title, title, f"{caption} · grey: chance. {curves.n:,} rows, {curves.positives:,} positive.",
             '"false-positive rate" 0 --> 1', '"true-positive rate" 0 --> 1',
             _palette(*names, "chance"), series + [Series("chance", "line", _values(grid))]))
     for g in result.gates:
@@ -539,7 +675,8 @@ def mermaid_charts(result: Result) -> list[MermaidChart]:
         values = [v for s in gated for v in (s.estimate, *s.confidence_interval)] + [_null(g)]
         more = sum(1 for s in g.slices if s.gated) - len(gated)
         charts.append(MermaidChart(
-            f"slices:{g.name}", f"{g.name}: Δ per slice with {level} intervals",
+            f"slices:{g.name}", medium.format("{}: Δ per slice with {} intervals", medium.text(g.name), level),
+            medium.format("{}: Δ per slice with {} intervals", medium.html(g.name), level),
             f"Worst {len(gated)} gated slices{f' (of {len(gated) + more})' if more else ''}. Grey bars: Δ (the bar's "
             f"top); red and green lines: the interval's ends. A slice fails when its drop beyond "
             f"{fmt(g.max_drop)} is significant after Holm.",
@@ -736,10 +873,29 @@ def trim_markdown(text: str, limit: int) -> str:
     budget = limit - len(TRIMMED) - 200
     cut = text.rfind("\n", 0, budget)
     kept = text[: cut if cut > 0 else budget]
-    if kept.count("```") % 2:  # a cut inside a code block (a chart, a diff) would swallow the rest
-        kept = kept[: kept.rfind("```")]
+    opened = _open_fence(kept)
+    if opened is not None:  # a cut inside a code block (a chart, a diff) would swallow the rest
+        kept = kept[:opened]
     open_details = kept.count("<details>") - kept.count("</details>")
     return kept + "\n" + "\n</details>\n" * max(open_details, 0) + TRIMMED
+
+
+_FENCE_LINE = re.compile(r" {0,3}(`{3,})(.*)")
+
+
+def _open_fence(text: str) -> int | None:
+    """Where the code block left open at the end of ``text`` starts, or None. A fence closes
+    only with a bare run of at least as many backticks (``md_fence`` makes it longer than any
+    run inside), so counting "```" would be fooled by a diff that quotes one."""
+    start, fence, offset = None, "", 0
+    for line in text.splitlines(keepends=True):
+        match = _FENCE_LINE.fullmatch(line.rstrip("\n"))
+        if match and start is None and "`" not in match.group(2):
+            start, fence = offset, match.group(1)
+        elif match and start is not None and len(match.group(1)) >= len(fence) and not match.group(2).strip():
+            start = None
+        offset += len(line)
+    return start
 
 
 def _template(name: str):
@@ -763,14 +919,13 @@ def render_summary(result: Result, *, run_url: str | None = None, limit: int = S
 
 
 def render_html(result: Result, *, run_url: str | None = None) -> str:
-    report = view(result, run_url=run_url)
-    report.slice_groups = [slice_group(g, result.alpha) for g in result.gates if g.slices]
+    report = view(result, run_url=run_url, medium=HTML)
     return environment(autoescape=True).get_template("report.html.j2").render(report=report)
 
 
 def render_junit(result: Result) -> str:
     """One test case per gate, so CI systems that read JUnit show gates as tests."""
-    rows = [gate_row(g, result.alpha) for g in result.gates]
+    rows = [gate_row(g, result.alpha, XML) for g in result.gates]
     failures = sum(1 for r in rows if r.state in ("fail", "undefined"))
     skipped = sum(1 for r in rows if r.state == "skipped")
     root = ET.Element("testsuites", name="mlgate", tests=str(len(rows)), failures=str(failures), errors="0",
@@ -783,16 +938,17 @@ def render_junit(result: Result) -> str:
              "production_sha256": result.production["sha256"] if result.production else "none",
              "data_sha256": result.data["sha256"], "config_sha256": result.config_sha256,
              "mlgate_version": result.mlgate_version}
+    facts = {name: xml_text(value) for name, value in facts.items()}  # SHA-256s from a registry are its text
     for name, value in facts.items():
         ET.SubElement(props, "property", name=name, value=value)
     for g, r in zip(result.gates, rows):
-        case = ET.SubElement(suite, "testcase", classname=f"mlgate.{g.metric}", name=g.name, time="0")
+        case = ET.SubElement(suite, "testcase", classname=xml_text(f"mlgate.{g.metric}"), name=r.name, time="0")
         if r.state == "skipped":
-            ET.SubElement(case, "skipped", message=g.detail)
+            ET.SubElement(case, "skipped", message=r.detail)
         elif r.state in ("fail", "undefined"):
-            ET.SubElement(case, "failure", message=g.detail, type=r.state).text = g.detail
+            ET.SubElement(case, "failure", message=r.detail, type=r.state).text = r.detail
         out = ET.SubElement(case, "system-out")
         out.text = (f"rule: {r.rule}\nproduction: {r.production}\ncandidate: {r.candidate}\nΔ: {r.difference}\n"
-                    f"interval: {r.interval}\np: {r.p_value}\nmethod: {r.method}\nresult: {r.state}\n{g.detail}")
+                    f"interval: {r.interval}\np: {r.p_value}\nmethod: {r.method}\nresult: {r.state}\n{r.detail}")
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

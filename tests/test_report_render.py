@@ -143,8 +143,11 @@ def test_html_report_opens_in_headless_chromium_with_its_plots(demos, tmp_path):
 def test_mermaid_blocks_render_with_the_official_mermaid_cli(demos, tmp_path):
     exe, config = mmdc()
     tricky = slice_gate('region="north" | <b>ünïcode</b> & more', 20, failed=3)
+    # Names a pull request controls that would close a label, a line or the fence, or add a directive.
+    hostile = [gate(name) for name in ('a"] , "b', "x`` ```\n", "y\n    bar [1000]", '%%{init: {"theme": "dark"}}%%',
+                                       "z]]\n```\n<!--", "\u202eevil")]
     texts = [demos["worse"][1]["report.md"].read_text(encoding="utf-8"),
-             render_markdown(result([tricky, gate("a [bracketed] name: with, commas")]))]
+             render_markdown(result([tricky, gate("a [bracketed] name: with, commas"), *hostile]))]
     blocks = [b for t in texts for b in re.findall(r"```mermaid\n.*?```", t, re.S)]
     assert len(blocks) == 5  # worse: differences, ROC, slices; tricky names: differences, slices
     source = tmp_path / "all.md"
