@@ -217,11 +217,13 @@ def build_without_holdout(settings: Settings, policy: Policy, overrides, pub: Pu
 
 
 def holdout_secret_variables(policy: Policy) -> tuple[str, ...]:
-    """The environment variables the policy's holdout credential is read from (a sealed holdout)."""
-    texts = [str(v) for v in (getattr(policy.data, "headers", None) or {}).values()]
-    if getattr(policy.data, "key", None):
-        texts.append(str(policy.data.key))
-    return tuple(dict.fromkeys(name for text in texts for name in re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", text)))
+    """The environment variables a sealed holdout's credential is read from."""
+    from gates.config import VARIABLE
+
+    names = [name for _, text in policy.data.headers for name in VARIABLE.findall(text)]
+    if policy.data.key_env:
+        names.append(policy.data.key_env)
+    return tuple(dict.fromkeys(names))
 
 
 def base_policy(settings: Settings, forge: Forge, trigger: Trigger) -> tuple[Policy, str, list[str]]:

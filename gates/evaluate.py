@@ -101,10 +101,10 @@ def _evaluate(policy: Policy, workspace: Path, overrides: Overrides | None, *, p
     say("loading holdout")
     engine, scheduler, chunk_rows = _engine(policy, overrides)
     if engine == "local" and chunk_rows is None:
-        holdout = _holdout(policy, workspace, overrides)
+        holdout, sealed = _holdout(policy, workspace, overrides)
         say(f"loaded {holdout.rows} rows from {holdout.source}")
     else:  # streaming (local chunks or Dask partitions): a survey pass, then scoring in chunks
-        holdout = _holdout(policy, workspace, overrides, chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS)
+        holdout, sealed = _holdout(policy, workspace, overrides, chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS)
         say(f"checked {holdout.rows} rows of {holdout.source}")
     # Everything the gate compares against is read before the candidate, which a train command
     # may produce: PR code must find production already loaded and the holdout already hashed.
@@ -170,7 +170,7 @@ def _evaluate(policy: Policy, workspace: Path, overrides: Overrides | None, *, p
         labels=None if labels is None else [_plain_label(v) for v in labels],
         positive_label=_plain_label(positive), alpha=policy.alpha,
         candidate=_identity(candidate), production=_identity(production) if has_production else None,
-        data={"source": holdout.source, "sha256": holdout.sha256, "rows": holdout.rows},
+        data={"source": holdout.source, "sha256": holdout.sha256, "rows": holdout.rows, "sealed": sealed},
         config_sha256=policy.sha256, policy_source=policy_source, notes=notes, engine=engine,
         curves=summarize_curves(overall.positive, overall.score_candidate,
                                 overall.score_production if has_production else None, overall.score_bins),
@@ -181,19 +181,13 @@ def _evaluate(policy: Policy, workspace: Path, overrides: Overrides | None, *, p
 # ----------------------------------------------------------------------------- resolution
 
 
-def _holdout(policy: Policy, workspace: Path, overrides: Overrides, chunk_rows: int | None = None) -> Holdout | Survey:
-    if overrides.data is not None:
-        path, label = Path(overrides.data), str(overrides.data)
-        if not path.is_file():
-            raise InputError(f"--data: holdout file {label!r} not found")
-    else:
-        label = policy.data.holdout
-        if label.startswith("https://"):
-            from .download import fetch
+def _holdout(policy: Policy, workspace: Path, overrides: Overrides, chunk_rows: int | None = None):
+    """The holdout (in memory, or surveyed for streaming) and whether it was sealed."""
+    from .holdout_source import locate_holdout
 
-            path = fetch(label, policy.data.sha256, Path(workspace) / ".mlgate-cache")
-        else:
-            path = inside(workspace, label, "data.holdout", what="holdout file")
+    where = locate_holdout(policy, workspace, data_override=overrides.data, env=overrides.env,
+                           cache_dir=Path(workspace) / ".mlgate-cache")
+    path, label = where.path, where.label
     if chunk_rows is None:
         holdout = load_holdout(path, policy.data, task=policy.task, label=label)
     else:
@@ -202,7 +196,7 @@ def _holdout(policy: Policy, workspace: Path, overrides: Overrides, chunk_rows: 
         raise ConfigError(
             f"data.sha256: {label} has SHA-256 {holdout.sha256}, the policy pins {policy.data.sha256}"
         )
-    return holdout
+    return holdout, where.sealed
 
 
 def _candidate(policy: Policy, workspace: Path, overrides: Overrides) -> Model:
