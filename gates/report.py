@@ -709,7 +709,8 @@ def _tick_label(v: float) -> str:
 
 
 def forest_plot(key: str, title: str, caption: str, rows: list[dict]) -> Svg:
-    """Horizontal intervals: one row per item with its estimate, interval and bound."""
+    """Horizontal intervals: one row per item with its estimate, interval and bound. Labels and
+    tooltips name gates and slices: shortened first, then escaped (``html_text``)."""
     label_w, plot_w, row_h, top, bottom = 230, 450, 26, 16, 40
     width, height = label_w + plot_w + 30, top + row_h * len(rows) + bottom
     values = [v for r in rows for v in (r["low"], r["high"], r["estimate"], r["bound"]) if v is not None] + [0.0]
@@ -726,8 +727,8 @@ def forest_plot(key: str, title: str, caption: str, rows: list[dict]) -> Svg:
     for i, r in enumerate(rows):
         cy = top + row_h * i + row_h / 2
         label = r["label"] if len(r["label"]) <= 34 else r["label"][:33] + "…"
-        svg.texts.append({"x": label_w - 8, "y": f"{cy + 4:.1f}", "text": label, "anchor": "end", "cls": "label",
-                          "title": r["label"]})
+        svg.texts.append({"x": label_w - 8, "y": f"{cy + 4:.1f}", "text": _html_text(label), "anchor": "end",
+                          "cls": "label", "title": _html_text(r["label"])})
         if r["bound"] is not None:
             svg.lines.append({"x1": f"{x(r['bound']):.1f}", "y1": f"{cy - 9:.1f}", "x2": f"{x(r['bound']):.1f}",
                               "y2": f"{cy + 9:.1f}", "cls": "bound"})
@@ -739,7 +740,7 @@ def forest_plot(key: str, title: str, caption: str, rows: list[dict]) -> Svg:
                                   "cls": f"ci {r['state']}"})
         if r["estimate"] is not None:
             svg.circles.append({"cx": f"{x(r['estimate']):.1f}", "cy": f"{cy:.1f}", "r": 4, "cls": f"dot {r['state']}",
-                                "title": r["tooltip"]})
+                                "title": _html_text(r["tooltip"])})
     return svg
 
 
@@ -802,7 +803,7 @@ def svg_plots(result: Result) -> list[Svg]:
             continue
         total = sum(1 for s in g.slices if s.gated)
         plots.append(forest_plot(
-            f"slices:{g.name}", f"{g.name}: Δ per slice ({level} intervals)",
+            _html_text(f"slices:{g.name}"), HTML.format("{}: Δ per slice ({} intervals)", HTML.text(g.name), level),
             f"Worst {len(gated)} of {total} gated slices; tick: −{fmt(g.max_drop)} (a slice fails when its drop "
             f"beyond it is significant after Holm).",
             [{"label": f"{s.slice} (n={s.n})", "estimate": s.estimate, "low": s.confidence_interval[0],

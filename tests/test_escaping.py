@@ -205,6 +205,17 @@ def test_html_report_shows_names_as_text_in_elements_attributes_and_svg(value):
     assert html.escape(value, quote=True) in page
 
 
+def test_html_report_shows_control_and_bidi_characters_in_names_and_plots():
+    import numpy as np
+
+    from gates import curves
+
+    rng = np.random.default_rng(0)
+    y = rng.random(400) < 0.4
+    page = render_html(hostile_result("\u202eevil\x1b[31m", curves=curves.summarize(y, rng.random(400), rng.random(400))))
+    assert "\u202e" not in page and "\x1b" not in page and r"\u202eevil\x1b[31m" in page
+
+
 def test_html_escapes_once():
     page = render_html(hostile_result("a&b"))
     assert "a&amp;b" in page and "&amp;amp;" not in page
