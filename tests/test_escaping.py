@@ -21,6 +21,8 @@ from xml.etree import ElementTree as ET
 
 import click
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from action.terminal import Progress, verdict_lines
 from gates.decision import Decision
@@ -352,10 +354,6 @@ def test_md_fence_is_longer_than_any_backtick_run_inside():
 
 # ----------------------------------------------------------------------------- rendered by GitHub's cmark-gfm
 
-
-hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 PIECES = list("ab1 _*`[]()<>!&#;-+.=:/\\|~$^@{}\"'\n\t%?,w") + ["www.", "://", "<!--", "-->", "&lt;", "é", "≤",
                                                                  "1.", "GH-", "\x1b", "\u202e"]
