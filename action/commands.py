@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from gates.escape import md_code
+
 ROLES = ("none", "read", "triage", "write", "maintain", "admin")
 REQUIRED_ROLE = {"help": "none", "run": "write", "promote": "write", "override": "maintain", "rollback": "maintain"}
 _LEGACY = {"admin": "admin", "write": "write", "read": "read", "none": "none"}
@@ -54,7 +56,7 @@ def parse(body: str | None) -> Command | None:
     name = (match.group(1) or "help").lower()
     argument = (match.group(2) or "").strip()
     if name not in REQUIRED_ROLE:
-        return Command("unknown", name, f"unknown command `{name[:40]}`")
+        return Command("unknown", name, f"unknown command {md_code(name[:40])}")
     if name == "override":
         sha, _, reason = argument.partition(" ")
         if not _SHA.match(sha):
@@ -66,7 +68,7 @@ def parse(body: str | None) -> Command | None:
         return Command(name, reason.strip()[:MAX_REASON], sha=sha.lower())
     if name == "rollback":
         if argument and not (argument.isascii() and argument.isdigit()):
-            return Command(name, argument, f"`/mlgate rollback` takes a version number, got `{argument[:40]}`")
+            return Command(name, argument, f"`/mlgate rollback` takes a version number, got {md_code(argument[:40])}")
         return Command(name, argument)
     return Command(name, "")
 

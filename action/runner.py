@@ -22,7 +22,7 @@ from gates.evaluate import Overrides, Result, evaluate
 from gates.outputs import write_outputs
 from gates.report import MARKER, trim_markdown
 
-from gates.escape import log_text, md_text
+from gates.escape import log_text, md_code, md_text
 
 from . import commands
 from .commands import HELP, Command
@@ -492,7 +492,7 @@ def override(settings: Settings, forge: Forge, pr: int, actor: str, command: Com
     """
     pull = forge.pull(pr)
     if not names_commit(command.sha, pull.head_sha):
-        return refused(f"@{actor} nothing overridden: `{md_text(command.sha[:40])}` is not this pull request's head "
+        return refused(f"@{actor} nothing overridden: {md_code(command.sha[:40])} is not this pull request's head "
                        f"commit ({pull.head_sha}); an override holds only for the commit it names. To override the "
                        f"head: `/mlgate override {pull.head_sha} <reason>`")
     at = _now()
@@ -512,7 +512,7 @@ def override(settings: Settings, forge: Forge, pr: int, actor: str, command: Com
            f"commit {pull.head_sha} and a candidate built for it before this comment.") if via == "comment" else (
            "A dispatch is not a comment that can be verified again later: for a merge or `/mlgate promote` to use "
            f"this override, post `/mlgate override {pull.head_sha} <reason>` on the pull request.")
-    return done(f"@{actor} overrode the gate for {pull.head_sha[:7]}: the `{md_text(settings.check_name)}` check is now "
+    return done(f"@{actor} overrode the gate for {pull.head_sha[:7]}: the {md_code(settings.check_name)} check is now "
                 f"green. Reason: {reason}\n\n{how}")
 
 
