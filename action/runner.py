@@ -156,6 +156,8 @@ def evaluate_pull_request(settings: Settings, trigger: Trigger, forge: Forge, pu
 
     overrides = _overrides(settings, allow_train=False)
     overrides.train_refusal = TRAIN_WITH_TOKEN
+    if policy_source != "base":
+        overrides.env = {}  # a PR-written policy (first set-up) must not reach a sealed holdout's secret
     result = evaluate(policy, settings.workspace, overrides, policy_source=policy_source,
                       blockers=tuple(blockers), registry=open_registry(policy, settings.workspace, settings))
     result.notes[:0] = notes
@@ -189,7 +191,8 @@ def build(settings: Settings, trigger: Trigger, pub: Publication) -> int:
                               f"credential: {'; '.join(found)}. Train only in a job without them (README: the "
                               "build-then-judge split)")
     overrides = _overrides(settings, allow_train=True)
-    if secrets and not all(os.environ.get(name) for name in secrets):
+    overrides.env = {}  # this checkout's policy is the PR's: it must not reach the judge's secrets
+    if secrets:  # a sealed holdout is the judge's alone
         return build_without_holdout(settings, policy, overrides, pub)
     result = evaluate(policy, settings.workspace, overrides, policy_source="pr")
     result.notes.insert(0, "Build job: advice under this checkout's policy. The judge workflow re-evaluates the "
@@ -625,7 +628,6 @@ def promote_pull_request(settings: Settings, forge: Forge, pr: int, actor: str, 
     """Promote the candidate that the PR's own gate run uploaded — re-evaluated here under the
     base branch's policy and holdout, loaded only through skops, never trained or unpickled."""
     from gates.errors import Blocked
-    from gates.paths import sha256_file
     from gates.promotion import promote
 
     pull = forge.pull(pr)
@@ -639,15 +641,13 @@ def promote_pull_request(settings: Settings, forge: Forge, pr: int, actor: str, 
     candidate = extract_candidate(artifact.data, settings.workspace / UNTRUSTED_DIR)
     policy = policy or workspace_policy(settings, base=True)
     registry = open_registry(policy, settings.workspace, settings)
-    candidate_sha = sha256_file(candidate)
     # Verified here and now, at the source: the maintainer's own comment, their role today, and
     # a candidate that existed when they wrote it.
     override = verified_override(forge, pr, pull.head_sha, bot_login=settings.bot_login, not_before=artifact.created_at)
-    previous = {"overridden": override.record(), "candidate": {"sha256": candidate_sha}} if override else None
     try:
         outcome = promote(policy, settings.workspace, registry, _overrides(settings, allow_train=False, trust_pickle=False)
-                          .with_candidate(candidate), by=actor, previous_result=previous, pr=pr, reason=reason,
-                          source=f"PR #{pr} at {pull.head_sha[:7]} (gate run {run_id})")
+                          .with_candidate(candidate), by=actor, override=override.record() if override else None,
+                          pr=pr, reason=reason, source=f"PR #{pr} at {pull.head_sha[:7]} (gate run {run_id})")
     except Blocked as exc:
         return refused(f"@{actor} not promoted: {exc}", code=1)
     if outputs is not None:

@@ -61,7 +61,10 @@ def reusable(result: dict | None, *, candidate_sha: str, production_sha: str | N
 
 def promote(policy: Policy, workspace: Path, registry: FileRegistry, overrides: Overrides, *, by: str,
             previous_result: dict | None = None, force: bool = False, reason: str = "", pr: int | None = None,
-            source: str | None = None, progress=None) -> Promotion:
+            source: str | None = None, progress=None, override: dict | None = None) -> Promotion:
+    """``override`` is a maintainer's override the caller has just verified at its source (the
+    action checks the comment through the API); an ``overridden`` field inside a stored
+    ``previous_result`` is never trusted — anyone who can write that file could set it."""
     if force and not reason.strip():
         raise InputError("--force needs --reason: a forced promotion is recorded with why")
     artifact = candidate_artifact(policy, workspace, overrides)
@@ -81,24 +84,23 @@ def promote(policy: Policy, workspace: Path, registry: FileRegistry, overrides: 
         production_sha=current.sha256 if current else None, data_sha=data_sha, config_sha=policy.sha256,
     )
     if reused:
-        data = previous_result
+        data = dict(previous_result)
     else:
         # Evaluated with everything the caller gave (the environment of a sealed holdout
         # included), but never running a train command: the artifact is what gets promoted.
         overrides = dataclasses.replace(overrides, candidate=artifact, allow_train=False)
         data = to_dict(evaluate(policy, workspace, overrides, registry=registry, progress=progress))
-        # A maintainer's override was given for this very artifact: it still holds.
-        if previous_result and previous_result.get("overridden") and \
-                (previous_result.get("candidate") or {}).get("sha256") == candidate_sha:
-            data["overridden"] = previous_result["overridden"]
-    blocked = data["decision"] == "block"
+    data["overridden"] = dict(override) if override else None
+    blocked = data["decision"] not in ("approve", "first-model")  # inconclusive never approves
     if blocked and not data.get("overridden") and not force:
-        raise Blocked("refusing to promote: the gate blocks (" + "; ".join(data["reasons"][:3]) +
+        verdict = "blocks" if data["decision"] == "block" else f"is {data['decision']}"
+        raise Blocked(f"refusing to promote: the gate {verdict} (" + "; ".join(data["reasons"][:3]) +
                       "); pass --force --reason TEXT to promote anyway (recorded)")
     note = reason
     if blocked and data.get("overridden"):
         o = data["overridden"]
-        note = f"overridden by {o.get('by')}: {o.get('reason')}" + (f"; {reason}" if reason else "")
+        commit = f" for commit {o['commit']}" if o.get("commit") else ""
+        note = f"overridden by {o.get('by')}{commit}: {o.get('reason')}" + (f"; {reason}" if reason else "")
     elif blocked:
         note = f"forced: {reason}"
     payload = dumps(data).encode("utf-8")

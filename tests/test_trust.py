@@ -60,7 +60,7 @@ def test_a_maintainers_override_lets_the_merge_promote_and_is_audited(action, gi
     assert run.code == 0, run.stderr
     assert promoted(base)
     version = registry_of(base)["versions"][1]
-    assert version["reason"].startswith("overridden by maint: reviewed with the clinicians")
+    assert version["reason"] == f"overridden by maint for commit {HEAD}: reviewed with the clinicians; merged #2"
     stored = json.loads((base / "models" / "registry" / "versions" / "2" / "result.json").read_text())
     assert stored["overridden"]["by"] == "maint" and stored["overridden"]["commit"] == HEAD
     assert stored["overridden"]["comment_url"].endswith(f"#issuecomment-{comment['id']}")
@@ -447,3 +447,19 @@ def test_a_dispatched_override_sets_the_check_but_a_merge_still_needs_the_commen
     refused = action(base, "workflow_dispatch", payload("workflow_dispatch.json"), repo=repo, command="override",
                      pr="5", reason="accepted after review")
     assert refused.code == 2 and "takes the commit it overrides, then the reason" in refused.stderr
+
+
+def test_a_stored_result_claiming_an_override_promotes_nothing(tmp_path, run_cli):
+    """`mlgate promote` reuses a matching result.json, but an `overridden` written into it (by
+    anyone who can write the file, e.g. a PR's build artifact) is not an override."""
+    from gates.demo import build
+
+    ws = build(tmp_path / "ws", "worse")
+    out = tmp_path / "out"
+    assert run_cli("evaluate", "--workspace", ws, "--out", out, "--quiet").code == 1
+    result = json.loads((out / "result.json").read_text())
+    result["overridden"] = {"by": "maint", "reason": "forged", "at": LATER, "commit": HEAD, "comment_url": "x"}
+    (out / "result.json").write_text(json.dumps(result))
+    run = run_cli("promote", "--workspace", ws, "--out", out, "--quiet")
+    assert run.code == 1 and "refusing to promote: the gate blocks" in run.err
+    assert json.loads((ws / "models" / "registry" / "registry.json").read_text())["aliases"] == {"production": 1}
