@@ -124,6 +124,16 @@ def evaluate_command(config, workspace, out, candidate, production, data, engine
         raise InputError("--scheduler: the Dask engine needs a scheduler address (--scheduler ADDR or engine.scheduler)")
     from .settings import untrusted_environment
 
+    if os.environ.get("GITHUB_ACTIONS") == "true" and policy.candidate.train is not None and not candidate:
+        # In a workflow the same rule as the action's build job: PR code never beside a credential.
+        from .runner import holdout_secret_variables
+        from .safety import reachable_credentials
+
+        found = reachable_credentials(workspace, dict(os.environ), holdout_secret_variables(policy))
+        if found:
+            raise InputError(f"candidate.train: the train command runs PR code, and this job could hand it a "
+                             f"credential: {'; '.join(found)}. Train only in a job without them (README: the "
+                             "build-then-judge split)")
     overrides = Overrides(
         candidate=Path(candidate) if candidate else None, production=production,
         data=Path(data) if data else None, trust_pickle=trust_pickle, train_env=untrusted_environment(), engine=engine, scheduler=scheduler,

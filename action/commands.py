@@ -17,8 +17,9 @@ REQUIRED_ROLE = {"help": "none", "run": "write", "promote": "write", "override":
 _LEGACY = {"admin": "admin", "write": "write", "read": "read", "none": "none"}
 PREFIX = "/mlgate"
 MAX_REASON = 500
-MIN_SHA = 7  # hex digits an override must give of the commit it names
-_SHA = re.compile(r"^[0-9a-fA-F]{%d,64}$" % MIN_SHA)
+# An override names its commit in full: a short prefix can be matched by a commit made for the
+# purpose (2^28 tries for 7 digits). The report prints the full command to copy.
+_SHA = re.compile(r"^(?:[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$")
 
 HELP = """\
 **mlgate commands** (first line of a comment on a pull request):
@@ -38,7 +39,7 @@ class Command:
     name: str  # help | run | promote | override | rollback | unknown
     argument: str = ""  # override: the reason; rollback: the version
     error: str = ""  # a usage problem to reply with
-    sha: str = ""  # override: the commit it names (a prefix of at least MIN_SHA hex digits)
+    sha: str = ""  # override: the commit it names (all 40 hex digits, or 64 in a SHA-256 repository)
 
     @property
     def required_role(self) -> str:
@@ -60,8 +61,8 @@ def parse(body: str | None) -> Command | None:
     if name == "override":
         sha, _, reason = argument.partition(" ")
         if not _SHA.match(sha):
-            return Command(name, "", "`/mlgate override` names the commit it overrides, then the reason: "
-                                     "`/mlgate override <sha> <reason>` (the report prints the exact command)")
+            return Command(name, "", "`/mlgate override` names the commit it overrides in full (40 hex digits), then "
+                                     "the reason: `/mlgate override <sha> <reason>` (the report prints the exact command)")
         if not reason.strip():
             return Command(name, "", "`/mlgate override` needs a reason after the commit: `/mlgate override <sha> <reason>`",
                            sha=sha.lower())

@@ -1,7 +1,8 @@
 """A time limit on privileged jobs (``limits.evaluate_s``), enforced from outside.
 
 A candidate is PR-made: a tiny artifact (a 1-nearest-neighbour model over millions of rows)
-can keep the privileged job busy for hours. A timer inside the process cannot stop a model
+can keep the privileged job busy for hours. The limit covers the whole privileged job —
+downloading the artifact, scoring, publishing — so set it with room for all of it. A timer inside the process cannot stop a model
 that is inside one long C call, so the privileged work runs in a child process (the same
 ``mlgate action``, marked as supervised) in its own process group, and this parent — which
 never loads a PR file — kills the whole group at the deadline, then says so where the job was
@@ -11,9 +12,11 @@ asked (a reply, the check, the PR) and exits 3.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from typing import Callable
 
 from gates.errors import MlgateError
@@ -37,27 +40,42 @@ def limit_for(settings: Settings) -> float:
     from gates.config import load_policy
 
     try:
-        policy = load_policy(settings.workspace / settings.config, source=settings.config)
+        return load_policy(settings.workspace / settings.config, source=settings.config).evaluate_s
     except MlgateError:
         return DEFAULT_LIMIT_S
-    return float(getattr(policy, "evaluate_s", None) or DEFAULT_LIMIT_S)
 
 
 def supervise(settings: Settings, trigger: Trigger, forge_factory: Callable[[Settings], Forge],
               log: Callable[[str], None], *, debug: bool = False) -> int:
     limit = limit_for(settings)
-    argv = [sys.executable, "-m", "action", "action"] + (["--debug"] if debug else [])
+    # -P: the working directory (the repository) is not put on sys.path, so a `gates/` or
+    # `action/` folder in it can neither shadow mlgate nor run inside this privileged job.
+    argv = [sys.executable, "-P", "-m", "action", "action"] + (["--debug"] if debug else [])
+    # Everything the child writes to the temporary directory (a sealed holdout's plaintext)
+    # lives in a directory of its own, removed here however the child ends, even when killed.
+    private = tempfile.mkdtemp(prefix="mlgate-job-")
     sys.stdout.flush()
     sys.stderr.flush()
-    child = subprocess.Popen(argv, env={**os.environ, SUPERVISED: "1"}, cwd=os.getcwd(), start_new_session=True)
+    child = subprocess.Popen(argv, env={**os.environ, SUPERVISED: "1", "TMPDIR": private}, cwd=os.getcwd(),
+                             start_new_session=True)
+    previous = signal.signal(signal.SIGTERM, lambda *_: (_kill_group(child), sys.exit(3)))  # a cancelled job
     try:
-        return child.wait(timeout=limit)
+        code = child.wait(timeout=limit)
+        if code < 0:
+            print(f"mlgate: error: the privileged job died from signal {-code} "
+                  f"({signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else '?'})",
+                  file=sys.stderr)
+            return 3
+        return code
     except subprocess.TimeoutExpired:
         _kill_group(child)
     except BaseException:
         _kill_group(child)
         raise
-    message = (f"the privileged evaluation did not finish within limits.evaluate_s = {limit:g} s and was stopped "
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        shutil.rmtree(private, ignore_errors=True)
+    message = (f"the privileged job did not finish within limits.evaluate_s = {limit:g} s and was stopped "
                "(a candidate that is too slow to score, or a limit too low for this holdout)")
     _say_timed_out(settings, trigger, forge_factory, message, log)
     from gates.errors import InfrastructureError

@@ -67,8 +67,11 @@ def parse_trigger(event: str, payload: dict, *, bot_login: str, dispatch_pr: int
     if event == "pull_request_target" and payload.get("action") == "closed":
         if not _get(payload, "pull_request.merged", bool, required=False):
             return Trigger("ignore", event, why_ignored="pull request closed without merging")
+        # base.sha is the base branch before the merge: the policy the PR was judged under.
         return Trigger("merge", event, actor=_get(payload, "sender.login", str, required=False) or "",
-                       pr=_get(payload, "pull_request.number", int), head_sha=_get(payload, "pull_request.head.sha", str))
+                       pr=_get(payload, "pull_request.number", int), head_sha=_get(payload, "pull_request.head.sha", str),
+                       base_ref=_get(payload, "pull_request.base.ref", str),
+                       base_sha=_get(payload, "pull_request.base.sha", str))
     if event == "pull_request_target":
         return Trigger("ignore", event, why_ignored=(
             "pull_request_target runs with a write token on PR code: mlgate evaluates in an unprivileged "
@@ -99,6 +102,9 @@ def _workflow_run(payload: dict) -> Trigger:
         return Trigger("ignore", "workflow_run", why_ignored="workflow_run not completed")
     if _get(payload, "workflow_run.event", str) != "pull_request":
         return Trigger("ignore", "workflow_run", why_ignored="the gate run was not for a pull request")
+    conclusion = _get(payload, "workflow_run.conclusion", str, required=False)
+    if conclusion in ("cancelled", "skipped"):  # superseded by a newer push: its judge will come
+        return Trigger("ignore", "workflow_run", why_ignored=f"the build run was {conclusion}")
     prs = _get(payload, "workflow_run.pull_requests", list, required=False) or []
     number = prs[0].get("number") if prs and isinstance(prs[0], dict) else None
     owner = _get(payload, "workflow_run.head_repository.owner.login", str)

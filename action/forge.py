@@ -8,6 +8,7 @@ can degrade to the job summary instead of crashing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from gates.errors import InfrastructureError
@@ -47,9 +48,9 @@ class Comment:
 
 @dataclass(frozen=True)
 class Artifact:
-    """A workflow run's artifact: the zip, and when GitHub says it was created."""
+    """A workflow run's artifact: the zip (a temporary file), and when GitHub says it was created."""
 
-    data: bytes
+    path: Path
     created_at: str
 
 
@@ -103,5 +104,5 @@ class Forge(Protocol):
         ...
 
     def download_artifact(self, run_id: int, name: str) -> Artifact | None:
-        """A workflow run's artifact, or None when the run has none by that name."""
+        """A workflow run's newest artifact by that name (a re-run uploads another), or None."""
         ...

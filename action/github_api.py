@@ -8,7 +8,10 @@ what still fails becomes mlgate's own error with the operation named and the tok
 from __future__ import annotations
 
 import functools
+import os
+import tempfile
 from datetime import timezone
+from pathlib import Path
 
 import requests
 from github import Auth, Github, GithubException, GithubRetry
@@ -195,23 +198,31 @@ class GitHubForge:
 
     @_translate("download the gate run's artifact")
     def download_artifact(self, run_id: int, name: str) -> Artifact | None:
-        for artifact in self.repo.get_workflow_run(run_id).get_artifacts():
-            if artifact.name != name or artifact.expired:
-                continue
-            # Built from GITHUB_API_URL, never from a URL found in a payload or response.
-            url = f"{self.settings.api_url}/repos/{self.settings.repository}/actions/artifacts/{artifact.id}/zip"
-            response = requests.get(url, headers={"Authorization": f"Bearer {self.settings.token.reveal()}"},
-                                    timeout=120, stream=True)
-            if response.status_code == 403:
-                raise Forbidden(f"GitHub refused to download artifact {name} (403)")
-            response.raise_for_status()
-            data = bytearray()
-            for chunk in response.iter_content(1 << 20):
-                data.extend(chunk)
-                if len(data) > MAX_ARTIFACT_BYTES:
-                    raise InputError(f"artifact {name} of run {run_id} is larger than {MAX_ARTIFACT_BYTES} bytes")
-            return Artifact(bytes(data), _iso(artifact.created_at))
-        return None
+        found = [a for a in self.repo.get_workflow_run(run_id).get_artifacts() if a.name == name and not a.expired]
+        if not found:
+            return None
+        artifact = max(found, key=lambda a: (a.created_at, a.id))  # a re-run's upload is the newest
+        # Built from GITHUB_API_URL, never from a URL found in a payload or response.
+        url = f"{self.settings.api_url}/repos/{self.settings.repository}/actions/artifacts/{artifact.id}/zip"
+        response = requests.get(url, headers={"Authorization": f"Bearer {self.settings.token.reveal()}"},
+                                timeout=120, stream=True)
+        if response.status_code == 403:
+            raise Forbidden(f"GitHub refused to download artifact {name} (403)")
+        response.raise_for_status()
+        # To a file, never into memory: the artifact is PR-made and may be as large as the cap.
+        fd, temp = tempfile.mkstemp(prefix="mlgate-artifact-", suffix=".zip")
+        size = 0
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in response.iter_content(1 << 20):
+                    size += len(chunk)
+                    if size > MAX_ARTIFACT_BYTES:
+                        raise InputError(f"artifact {name} of run {run_id} is larger than {MAX_ARTIFACT_BYTES} bytes")
+                    out.write(chunk)
+        except BaseException:
+            os.unlink(temp)
+            raise
+        return Artifact(Path(temp), _iso(artifact.created_at))
 
     @_translate("find the gate workflow's run")
     def find_gate_run(self, workflow_file: str, head_sha: str) -> int | None:

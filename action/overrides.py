@@ -9,11 +9,13 @@ check, a promotion) it is looked up again through the API:
 * its author is not a bot and has the maintain or admin role *now* (the collaborator API);
 * the comment was never edited (``updated_at == created_at``): people with write access can
   edit others' comments, and an edit could point the override at another commit;
-* the commit it names is the commit being judged (a prefix of its SHA);
+* the commit it names, in full, is the commit being judged;
 * when the candidate comes from a gate run's artifact, the comment is newer than the artifact:
   the maintainer can only have seen a candidate that existed when they wrote, so a re-run that
-  uploads a different artifact for the same commit (or a commit made to share the SHA's
-  prefix) is not covered.
+  uploads a different artifact for the same commit is not covered.
+
+"Never edited" rests on GitHub's ``updated_at``, which the REST API moves on an edit of the
+body; reactions are separate objects and leave it alone.
 """
 
 from __future__ import annotations
@@ -68,8 +70,8 @@ def verified_override(forge: Forge, pr: int, commit: str, *, bot_login: str,
 
 
 def names_commit(named: str, commit: str | None) -> bool:
-    """``named`` (7 to 64 hex digits, from the command) identifies ``commit``."""
-    return bool(commit) and len(named) >= commands.MIN_SHA and commit.lower().startswith(named.lower())
+    """``named`` (the full SHA the command gives) is ``commit``."""
+    return bool(commit) and bool(named) and commit.lower() == named.lower()
 
 
 def _override_command(comment: Comment, bot_login: str):

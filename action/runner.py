@@ -7,6 +7,7 @@ they never evaluate PR files, never run train commands and never unpickle anythi
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import os
@@ -25,6 +26,7 @@ from gates.report import MARKER, trim_markdown
 from gates.escape import log_text, md_code, md_text
 
 from . import commands
+from .artifacts import ARTIFACT, UNTRUSTED_DIR, extract_candidate
 from .commands import HELP, Command
 from .deadline import needs_supervision, supervise
 from .events import Trigger, load_payload, parse_trigger
@@ -136,7 +138,12 @@ def run(settings: Settings, forge_factory: Callable[[Settings], Forge], log: Cal
         if trigger.kind == "comment":
             return handle_comment(settings, trigger, forge_factory(settings), pub)
         if trigger.kind == "publish":
-            return publish_gate_run(settings, trigger, forge_factory(settings), pub)
+            forge = forge_factory(settings)
+            try:
+                return publish_gate_run(settings, trigger, forge, pub)
+            except MlgateError as exc:  # no artifact, a bad artifact, a bad policy: the check says so
+                _best_effort(lambda: _failed_check(settings, forge, trigger.head_sha, exc))
+                raise
         if trigger.kind == "merge":
             return promote_on_merge(settings, trigger, forge_factory(settings), pub)
         return handle_dispatch(settings, trigger, forge_factory, pub)
@@ -154,24 +161,23 @@ def evaluate_pull_request(settings: Settings, trigger: Trigger, forge: Forge, pu
     blockers = protected_blockers(policy, forge.changed_files(trigger.pr), notes, settings.workspace)
     existing = forge.find_comment(trigger.pr, MARKER, settings.bot_login)
 
-    overrides = _overrides(settings, allow_train=False)
-    overrides.train_refusal = TRAIN_WITH_TOKEN
-    if policy_source != "base":
-        overrides.env = {}  # a PR-written policy (first set-up) must not reach a sealed holdout's secret
+    overrides = dataclasses.replace(_overrides(settings, allow_train=False), train_refusal=train_with_token(settings))
+    if policy_source != "base":  # a PR-written policy (first set-up) must not reach a sealed holdout's secret
+        overrides = dataclasses.replace(overrides, env={})
     result = evaluate(policy, settings.workspace, overrides, policy_source=policy_source,
                       blockers=tuple(blockers), registry=open_registry(policy, settings.workspace, settings))
-    result.notes[:0] = notes
-    result.commit = trigger.head_sha
     override = verified_override(forge, trigger.pr, trigger.head_sha, bot_login=settings.bot_login)
-    result.overridden = override.record() if override else None
+    result = dataclasses.replace(result, notes=[*notes, *result.notes], commit=trigger.head_sha,
+                                 overridden=override.record() if override else None)
     return publish(settings, trigger.pr, trigger.head_sha, result, forge, pub, existing=existing)
 
 
-TRAIN_WITH_TOKEN = (
-    "train commands never run where a token is reachable, and this job has one (input github_token); "
-    "train in a build job with `github_token: \"\"` and checkout's `persist-credentials: false`, and let the "
-    "judge workflow evaluate its artifact (README: the build-then-judge split)"
-)
+def train_with_token(settings: Settings) -> str:
+    where = "input github_token" if os.environ.get("INPUT_GITHUB_TOKEN", "").strip() else "the GITHUB_TOKEN variable"
+    return (f"train commands never run where a token is reachable, and this job has one ({where}); train in a "
+            "build job without it (`github_token: \"\"`, no GITHUB_TOKEN in env:, checkout's "
+            "`persist-credentials: false`) and let the judge workflow evaluate its artifact (README: the "
+            "build-then-judge split)")
 
 
 def build(settings: Settings, trigger: Trigger, pub: Publication) -> int:
@@ -190,19 +196,24 @@ def build(settings: Settings, trigger: Trigger, pub: Publication) -> int:
             raise ConfigError(f"candidate.train: the train command runs PR code, and this job could hand it a "
                               f"credential: {'; '.join(found)}. Train only in a job without them (README: the "
                               "build-then-judge split)")
-    overrides = _overrides(settings, allow_train=True)
-    overrides.env = {}  # this checkout's policy is the PR's: it must not reach the judge's secrets
-    if secrets:  # a sealed holdout is the judge's alone
-        return build_without_holdout(settings, policy, overrides, pub)
+    # This checkout's policy is the PR's: it never gets the environment (a sealed holdout's secret).
+    overrides = dataclasses.replace(_overrides(settings, allow_train=True), env={})
+    if secrets:
+        return build_candidate_only(settings, policy, overrides, pub, "the holdout is sealed (only the judge can read it)")
+    registry = policy.production.registry
+    if registry is not None and registry.kind != "file" and not settings.production:
+        return build_candidate_only(settings, policy, overrides, pub,
+                                    f"the production model is in a {registry.kind} registry, which only the judge reads")
     result = evaluate(policy, settings.workspace, overrides, policy_source="pr")
-    result.notes.insert(0, "Build job: advice under this checkout's policy. The judge workflow re-evaluates the "
-                           "uploaded candidate under the base branch's policy and holdout; its check decides.")
-    result.commit = trigger.head_sha
+    result = dataclasses.replace(result, commit=trigger.head_sha, notes=[
+        "Build job: advice under this checkout's policy. The judge workflow re-evaluates the uploaded candidate "
+        "under the base branch's policy and holdout; its check decides.", *result.notes])
     return publish(settings, None, trigger.head_sha, result, None, pub)
 
 
-def build_without_holdout(settings: Settings, policy: Policy, overrides, pub: Publication) -> int:
-    """A sealed holdout is the judge's alone: the build job only produces the candidate."""
+def build_candidate_only(settings: Settings, policy: Policy, overrides, pub: Publication, why: str) -> int:
+    """What only the judge can read (a sealed holdout, a registry behind a token) is the judge's
+    alone: the build job produces the candidate and says who evaluates it."""
     import shutil
 
     from gates.evaluate import candidate_only
@@ -212,10 +223,10 @@ def build_without_holdout(settings: Settings, policy: Policy, overrides, pub: Pu
     out_dir.mkdir(parents=True, exist_ok=True)
     if path is not None:
         shutil.copyfile(path, out_dir / f"candidate{path.suffix}")
-    pub.summary.append("## mlgate: candidate built\n\nThe holdout is sealed (only the judge workflow can read it): "
-                       "the judge evaluates this candidate and sets the check.")
+    pub.summary.append(f"## mlgate: candidate built\n\nNot evaluated here: {why}. The judge workflow evaluates "
+                       "this candidate and sets the check.")
     pub.outputs.update(decision="pending", report_path="", result_path="")
-    pub.say("mlgate: candidate built; the holdout is sealed, so the judge workflow evaluates it")
+    pub.say(f"mlgate: candidate built; not evaluated here: {why}; the judge workflow evaluates it")
     return 0
 
 
@@ -543,11 +554,6 @@ def strip_state(body: str) -> str:
 
 # ----------------------------------------------------------------------------- fork-safe publishing
 
-ARTIFACT = "mlgate-report"
-UNTRUSTED_DIR = ".mlgate-untrusted"
-MAX_CANDIDATE_BYTES = 4 * 1024**3
-
-
 def publish_gate_run(settings: Settings, trigger: Trigger, forge: Forge, pub: Publication) -> int:
     """After an unprivileged PR gate run: re-evaluate its uploaded candidate here, where the
     checkout is the base branch, and publish the comment and check.
@@ -563,61 +569,20 @@ def publish_gate_run(settings: Settings, trigger: Trigger, forge: Forge, pub: Pu
     if artifact is None:
         raise ConfigError(f"workflow run {trigger.run_id} uploaded no artifact named {ARTIFACT!r} "
                           "(the gate workflow must upload mlgate-report/)")
-    candidate = extract_candidate(artifact.data, settings.workspace / UNTRUSTED_DIR)
+    candidate = extract_candidate(artifact.path, settings.workspace / UNTRUSTED_DIR)
 
     policy = workspace_policy(settings, base=True)
     notes: list[str] = []
     blockers = protected_blockers(policy, forge.changed_files(pr), notes, settings.workspace)
     existing = forge.find_comment(pr, MARKER, settings.bot_login)
-    overrides = _overrides(settings, allow_train=False, trust_pickle=False)
-    overrides.candidate = candidate
+    overrides = _overrides(settings, allow_train=False, trust_pickle=False).with_candidate(candidate)
     result = evaluate(policy, settings.workspace, overrides, policy_source="base", blockers=tuple(blockers),
                       registry=open_registry(policy, settings.workspace, settings))
-    result.notes[:0] = notes
-    result.commit = trigger.head_sha
     override = verified_override(forge, pr, trigger.head_sha, bot_login=settings.bot_login,
                                  not_before=artifact.created_at)
-    result.overridden = override.record() if override else None
+    result = dataclasses.replace(result, notes=[*notes, *result.notes], commit=trigger.head_sha,
+                                 overridden=override.record() if override else None)
     return publish(settings, pr, trigger.head_sha, result, forge, pub, existing=existing)
-
-
-def extract_candidate(archive: bytes, into: Path) -> Path:
-    """Take only ``candidate.skops`` out of the artifact zip (no pickles, no paths from the zip)."""
-    import io
-    import zipfile
-
-    import zlib
-
-    try:
-        with zipfile.ZipFile(io.BytesIO(archive)) as zf:
-            names = [n for n in zf.namelist() if Path(n).name.startswith("candidate.")]
-            if not names:
-                raise ConfigError(f"artifact {ARTIFACT}: no candidate file (expected candidate.skops)")
-            name = names[0]
-            shown = repr(Path(name).name[:80])
-            if len(names) > 1:
-                raise ConfigError(f"artifact {ARTIFACT}: {len(names)} candidate files; expected one candidate.skops")
-            if zf.getinfo(name).file_size > MAX_CANDIDATE_BYTES:
-                raise ConfigError(f"artifact {ARTIFACT}: {shown} unpacks to more than {MAX_CANDIDATE_BYTES} bytes")
-            if Path(name).suffix != ".skops":
-                raise ConfigError(f"artifact {ARTIFACT}: {shown} is not a skops file; a privileged job "
-                                  "never loads pickles from a pull request")
-            into.mkdir(parents=True, exist_ok=True)
-            target = into / "candidate.skops"  # our own name: nothing from the zip picks the path
-            data = b""
-            with zf.open(name) as member:  # read at most the cap, whatever the header claims
-                data = member.read(MAX_CANDIDATE_BYTES + 1)
-            if len(data) > MAX_CANDIDATE_BYTES:
-                raise ConfigError(f"artifact {ARTIFACT}: {shown} unpacks to more than {MAX_CANDIDATE_BYTES} bytes")
-            target.write_bytes(data)
-            return target
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error) as exc:
-        raise ConfigError(f"artifact {ARTIFACT}: not a readable zip archive ({type(exc).__name__})") from None
-    except RuntimeError as exc:  # zipfile's way of saying "encrypted, password required"
-        raise ConfigError(f"artifact {ARTIFACT}: cannot be unpacked ({'encrypted' if 'encrypt' in str(exc) else 'corrupt'} "
-                          "member)") from None
-    except NotImplementedError:
-        raise ConfigError(f"artifact {ARTIFACT}: uses a compression method mlgate does not unpack") from None
 
 
 # ----------------------------------------------------------------------------- promotion
@@ -638,8 +603,9 @@ def promote_pull_request(settings: Settings, forge: Forge, pr: int, actor: str, 
     artifact = forge.download_artifact(run_id, ARTIFACT)
     if artifact is None:
         return refused(f"@{actor} not promoted: gate run {run_id} uploaded no `{ARTIFACT}` artifact.")
-    candidate = extract_candidate(artifact.data, settings.workspace / UNTRUSTED_DIR)
+    candidate = extract_candidate(artifact.path, settings.workspace / UNTRUSTED_DIR)
     policy = policy or workspace_policy(settings, base=True)
+    blockers = protected_blockers(policy, forge.changed_files(pr), [], settings.workspace)
     registry = open_registry(policy, settings.workspace, settings)
     # Verified here and now, at the source: the maintainer's own comment, their role today, and
     # a candidate that existed when they wrote it.
@@ -647,9 +613,10 @@ def promote_pull_request(settings: Settings, forge: Forge, pr: int, actor: str, 
     try:
         outcome = promote(policy, settings.workspace, registry, _overrides(settings, allow_train=False, trust_pickle=False)
                           .with_candidate(candidate), by=actor, override=override.record() if override else None,
-                          pr=pr, reason=reason, source=f"PR #{pr} at {pull.head_sha[:7]} (gate run {run_id})")
+                          pr=pr, reason=reason, source=f"PR #{pr} at {pull.head_sha[:7]} (gate run {run_id})",
+                          blockers=tuple(blockers))
     except Blocked as exc:
-        return refused(f"@{actor} not promoted: {exc}", code=1)
+        return refused(f"@{actor} not promoted: {md_text(exc)}", code=1)
     if outputs is not None:
         outputs["promoted_version"] = str(outcome.version.version)
     how = " under a maintainer's override" if outcome.result.get("overridden") else ""
@@ -671,7 +638,14 @@ def rollback(settings: Settings, actor: str, to: int | None, *, reason: str) -> 
 
 
 def promote_on_merge(settings: Settings, trigger: Trigger, forge: Forge, pub: Publication) -> int:
-    policy = workspace_policy(settings, base=True)
+    """After a merge the checkout holds the PR's own changes: its policy is read as it was on the
+    base branch before the merge (``base.sha``), and what the PR changed is checked like in the
+    judge, so a PR can neither widen its allowlist nor swap the holdout for its own promotion."""
+    base_text = forge.file_at(settings.config, trigger.base_sha) if trigger.base_sha else None
+    if base_text is not None:
+        policy = parse_policy(base_text, f"{settings.config} (base branch before the merge)")
+    else:  # first set-up: the merged PR brought the policy
+        policy = workspace_policy(settings)
     if policy.promotion_when != "merge":
         pub.say("mlgate: nothing to do: promotion.when is 'command' (use /mlgate promote)")
         return 0
@@ -735,6 +709,14 @@ def _overrides(settings: Settings, *, allow_train: bool, trust_pickle: bool | No
         train_env=untrusted_environment(),
         env=dict(os.environ),  # a sealed holdout's credential, in the judge's environment only
     )
+
+
+def _failed_check(settings: Settings, forge: Forge, head_sha: str, exc: Exception) -> None:
+    """The required check must never be left missing or stale when the judge cannot judge."""
+    message = md_text(settings.redact(str(exc)).strip().splitlines()[0][:500] if str(exc).strip() else type(exc).__name__)
+    forge.publish_check(settings.check_name, head_sha, conclusion="failure", title="mlgate could not evaluate",
+                        summary=f"mlgate could not evaluate this commit: {message}",
+                        existing=forge.find_check(settings.check_name, head_sha))
 
 
 def _best_effort(action: Callable[[], None]) -> None:

@@ -25,7 +25,10 @@ TOKEN_VARIABLES = ("INPUT_GITHUB_TOKEN", "GITHUB_TOKEN", "GH_TOKEN", "ACTIONS_ID
 # What actions/checkout (persist-credentials: true, the default) leaves in .git/config: an
 # http extraheader (v4/v5), or an include of a credentials file kept elsewhere (v6); also any
 # credential helper or a remote URL with credentials in it.
-_GIT_CREDENTIALS = re.compile(r"extraheader|^\s*\[\s*include|^\s*helper\s*=|://[^/\s@]+@", re.IGNORECASE | re.MULTILINE)
+_GIT_CREDENTIALS = re.compile(r"extraheader|^\s*\[\s*include|^\s*helper\s*=|https?://[^/\s@]+@",
+                              re.IGNORECASE | re.MULTILINE)
+# mlgate's own settings that are not secrets; any other MLGATE_* variable may be one.
+NOT_SECRET = {"MLGATE_SUPERVISED", "MLGATE_WRITE_INTERVAL"}
 
 
 class NotReadable(Exception):
@@ -75,16 +78,27 @@ def read_pr_file(workspace: Path, relative: str, *, cap: int = PR_FILE_CAP) -> s
 
 
 def reachable_credentials(workspace: Path, env: dict[str, str], secret_variables: tuple[str, ...] = ()) -> list[str]:
-    """Every credential PR code could reach from this job, each named (never its value)."""
-    found = [f"the environment variable {name}" for name in (*TOKEN_VARIABLES, *secret_variables)
-             if env.get(name, "").strip()]
-    config = Path(workspace) / ".git" / "config"
-    try:
-        text = config.read_text(encoding="utf-8", errors="replace") if config.is_file() else ""
-    except OSError:
-        text = ""
-    if _GIT_CREDENTIALS.search(text):
-        found.append(".git/config (credentials persisted by actions/checkout: use persist-credentials: false)")
+    """Every credential PR code could reach from this job, each named (never its value).
+
+    What this cannot see bounds it: in a container action the runner also mounts the Docker
+    socket, through which code can reach the host and the job's own token — so the build job's
+    token must itself be read-only (``permissions: contents: read``), as the README's build
+    workflow declares. ``ACTIONS_RUNTIME_TOKEN`` (artifacts and caches of this very run) is
+    not counted: the PR's code already runs in this job's other steps with it."""
+    mlgate_secrets = tuple(name for name in env if name.startswith("MLGATE_") and name not in NOT_SECRET)
+    names = dict.fromkeys((*TOKEN_VARIABLES, *secret_variables, *mlgate_secrets))
+    found = [f"the environment variable {name}" for name in names if env.get(name, "").strip()]
+    root = Path(workspace)
+    configs = [root / ".git" / "config", *sorted((root / ".git" / "modules").glob("**/config")),
+               *sorted(root.glob("*/.git/config"))]
+    for config in configs:
+        try:
+            text = config.read_text(encoding="utf-8", errors="replace") if config.is_file() else ""
+        except OSError:
+            text = ""
+        if _GIT_CREDENTIALS.search(text):
+            found.append(f"{config.relative_to(root)} (credentials persisted by actions/checkout: use "
+                         "persist-credentials: false)")
     home = env.get("HOME")
     if home and (Path(home) / ".git-credentials").exists():
         found.append(f"{home}/.git-credentials")

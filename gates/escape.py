@@ -25,7 +25,8 @@ _BACKTICKS = re.compile(r"`+")
 _SPACE = re.compile(r"\s+")
 _MENTION = re.compile(r"@(?=\S)")  # a mention, a team, or the domain of an e-mail autolink
 _ISSUE_REFERENCE = re.compile(r"(#|\bGH-)(?=\d)")
-_MERMAID_UNSAFE = re.compile(r"[^0-9A-Za-z _.,=+\-/()%<>]")
+# No < or >: Mermaid renders labels as HTML, so "<img src=x onerror=…>" would survive as a tag.
+_MERMAID_UNSAFE = re.compile(r"[^0-9A-Za-z _.,=+\-/()%]")
 _ZERO_WIDTH_SPACE = "\u200b"
 # C0 and C1 controls (ANSI escape sequences start with ESC), DEL, and the bidirectional
 # overrides and isolates that make text display in another order than it reads ("Trojan Source").

@@ -190,6 +190,7 @@ def _holdout(policy: Policy, workspace: Path, overrides: Overrides, chunk_rows: 
     path, label = where.path, where.label
     if chunk_rows is None:
         holdout = load_holdout(path, policy.data, task=policy.task, label=label)
+        where.discard()  # in memory now: a sealed holdout's plaintext is not kept on disk a moment longer
     else:
         holdout = survey(path, policy.data, task=policy.task, label=label, chunk_rows=chunk_rows)
     if policy.data.sha256 and overrides.data is None and holdout.sha256 != policy.data.sha256:

@@ -256,9 +256,17 @@ def _sum_tolerance(dtype, classes: int) -> float:
     return max(1e-9, 64 * eps * max(classes, 1))
 
 
-def check_probabilities(raw, what: str) -> np.ndarray:
+# Text files carry rounded probabilities (a float32 softmax written as CSV sums to 1.00000003,
+# six significant digits per class miss by up to k·5e-7): rows within this of 1 are renormalised.
+FILE_SUM_TOLERANCE = 1e-3
+
+
+def check_probabilities(raw, what: str, *, sum_tolerance: float | None = None) -> np.ndarray:
     """Probabilities must be finite, in [0, 1] and sum to 1 per row, or nothing computed from
-    them (AUC, log loss, Brier) means what it says; else exit 2 naming ``what`` and a row."""
+    them (AUC, log loss, Brier) means what it says; else exit 2 naming ``what`` and a row.
+
+    ``sum_tolerance`` (for files) allows rounding and renormalises; a model's own output gets
+    a few ulps of its dtype."""
     try:
         values = np.asarray(raw, dtype=float)
     except (TypeError, ValueError):
@@ -272,13 +280,14 @@ def check_probabilities(raw, what: str) -> np.ndarray:
         row = int(np.argmax(bad))
         raise ModelError(f"{what} returned a probability outside [0, 1] (first at data row {row + 1}: "
                          f"{values[row].tolist()[:5]})")
-    tol = _sum_tolerance(np.asarray(raw).dtype, values.shape[1])
-    bad = np.abs(values.sum(axis=1) - 1.0) > tol
+    tol = _sum_tolerance(np.asarray(raw).dtype, values.shape[1]) if sum_tolerance is None else sum_tolerance
+    sums = values.sum(axis=1)
+    bad = np.abs(sums - 1.0) > tol
     if bad.any():
         row = int(np.argmax(bad))
         raise ModelError(f"{what} returned probabilities that do not sum to 1 (first at data row {row + 1}: "
                          f"sum {values[row].sum():.9g})")
-    return values
+    return values / sums[:, None] if sum_tolerance is not None else values
 
 
 def _align_proba(raw: np.ndarray, classes: list, labels: tuple) -> np.ndarray:
@@ -342,7 +351,7 @@ def _proba_from_columns(frame: pd.DataFrame, labels: tuple, positive_label, labe
             raise DataError(f"{label}: no {PROBA_PREFIX}<label> column for label(s) {missing}")
         proba = np.column_stack([_probabilities(frame[per_class[str(lab)]], label) for lab in labels])
         try:
-            return check_probabilities(proba, f"{label}: columns {PROBA_PREFIX}<label>")
+            return check_probabilities(proba, f"{label}: columns {PROBA_PREFIX}<label>", sum_tolerance=FILE_SUM_TOLERANCE)
         except ModelError as exc:
             raise DataError(str(exc)) from None
     if SCORE_COLUMN in frame.columns:

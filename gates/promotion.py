@@ -61,10 +61,14 @@ def reusable(result: dict | None, *, candidate_sha: str, production_sha: str | N
 
 def promote(policy: Policy, workspace: Path, registry: FileRegistry, overrides: Overrides, *, by: str,
             previous_result: dict | None = None, force: bool = False, reason: str = "", pr: int | None = None,
-            source: str | None = None, progress=None, override: dict | None = None) -> Promotion:
+            source: str | None = None, progress=None, override: dict | None = None,
+            blockers: tuple[str, ...] = ()) -> Promotion:
     """``override`` is a maintainer's override the caller has just verified at its source (the
     action checks the comment through the API); an ``overridden`` field inside a stored
-    ``previous_result`` is never trusted — anyone who can write that file could set it."""
+    ``previous_result`` is never trusted — anyone who can write that file could set it. (Its
+    decision is reused only when every SHA-256 matches: the local operator's own evaluation of
+    these exact bytes, which ``--force`` could overrule anyway.) ``blockers`` are reasons to
+    block found outside the gates (the pull request changed the holdout)."""
     if force and not reason.strip():
         raise InputError("--force needs --reason: a forced promotion is recorded with why")
     artifact = candidate_artifact(policy, workspace, overrides)
@@ -83,13 +87,14 @@ def promote(policy: Policy, workspace: Path, registry: FileRegistry, overrides: 
         previous_result, candidate_sha=candidate_sha,
         production_sha=current.sha256 if current else None, data_sha=data_sha, config_sha=policy.sha256,
     )
-    if reused:
+    if reused and not blockers:
         data = dict(previous_result)
     else:
         # Evaluated with everything the caller gave (the environment of a sealed holdout
         # included), but never running a train command: the artifact is what gets promoted.
         overrides = dataclasses.replace(overrides, candidate=artifact, allow_train=False)
-        data = to_dict(evaluate(policy, workspace, overrides, registry=registry, progress=progress))
+        data = to_dict(evaluate(policy, workspace, overrides, registry=registry, progress=progress, blockers=blockers))
+        reused = False
     data["overridden"] = dict(override) if override else None
     blocked = data["decision"] not in ("approve", "first-model")  # inconclusive never approves
     if blocked and not data.get("overridden") and not force:

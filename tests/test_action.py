@@ -102,7 +102,7 @@ class Action:
         }
         env.update({f"INPUT_{k.upper()}": v for k, v in inputs.items()})
         env.update(extra_env or {})
-        proc = subprocess.run([sys.executable, "-m", "action", "action"], cwd=workspace, env=env,
+        proc = subprocess.run([sys.executable, "-P", "-m", "action", "action"], cwd=workspace, env=env,
                               capture_output=True, text=True, timeout=180)
         run = ActionRun(proc.returncode, proc.stdout, proc.stderr, out.read_text(), summary.read_text())
         for text in (run.stdout, run.stderr, run.outputs, run.summary):
@@ -441,7 +441,8 @@ def test_fork_publisher_never_loads_a_pickle(action, github):
                  trust_pickle="true")
     assert run.code == 2 and "never loads pickles" in run.stderr
     assert not (action.tmp / "pwned").exists()
-    assert github.calls("POST") == []
+    [check] = checks(github, PR_REPO, FORK_HEAD)  # the judge could not judge: the check says so
+    assert check["conclusion"] == "failure" and "never loads pickles" in check["output"]["summary"]
 
 
 def test_privileged_dispatch_never_runs_a_train_command(action, github):
@@ -529,7 +530,7 @@ def test_a_pr_cannot_forge_an_override_through_text_it_controls(action, github):
 
 def test_merge_does_nothing_when_promotion_is_by_command(action, github):
     base = action.workspace("better")
-    (base / ".github" / "mlgate.yml").write_text(POLICY + "promotion: {when: command}\n")
+    github.set_file(PR_REPO, ".github/mlgate.yml", POLICY + "promotion: {when: command}\n", ref=BASE_SHA)
     run = action(base, "pull_request_target", merged_event())
     assert run.code == 0 and "promotion.when is 'command'" in run.stdout
     assert github.calls("POST") == []

@@ -171,7 +171,14 @@ def test_a_name_cannot_close_a_mermaid_label_line_or_fence():
 @pytest.mark.parametrize("value", MERMAID_ATTACKS + ["ünïcode <b>", ""])
 def test_mermaid_text_keeps_only_label_safe_characters(value):
     label = mermaid_text(value)
-    assert re.fullmatch(r"[0-9A-Za-z _.,=+\-/()%<>]*", label) and "%%" not in label
+    assert "<" not in label and ">" not in label and '"' not in label and "`" not in label
+    assert "\n" not in label and "%%" not in label and "]" not in label
+
+
+@pytest.mark.parametrize("value", ["<img src=x onerror=alert(1)>", "<a href=//evil.example>x</a>", "a<b>c"])
+def test_mermaid_labels_carry_no_html_tags(value):
+    """Mermaid renders a label as HTML: a tag in a slice value must not survive as one."""
+    assert not re.search(r"<[A-Za-z/]", mermaid_text(value))
 
 
 # ----------------------------------------------------------------------------- HTML

@@ -234,3 +234,26 @@ def test_predictions_file_probabilities_must_sum_to_one(tmp_path):
                                         r"to 1 \(first at data row 3"):
         score_model(model, holdout, labels=(0, 1, 2), positive_label=None, id_column=None, exclude={TARGET},
                     want_proba=True)
+
+
+@pytest.mark.parametrize("write", ["float32 csv", "six digits", "float32 parquet"])
+def test_rounded_probabilities_in_a_file_are_accepted_and_renormalised(tmp_path, write):
+    from gates.models import load_predictions_file
+
+    rng = np.random.default_rng(1)
+    p = rng.dirichlet(np.ones(5), size=500)
+    frame = pd.DataFrame({"prediction": p.argmax(axis=1)})
+    for k in range(5):
+        frame[f"proba_{k}"] = p[:, k].astype(np.float32) if "float32" in write else p[:, k]
+    path = tmp_path / ("pred.parquet" if "parquet" in write else "pred.csv")
+    if "parquet" in write:
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False, float_format="%.6g" if write == "six digits" else None)
+    model = load_predictions_file(path, role="candidate", label=path.name)
+    holdout = Holdout(frame=pd.DataFrame({TARGET: p.argmax(axis=1)}), source="h.csv", sha256="", target=TARGET,
+                      task="classification")
+    scores = score_model(model, holdout, labels=tuple(range(5)), positive_label=None, id_column=None,
+                         exclude={TARGET}, want_proba=True)
+    assert np.allclose(scores.proba.sum(axis=1), 1.0, atol=1e-12)
+    assert np.allclose(scores.proba, p, atol=1e-5)

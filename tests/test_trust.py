@@ -139,7 +139,7 @@ def test_an_override_does_not_cover_an_artifact_uploaded_after_it(action, github
 
 def test_the_override_command_refuses_another_commit_and_prints_the_right_one(action, github):
     github.set_permission(CMD_REPO, "chmouel", "admin")
-    body = "/mlgate override deadbeefdeadbeef looks fine"
+    body = "/mlgate override " + "de" * 20 + " looks fine"
     github.add_comment(CMD_REPO, 1, body, user="chmouel", id=COMMENT_ID)
     run = action(action.workspace(), "issue_comment", comment_event(body), repo=CMD_REPO)
     assert run.code == 0
@@ -157,7 +157,7 @@ def test_the_judge_honours_a_verified_override_and_records_it(action, github):
     gate = github.add_workflow_run(PR_REPO, fork_head, head_branch="feature", head_repo="someone/Hello-World")
     github.add_artifact(gate["id"], "mlgate-report", artifact_from(action.workspace("worse")), created_at=EARLIER)
     github.set_permission(PR_REPO, "maint", "admin")
-    comment = github.add_comment(PR_REPO, 7, f"/mlgate override {fork_head[:12]} accepted", user="maint",
+    comment = github.add_comment(PR_REPO, 7, f"/mlgate override {fork_head} accepted", user="maint",
                                  created_at=LATER)
     run = action(action.workspace("better"), "workflow_run", workflow_run_event(gate["id"], fork_head))
     assert run.code == 0, run.stderr
@@ -463,3 +463,81 @@ def test_a_stored_result_claiming_an_override_promotes_nothing(tmp_path, run_cli
     run = run_cli("promote", "--workspace", ws, "--out", out, "--quiet")
     assert run.code == 1 and "refusing to promote: the gate blocks" in run.err
     assert json.loads((ws / "models" / "registry" / "registry.json").read_text())["aliases"] == {"production": 1}
+
+
+@pytest.mark.parametrize("named", [HEAD[:7], HEAD[:39]])
+def test_an_override_must_name_the_whole_commit(action, github, named):
+    """A short prefix can be matched by a commit made for the purpose: only the full SHA counts."""
+    blocked_gate_run(action, github)
+    github.set_permission(PR_REPO, "maint", "maintain")
+    github.add_comment(PR_REPO, 2, f"/mlgate override {named} fine", user="maint", created_at=LATER)
+    run, base = merge(action)
+    assert run.code == 1 and not promoted(base)
+
+
+def test_a_repository_cannot_shadow_mlgate_in_the_privileged_child(action, github):
+    """The judge's working directory is the repository: a top-level `action/` or `gates/` there
+    must not be imported by the supervised child (python -P), let alone run with the token."""
+    base = action.workspace("better")
+    marker = action.tmp / "shadowed"
+    for package in ("action", "gates"):
+        (base / package).mkdir()
+        (base / package / "__init__.py").write_text(f"open({str(marker)!r}, 'w').write('{package}')\n")
+    (base / "action" / "__main__.py").write_text(f"open({str(marker)!r}, 'w').write('main')\n")
+    github.add_comment(CMD_REPO, 1, "/mlgate help", user="chmouel", id=COMMENT_ID)
+    run = action(base, "issue_comment", comment_event("/mlgate help"), repo=CMD_REPO)
+    assert run.code == 0, run.stderr
+    assert not marker.exists()
+    assert "mlgate commands" in bot_comments(github, CMD_REPO, 1)[-1]["body"]
+
+
+def test_a_merge_promotes_under_the_policy_from_before_the_merge(action, github):
+    """After the merge the checkout holds the PR's own policy: a PR that loosened its margins
+    (or widened its allowlist) must not be promoted under its own rules."""
+    blocked_gate_run(action, github)
+    base = action.workspace("better")
+    policy = (base / ".github" / "mlgate.yml").read_text()
+    (base / ".github" / "mlgate.yml").write_text(policy.replace("margin: 0.01", "margin: 0.9").replace(
+        "margin: 0.02", "margin: 0.9").replace("threshold: 0.90", "threshold: 0.1"))
+    run = action(base, "pull_request_target", merged_event())
+    assert run.code == 1, run.stderr
+    assert registry_of(base)["aliases"] == {"production": 1}
+
+
+def test_a_merge_that_changed_the_holdout_is_not_promoted(action, github):
+    gate_run_with(github, action.workspace("better"))  # an approving candidate...
+    github.set_pull_files(PR_REPO, 2, ["data/holdout.csv"])  # ...judged on a holdout the PR rewrote
+    run, base = merge(action)
+    assert run.code == 1, run.stderr
+    assert not promoted(base)
+    assert "the holdout data/holdout.csv is changed by this PR" in bot_comments(github, PR_REPO, 2)[-1]["body"]
+
+
+def test_a_judge_that_cannot_judge_fails_the_check_and_skips_cancelled_builds(action, github):
+    fork_head = "abcdef0123456789abcdef0123456789abcdef01"
+    github.add_pull(PR_REPO, 7, fork_head, base_ref="master", head_ref="feature", head_repo="someone/Hello-World")
+    github.set_pull_files(PR_REPO, 7, ["train.py"])
+    gate = github.add_workflow_run(PR_REPO, fork_head, head_branch="feature", head_repo="someone/Hello-World")
+    run = action(action.workspace("better"), "workflow_run", workflow_run_event(gate["id"], fork_head))
+    assert run.code == 2 and "uploaded no artifact" in run.stderr
+    [check] = checks(github, PR_REPO, fork_head)
+    assert check["conclusion"] == "failure" and check["output"]["title"] == "mlgate could not evaluate"
+
+    cancelled = workflow_run_event(gate["id"], fork_head)
+    cancelled["workflow_run"]["conclusion"] = "cancelled"
+    quiet = action(action.workspace("better"), "workflow_run", cancelled)
+    assert quiet.code == 0 and "the build run was cancelled" in quiet.stdout
+
+
+def test_the_cli_in_a_workflow_refuses_to_train_beside_a_token(tmp_path, monkeypatch, run_cli):
+    from gates.demo import build
+
+    ws = build(tmp_path / "ws", "better")
+    (ws / "build" / "orig.skops").write_bytes((ws / "build" / "model.skops").read_bytes())
+    _train_policy(ws, "cp build/orig.skops {output}")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_in_the_environment")
+    run = run_cli("evaluate", "--workspace", ws, "--out", tmp_path / "out", "--quiet")
+    assert run.code == 2 and "the environment variable GITHUB_TOKEN" in run.err
+    monkeypatch.delenv("GITHUB_TOKEN")
+    assert run_cli("evaluate", "--workspace", ws, "--out", tmp_path / "out", "--quiet").code == 0
