@@ -16,7 +16,6 @@ from pathlib import Path
 from gates.errors import ConfigError
 
 ARTIFACT = "mlgate-report"
-UNTRUSTED_DIR = ".mlgate-untrusted"
 MAX_CANDIDATE_BYTES = 4 * 1024**3
 _COPY_CHUNK = 1 << 20
 

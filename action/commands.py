@@ -1,4 +1,4 @@
-"""Slash commands in PR comments: ``/mlgate run|promote|override <sha> <reason>|rollback [N]|help``.
+"""Slash commands in PR comments: ``/mlgate run|promote|override <commit>:<candidate> <reason>|rollback [N]|help``.
 
 Only the first line of a comment counts, so a command quoted in a reply (``> /mlgate …``) or
 shown in a code block is never run. Who may run what is decided by the collaborator
@@ -17,9 +17,10 @@ REQUIRED_ROLE = {"help": "none", "run": "write", "promote": "write", "override":
 _LEGACY = {"admin": "admin", "write": "write", "read": "read", "none": "none"}
 PREFIX = "/mlgate"
 MAX_REASON = 500
-# An override names its commit in full: a short prefix can be matched by a commit made for the
-# purpose (2^28 tries for 7 digits). The report prints the full command to copy.
-_SHA = re.compile(r"^(?:[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$")
+# An override names, in full, the commit and the candidate (SHA-256 of the artifact) it was given
+# for: a short prefix can be matched by a commit made for the purpose (2^28 tries for 7 digits),
+# and a commit alone can have another candidate uploaded for it. The report prints the command.
+_TARGET = re.compile(r"^(?P<commit>[0-9a-fA-F]{40}|[0-9a-fA-F]{64})(?::(?P<candidate>[0-9a-fA-F]{64}))?$")
 
 HELP = """\
 **mlgate commands** (first line of a comment on a pull request):
@@ -28,7 +29,7 @@ HELP = """\
 |---|---|---|
 | `/mlgate run` | write | re-run this PR's gate workflow on its head commit |
 | `/mlgate promote` | write | promote this PR's approved candidate into the registry |
-| `/mlgate override <sha> <reason>` | maintain | mark the gate as passed for commit `<sha>` (the report prints the command), recording who and why |
+| `/mlgate override <commit>:<candidate> <reason>` | maintain | accept the blocked candidate the report names (the report prints the command), recording who and why |
 | `/mlgate rollback [version]` | maintain | move production back to the previous (or given) version |
 | `/mlgate help` | anyone | this message |
 """
@@ -40,6 +41,7 @@ class Command:
     argument: str = ""  # override: the reason; rollback: the version
     error: str = ""  # a usage problem to reply with
     sha: str = ""  # override: the commit it names (all 40 hex digits, or 64 in a SHA-256 repository)
+    candidate: str = ""  # override: the candidate artifact's SHA-256 it names ("" when not named)
 
     @property
     def required_role(self) -> str:
@@ -59,14 +61,17 @@ def parse(body: str | None) -> Command | None:
     if name not in REQUIRED_ROLE:
         return Command("unknown", name, f"unknown command {md_code(name[:40])}")
     if name == "override":
-        sha, _, reason = argument.partition(" ")
-        if not _SHA.match(sha):
-            return Command(name, "", "`/mlgate override` names the commit it overrides in full (40 hex digits), then "
-                                     "the reason: `/mlgate override <sha> <reason>` (the report prints the exact command)")
+        target, _, reason = argument.partition(" ")
+        match = _TARGET.match(target)
+        if match is None:
+            return Command(name, "", "`/mlgate override` names the commit and the candidate it accepts, then the "
+                                     "reason: `/mlgate override <commit>:<candidate-sha256> <reason>` (the report "
+                                     "prints the exact command)")
+        sha, candidate = match.group("commit").lower(), (match.group("candidate") or "").lower()
         if not reason.strip():
-            return Command(name, "", "`/mlgate override` needs a reason after the commit: `/mlgate override <sha> <reason>`",
-                           sha=sha.lower())
-        return Command(name, reason.strip()[:MAX_REASON], sha=sha.lower())
+            return Command(name, "", "`/mlgate override` needs a reason: `/mlgate override <commit>:<candidate-sha256> "
+                                     "<reason>`", sha=sha, candidate=candidate)
+        return Command(name, reason.strip()[:MAX_REASON], sha=sha, candidate=candidate)
     if name == "rollback":
         if argument and not (argument.isascii() and argument.isdigit()):
             return Command(name, argument, f"`/mlgate rollback` takes a version number, got {md_code(argument[:40])}")

@@ -34,12 +34,18 @@ def needs_supervision(trigger: Trigger) -> bool:
     return trigger.kind in SUPERVISED_KINDS and os.environ.get(SUPERVISED) != "1"
 
 
-def limit_for(settings: Settings) -> float:
-    """The base branch's ``limits.evaluate_s`` (privileged jobs check out the base branch);
-    the default when the policy cannot be read — the child will report why."""
-    from gates.config import load_policy
+def limit_for(settings: Settings, trigger: Trigger, forge_factory) -> float:
+    """The base branch's ``limits.evaluate_s``: privileged jobs check out the base branch,
+    except after a merge, whose checkout holds the PR's own policy — then the policy as it was
+    before the merge (``base.sha``), as promotion reads it. The default when it cannot be read
+    (the child will report why)."""
+    from gates.config import load_policy, parse_policy
 
     try:
+        if trigger.kind == "merge" and trigger.base_sha:
+            text = forge_factory(settings).file_at(settings.config, trigger.base_sha)
+            if text is not None:
+                return parse_policy(text, settings.config).evaluate_s
         return load_policy(settings.workspace / settings.config, source=settings.config).evaluate_s
     except MlgateError:
         return DEFAULT_LIMIT_S
@@ -47,7 +53,7 @@ def limit_for(settings: Settings) -> float:
 
 def supervise(settings: Settings, trigger: Trigger, forge_factory: Callable[[Settings], Forge],
               log: Callable[[str], None], *, debug: bool = False) -> int:
-    limit = limit_for(settings)
+    limit = limit_for(settings, trigger, forge_factory)
     # -P: the working directory (the repository) is not put on sys.path, so a `gates/` or
     # `action/` folder in it can neither shadow mlgate nor run inside this privileged job.
     argv = [sys.executable, "-P", "-m", "action", "action"] + (["--debug"] if debug else [])

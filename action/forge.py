@@ -68,6 +68,15 @@ class Forge(Protocol):
 
     def changed_files(self, number: int) -> list[str]: ...
 
+    def compare_files(self, base: str, head: str) -> list[str]:
+        """Files that ``head`` changes since its merge base with ``base`` (GitHub lists ≤ 300)."""
+        ...
+
+    def start_check(self, name: str, head_sha: str) -> CheckRef:
+        """Mark the check in progress (not passing) before judging: a judge that dies half-way
+        then leaves no earlier green behind."""
+        ...
+
     def find_comment(self, number: int, marker: str, author: str) -> CommentRef | None:
         """The oldest comment by ``author`` carrying ``marker``, searched across all pages."""
         ...

@@ -117,6 +117,24 @@ class GitHubForge:
                 files.append(f.previous_filename)
         return files
 
+    @_translate("compare the commit with the base branch")
+    def compare_files(self, base: str, head: str) -> list[str]:
+        files = []
+        for f in self.repo.compare(base, head).files:
+            files.append(f.filename)
+            if getattr(f, "previous_filename", None):
+                files.append(f.previous_filename)
+        return files
+
+    @_translate("start the check run")
+    def start_check(self, name: str, head_sha: str) -> CheckRef:
+        # A new run, not an edit: GitHub reads the newest run of a name, and a completed run
+        # need not go back to in progress.
+        run = self.repo.create_check_run(name=name, head_sha=head_sha, status="in_progress",
+                                         output={"title": "mlgate: judging",
+                                                 "summary": "The judge is evaluating this commit."})
+        return CheckRef(run.id, None, run.html_url)
+
     @_translate("list the pull request's comments")
     def find_comments(self, number: int, marker: str, author: str) -> list[CommentRef]:
         return [CommentRef(c.id, c.body, c.html_url) for c in self.repo.get_issue(number).get_comments()

@@ -26,7 +26,7 @@ from gates.report import MARKER, trim_markdown
 from gates.escape import log_text, md_code, md_text
 
 from . import commands
-from .artifacts import ARTIFACT, UNTRUSTED_DIR, extract_candidate
+from .artifacts import ARTIFACT, extract_candidate
 from .commands import HELP, Command
 from .deadline import needs_supervision, supervise
 from .events import Trigger, load_payload, parse_trigger
@@ -45,6 +45,7 @@ REPORT_DIR = "mlgate-report"
 STATE = re.compile(r"^<!-- mlgate:state (\{.*\}) -->$")
 STATE_ROOM = 2_000  # the state line's share of the comment limit
 GITHUB_FILES_CAP = 3_000  # the pull request files API lists at most this many
+COMPARE_CAP = 300  # and the compare API at most this many
 PASSING = ("approve", "first-model")
 
 
@@ -141,7 +142,7 @@ def run(settings: Settings, forge_factory: Callable[[Settings], Forge], log: Cal
             forge = forge_factory(settings)
             try:
                 return publish_gate_run(settings, trigger, forge, pub)
-            except MlgateError as exc:  # no artifact, a bad artifact, a bad policy: the check says so
+            except Exception as exc:  # no artifact, a bad artifact, a bad policy, a crash: the check says so
                 _best_effort(lambda: _failed_check(settings, forge, trigger.head_sha, exc))
                 raise
         if trigger.kind == "merge":
@@ -158,7 +159,8 @@ def evaluate_pull_request(settings: Settings, trigger: Trigger, forge: Forge, pu
     """The one-job setup: this job holds a token, so it never trains, and since a same-repository
     PR can rewrite this very workflow its check is advice; the judge (workflow_run) decides."""
     policy, policy_source, notes = base_policy(settings, forge, trigger)
-    blockers = protected_blockers(policy, forge.changed_files(trigger.pr), notes, settings.workspace)
+    changed, capped = what_changed(forge, trigger.pr, trigger.base_sha, trigger.head_sha)
+    blockers = protected_blockers(policy, changed, notes, settings.workspace, capped=capped)
     existing = forge.find_comment(trigger.pr, MARKER, settings.bot_login)
 
     overrides = dataclasses.replace(_overrides(settings, allow_train=False), train_refusal=train_with_token(settings))
@@ -166,7 +168,8 @@ def evaluate_pull_request(settings: Settings, trigger: Trigger, forge: Forge, pu
         overrides = dataclasses.replace(overrides, env={})
     result = evaluate(policy, settings.workspace, overrides, policy_source=policy_source,
                       blockers=tuple(blockers), registry=open_registry(policy, settings.workspace, settings))
-    override = verified_override(forge, trigger.pr, trigger.head_sha, bot_login=settings.bot_login)
+    override = verified_override(forge, trigger.pr, trigger.head_sha, result.candidate["sha256"],
+                                 bot_login=settings.bot_login)
     result = dataclasses.replace(result, notes=[*notes, *result.notes], commit=trigger.head_sha,
                                  overridden=override.record() if override else None)
     return publish(settings, trigger.pr, trigger.head_sha, result, forge, pub, existing=existing)
@@ -273,7 +276,8 @@ def base_policy(settings: Settings, forge: Forge, trigger: Trigger) -> tuple[Pol
     return policy, "base", notes
 
 
-def protected_blockers(policy: Policy, changed: list[str], notes: list[str], workspace: Path) -> list[str]:
+def protected_blockers(policy: Policy, changed: list[str], notes: list[str], workspace: Path, *,
+                       capped: bool = False) -> list[str]:
     """What the candidate is judged against lives partly in the repository: the holdout, and
     a production model kept in the workspace (a file registry, an MLflow store, a path, a
     predictions file). A PR that edits them could pass by moving the goalposts, so it is
@@ -281,9 +285,9 @@ def protected_blockers(policy: Policy, changed: list[str], notes: list[str], wor
     data.allow_changes_in_pr. A symlink on the way counts with what it points at: editing the
     target is editing the holdout."""
     blockers = []
-    if len(changed) >= GITHUB_FILES_CAP:
-        blockers.append(f"this PR changes {GITHUB_FILES_CAP} or more files, past what GitHub lists: mlgate cannot "
-                        "verify that the holdout and the production model are untouched (a maintainer can override)")
+    if capped or len(changed) >= GITHUB_FILES_CAP:
+        blockers.append("this PR changes more files than GitHub lists: mlgate cannot verify that the holdout and "
+                        "the production model are untouched (a maintainer can override)")
     if not policy.data.holdout.startswith("https://"):
         touched = _touched(policy.data.holdout, changed, workspace)
         if touched and policy.data.allow_changes_in_pr:
@@ -505,10 +509,13 @@ def override(settings: Settings, forge: Forge, pr: int, actor: str, command: Com
     judge's check, a promotion) verifies the maintainer's comment itself again.
     """
     pull = forge.pull(pr)
+    if not command.candidate:
+        return refused(f"@{actor} nothing overridden: an override names the candidate it accepts too — copy the "
+                       f"command from the report: `/mlgate override {pull.head_sha}:<candidate-sha256> <reason>`")
     if not names_commit(command.sha, pull.head_sha):
         return refused(f"@{actor} nothing overridden: {md_code(command.sha[:40])} is not this pull request's head "
                        f"commit ({pull.head_sha}); an override holds only for the commit it names. To override the "
-                       f"head: `/mlgate override {pull.head_sha} <reason>`")
+                       f"head, copy the command from its report (`/mlgate override {pull.head_sha}:<candidate> <reason>`)")
     at = _now()
     reason = md_text(command.argument)
     check = forge.find_check(settings.check_name, pull.head_sha)
@@ -523,9 +530,9 @@ def override(settings: Settings, forge: Forge, pr: int, actor: str, command: Com
     else:
         forge.create_comment(pr, with_state(f"{MARKER}\n{banner}", {"sha": pull.head_sha, "candidate": None}))
     how = ("It is verified again (this comment, unedited; your role) whenever it is used, and holds only for "
-           f"commit {pull.head_sha} and a candidate built for it before this comment.") if via == "comment" else (
+           f"commit {pull.head_sha} and the candidate {command.candidate[:12]}….") if via == "comment" else (
            "A dispatch is not a comment that can be verified again later: for a merge or `/mlgate promote` to use "
-           f"this override, post `/mlgate override {pull.head_sha} <reason>` on the pull request.")
+           f"this override, post `/mlgate override {pull.head_sha}:{command.candidate} <reason>` on the pull request.")
     return done(f"@{actor} overrode the gate for {pull.head_sha[:7]}: the {md_code(settings.check_name)} check is now "
                 f"green. Reason: {reason}\n\n{how}")
 
@@ -561,35 +568,66 @@ def publish_gate_run(settings: Settings, trigger: Trigger, forge: Forge, pub: Pu
     Nothing the PR produced is trusted: not its result.json (it could be forged), not its code.
     Only the candidate artifact is used, loaded through skops with the base branch's allowlist.
     """
-    pr = trigger.pr or forge.find_pull(trigger.head_label, trigger.head_sha)
+    pr = _pull_of(forge, trigger)
     if pr is None:
         pub.say(f"mlgate: nothing to do: no open pull request has head {trigger.head_label} at {trigger.head_sha[:7]}")
         return 0
+    forge.start_check(settings.check_name, trigger.head_sha)  # not passing until judged, whatever happens
     artifact = forge.download_artifact(trigger.run_id, ARTIFACT)
     if artifact is None:
         raise ConfigError(f"workflow run {trigger.run_id} uploaded no artifact named {ARTIFACT!r} "
                           "(the gate workflow must upload mlgate-report/)")
-    candidate = extract_candidate(artifact.path, settings.workspace / UNTRUSTED_DIR)
+    candidate = extract_candidate(artifact.path, private_dir("candidate"))
 
     policy = workspace_policy(settings, base=True)
     notes: list[str] = []
-    blockers = protected_blockers(policy, forge.changed_files(pr), notes, settings.workspace)
+    changed, capped = what_changed(forge, pr, settings.sha, trigger.head_sha)
+    blockers = protected_blockers(policy, changed, notes, settings.workspace, capped=capped)
     existing = forge.find_comment(pr, MARKER, settings.bot_login)
     overrides = _overrides(settings, allow_train=False, trust_pickle=False).with_candidate(candidate)
     result = evaluate(policy, settings.workspace, overrides, policy_source="base", blockers=tuple(blockers),
                       registry=open_registry(policy, settings.workspace, settings))
-    override = verified_override(forge, pr, trigger.head_sha, bot_login=settings.bot_login,
-                                 not_before=artifact.created_at)
+    override = verified_override(forge, pr, trigger.head_sha, result.candidate["sha256"], bot_login=settings.bot_login)
     result = dataclasses.replace(result, notes=[*notes, *result.notes], commit=trigger.head_sha,
                                  overridden=override.record() if override else None)
     return publish(settings, pr, trigger.head_sha, result, forge, pub, existing=existing)
+
+
+def _pull_of(forge: Forge, trigger: Trigger) -> int | None:
+    """The open PR whose head is the judged commit now. ``workflow_run.pull_requests`` can name
+    a PR that has moved on (or one of another repository): only a PR whose head is this very
+    commit is commented on and checked against."""
+    if trigger.pr is not None:
+        try:
+            if forge.pull(trigger.pr).head_sha == trigger.head_sha:
+                return trigger.pr
+        except InfrastructureError:
+            pass
+    return forge.find_pull(trigger.head_label, trigger.head_sha)
+
+
+def what_changed(forge: Forge, pr: int, base: str | None, head: str) -> tuple[list[str], bool]:
+    """The files this commit changes: the PR's file list and the diff of the commit itself from
+    the base branch (which another PR with the same head, or a later push, cannot hide); and
+    whether either list reached GitHub's cap, past which an edit could hide."""
+    listed = forge.changed_files(pr)
+    compared = forge.compare_files(base, head) if base and base != head else []
+    return sorted(set(listed) | set(compared)), len(listed) >= GITHUB_FILES_CAP or len(compared) >= COMPARE_CAP
+
+
+def private_dir(what: str) -> Path:
+    """A fresh directory outside the workspace: a path in the checkout could be a symlink a
+    merged PR left there, and writing the PR's bytes through it would write anywhere."""
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix=f"mlgate-{what}-"))
 
 
 # ----------------------------------------------------------------------------- promotion
 
 
 def promote_pull_request(settings: Settings, forge: Forge, pr: int, actor: str, outputs: dict | None, *,
-                         reason: str, policy: Policy | None = None) -> Reply:
+                         reason: str, policy: Policy | None = None, base: str | None = None) -> Reply:
     """Promote the candidate that the PR's own gate run uploaded — re-evaluated here under the
     base branch's policy and holdout, loaded only through skops, never trained or unpickled."""
     from gates.errors import Blocked
@@ -603,13 +641,16 @@ def promote_pull_request(settings: Settings, forge: Forge, pr: int, actor: str, 
     artifact = forge.download_artifact(run_id, ARTIFACT)
     if artifact is None:
         return refused(f"@{actor} not promoted: gate run {run_id} uploaded no `{ARTIFACT}` artifact.")
-    candidate = extract_candidate(artifact.path, settings.workspace / UNTRUSTED_DIR)
+    candidate = extract_candidate(artifact.path, private_dir("candidate"))
     policy = policy or workspace_policy(settings, base=True)
-    blockers = protected_blockers(policy, forge.changed_files(pr), [], settings.workspace)
+    changed, capped = what_changed(forge, pr, base or settings.sha, pull.head_sha)
+    blockers = protected_blockers(policy, changed, [], settings.workspace, capped=capped)
     registry = open_registry(policy, settings.workspace, settings)
     # Verified here and now, at the source: the maintainer's own comment, their role today, and
     # a candidate that existed when they wrote it.
-    override = verified_override(forge, pr, pull.head_sha, bot_login=settings.bot_login, not_before=artifact.created_at)
+    from gates.paths import sha256_file
+
+    override = verified_override(forge, pr, pull.head_sha, sha256_file(candidate), bot_login=settings.bot_login)
     try:
         outcome = promote(policy, settings.workspace, registry, _overrides(settings, allow_train=False, trust_pickle=False)
                           .with_candidate(candidate), by=actor, override=override.record() if override else None,
@@ -650,7 +691,7 @@ def promote_on_merge(settings: Settings, trigger: Trigger, forge: Forge, pub: Pu
         pub.say("mlgate: nothing to do: promotion.when is 'command' (use /mlgate promote)")
         return 0
     outcome = promote_pull_request(settings, forge, trigger.pr, trigger.actor or "merge", pub.outputs,
-                                   reason=f"merged #{trigger.pr}", policy=policy)
+                                   reason=f"merged #{trigger.pr}", policy=policy, base=trigger.base_sha)
     try:
         forge.create_comment(trigger.pr, outcome.text)
     except Forbidden as exc:
@@ -722,7 +763,7 @@ def _failed_check(settings: Settings, forge: Forge, head_sha: str, exc: Exceptio
 def _best_effort(action: Callable[[], None]) -> None:
     try:
         action()
-    except MlgateError:
+    except Exception:  # already failing: reporting must not hide the first error
         pass
 
 

@@ -171,6 +171,13 @@ def feature_frame(model: Model, holdout: Holdout, exclude: set[str]) -> pd.DataF
     names = getattr(est, "feature_names_in_", None)
     if names is not None:
         names = [str(n) for n in names]
+        held_out = [n for n in names if n in exclude]
+        if held_out:
+            # A model fed the label scores perfectly here and serves blind: never give it one.
+            raise ModelError(
+                f"{model.source}: the {model.role} model reads column(s) {held_out[:5]}, which the gate holds out "
+                "(the target or the row id); a model must not be fed the label"
+            )
         missing = [n for n in names if n not in frame.columns]
         if missing:
             raise ModelError(

@@ -511,6 +511,7 @@ def _notes(result: Result, medium: Medium) -> list[Note]:
 
 _LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})")
 _COMMIT = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _COMMENT_URL = re.compile(r"https://[A-Za-z0-9.-]+(?::[0-9]+)?/[A-Za-z0-9._~/?#=&%+-]*")
 
 
@@ -536,9 +537,11 @@ def _override_command(result: Result, medium: Medium) -> OverrideHelp | None:
     commit = result.commit
     if result.overridden or result.decision.decision not in ("block", "inconclusive"):
         return None
-    if not commit or not _COMMIT.fullmatch(str(commit)):  # nothing exact to name: no command to copy
-        return None
-    return OverrideHelp(command=medium.block(f"/mlgate override {commit} <reason>", ""), commit=medium.code(commit))
+    candidate = str((result.candidate or {}).get("sha256") or "")
+    if not commit or not _COMMIT.fullmatch(str(commit)) or not _SHA256.fullmatch(candidate):
+        return None  # nothing exact to name: no command to copy
+    return OverrideHelp(command=medium.block(f"/mlgate override {commit}:{candidate} <reason>", ""),
+                        commit=medium.code(commit))
 
 
 def _summary(result: Result, verdict: str, gates: list[GateRow], medium: Medium) -> str:

@@ -269,6 +269,7 @@ class FakeGitHub:
             self.issues: dict[tuple, dict] = {}  # (repo_key, number) -> issue record
             self.pulls: dict[tuple, dict] = {}  # (repo_key, number) -> pull record
             self.pull_files: dict[tuple, list[dict]] = {}
+            self.compare_files: dict[tuple, list[str]] = {}
             self.comments: dict[int, dict] = {}  # id -> comment record
             self.reactions: dict[int, list[dict]] = {}  # comment id -> reactions
             self.check_runs: dict[int, dict] = {}
@@ -1445,6 +1446,7 @@ class FakeGitHub:
                 ("GET", R + r"/pulls$", "list_pulls"),
                 ("GET", R + r"/pulls/(?P<number>\d+)$", "get_pull"),
                 ("GET", R + r"/pulls/(?P<number>\d+)/files$", "list_pull_files"),
+                ("GET", R + r"/compare/(?P<basehead>[^/]+)$", "compare"),
                 ("GET", R + r"/commits/(?P<ref>.+)/pulls$", "commit_pulls"),
                 ("POST", R + r"/check-runs$", "create_check_run"),
                 ("GET", R + r"/check-runs/(?P<id>\d+)$", "get_check_run"),
@@ -1680,6 +1682,35 @@ class FakeGitHub:
     def _r_get_pull(self, req, owner, repo, number):
         r = self._repo(owner, repo)
         return Response(200, self._pull_json(r, self._pull(r, number)))
+
+    def set_compare_files(self, repo: str, base: str, head: str, files: list[str]) -> None:
+        """What ``GET /compare/{base}...{head}`` lists (default: the files of the PR whose head is
+        ``head``, the diff GitHub would compute from their merge base)."""
+        with self.lock:
+            self.compare_files[(repo.lower(), base, head)] = list(files)
+
+    def _r_compare(self, req, owner, repo, basehead):
+        r = self._repo(owner, repo)
+        base, sep, head = basehead.partition("...")
+        if not sep:
+            raise ApiError(404)
+        names = self.compare_files.get((r["full_name"].lower(), base, head))
+        if names is None:
+            names = []
+            for (k, _), p in sorted(self.pulls.items()):
+                if k == r["full_name"].lower() and p["head_sha"] == head:
+                    names += [f["filename"] for f in self.pull_files.get((k, p["number"]), [])]
+        u = self._repo_url(r)
+        files = [{"sha": _fake_sha(n), "filename": n, "status": "modified", "additions": 1, "deletions": 0,
+                  "changes": 1, "blob_url": f"{WEB}/{r['full_name']}/blob/{head}/{quote(n)}",
+                  "raw_url": f"{WEB}/{r['full_name']}/raw/{head}/{quote(n)}",
+                  "contents_url": f"{u}/contents/{quote(n)}?ref={head}"} for n in dict.fromkeys(names)][:300]
+        return Response(200, {"url": f"{u}/compare/{basehead}", "html_url": f"{WEB}/{r['full_name']}/compare/{basehead}",
+                              "permalink_url": f"{WEB}/{r['full_name']}/compare/{basehead}",
+                              "diff_url": f"{WEB}/{r['full_name']}/compare/{basehead}.diff",
+                              "patch_url": f"{WEB}/{r['full_name']}/compare/{basehead}.patch",
+                              "status": "ahead", "ahead_by": 1, "behind_by": 0, "total_commits": 1,
+                              "commits": [], "files": files})
 
     def _r_list_pull_files(self, req, owner, repo, number):
         r = self._repo(owner, repo)

@@ -284,7 +284,7 @@ def test_override_needs_maintain_and_turns_the_check_green(action, github, role,
     github.set_permission(CMD_REPO, "chmouel", role)
     # A blocked gate first: the PR job's comment and failing check on the head commit.
     github.add_comment(CMD_REPO, 1, "<!-- mlgate:report -->\n## ❌ mlgate: Blocked", user=BOT)
-    body = f"/mlgate override {CMD_HEAD} reviewed the slice drop with the clinicians"
+    body = f"/mlgate override {CMD_HEAD}:{'ab' * 32} reviewed the slice drop with the clinicians"
     seed_comment(github, body)
     gate = action(action.workspace("worse"), "issue_comment", comment_event(body), repo=CMD_REPO)
     assert gate.code == 0
@@ -304,7 +304,8 @@ def test_override_survives_a_rerun_on_the_same_commit(action, github):
     github.set_permission(PR_REPO, "Codertocat", "maintain")
     ws = action.workspace("worse")
     assert action(ws, "pull_request", payload("pull_request.opened.json")).code == 1
-    data = comment_event(f"/mlgate override {HEAD} known regression, accepted for the release", user="Codertocat")
+    worse = hashlib.sha256((action.templates["worse"] / "build" / "model.skops").read_bytes()).hexdigest()
+    data = comment_event(f"/mlgate override {HEAD}:{worse} known regression, accepted for the release", user="Codertocat")
     data["repository"] = payload("pull_request.opened.json")["repository"]
     data["issue"]["number"] = 2
     github.add_comment(PR_REPO, 2, data["comment"]["body"], user="Codertocat", id=COMMENT_ID,
@@ -322,7 +323,7 @@ def test_override_without_reason_is_a_usage_reply(action, github):
     github.set_permission(CMD_REPO, "chmouel", "admin")
     run = action(action.workspace(), "issue_comment", comment_event("/mlgate override"), repo=CMD_REPO)
     assert run.code == 0 and reactions(github) == ["eyes", "confused"]
-    assert "names the commit it overrides" in replies(github)[0] and checks(github, CMD_REPO, CMD_HEAD) == []
+    assert "names the commit and the candidate it accepts" in replies(github)[0] and checks(github, CMD_REPO, CMD_HEAD) == []
 
 
 @pytest.mark.parametrize("body", ["/retest", "> /mlgate run", "```\n/mlgate run\n```", "please /mlgate run", ""])
@@ -649,4 +650,4 @@ def test_a_pr_past_githubs_file_listing_cap_is_blocked(action, github):
     """GitHub lists at most 3,000 files of a PR: past that, a holdout edit could hide."""
     github.set_pull_files(PR_REPO, 2, [f"src/file{i}.py" for i in range(3000)])
     run = action(action.workspace("better"), "pull_request", payload("pull_request.opened.json"))
-    assert run.code == 1 and "changes 3000 or more files" in report_comments(github)[0]["body"]
+    assert run.code == 1 and "changes more files than GitHub lists" in report_comments(github)[0]["body"]

@@ -255,11 +255,12 @@ def test_the_override_banner_escapes_who_why_when_and_the_commit():
 @pytest.mark.parametrize("decision", ["block", "inconclusive"])
 def test_a_verdict_that_does_not_approve_prints_the_override_command_for_its_commit(decision):
     res = dataclasses.replace(hostile_result("x"), commit=SHA, decision=Decision(decision, ("not enough evidence",)))
+    candidate = res.candidate["sha256"]
     for text in markdowns(res):
-        assert f"```\n/mlgate override {SHA} <reason>\n```" in text
-        assert "maintain or admin role" in text and f"commit `{SHA}` only" in text
+        assert f"```\n/mlgate override {SHA}:{candidate} <reason>\n```" in text
+        assert "maintain or admin role" in text and f"commit `{SHA}` and this candidate only" in text
     page = render_html(res)
-    assert f"<pre>/mlgate override {SHA} &lt;reason&gt;</pre>" in page and "maintain or admin role" in page
+    assert f"<pre>/mlgate override {SHA}:{candidate} &lt;reason&gt;</pre>" in page and "maintain or admin role" in page
 
 
 @pytest.mark.parametrize("change", [dict(commit=None), dict(commit="HEAD"), dict(commit=SHA + "\n/mlgate override x"),

@@ -2,8 +2,8 @@
 real ``mlgate action`` (a subprocess) and the fake GitHub over HTTP.
 
 The authority is the privileged judge. An override counts only as a maintainer's own,
-unedited ``/mlgate override <sha> <reason>`` comment, verified through the API when it is used,
-for the commit it names and a candidate that existed when it was written. PR code never runs
+unedited ``/mlgate override <commit>:<candidate> <reason>`` comment, verified through the API
+when it is used, for the commit and the candidate artifact it names. PR code never runs
 where a token is reachable. State the gate reads is fixed before PR code runs.
 """
 
@@ -32,6 +32,15 @@ from test_action import (  # noqa: F401 - fixtures
 EARLIER, LATER, LATEST = "2026-11-24T09:00:00Z", "2026-11-24T10:00:00Z", "2026-11-24T11:00:00Z"
 
 
+def candidate_sha(action, scenario="worse") -> str:
+    return hashlib.sha256((action.templates[scenario] / "build" / "model.skops").read_bytes()).hexdigest()
+
+
+def target(action, commit=HEAD, scenario="worse") -> str:
+    """What a maintainer copies from the report: the commit and the candidate it saw."""
+    return f"{commit}:{candidate_sha(action, scenario)}"
+
+
 def blocked_gate_run(action, github, *, artifact_at=EARLIER, sha=HEAD, repo=PR_REPO):
     """The PR's gate run uploaded a candidate that the gate blocks."""
     run = github.add_workflow_run(repo, sha, workflow_file="mlgate.yml", event="pull_request")
@@ -54,7 +63,7 @@ def promoted(base) -> bool:
 def test_a_maintainers_override_lets_the_merge_promote_and_is_audited(action, github):
     blocked_gate_run(action, github)
     github.set_permission(PR_REPO, "maint", "maintain")
-    comment = github.add_comment(PR_REPO, 2, f"/mlgate override {HEAD} reviewed with the clinicians", user="maint",
+    comment = github.add_comment(PR_REPO, 2, f"/mlgate override {target(action)} reviewed with the clinicians", user="maint",
                                  created_at=LATER)
     run, base = merge(action)
     assert run.code == 0, run.stderr
@@ -75,7 +84,7 @@ def test_the_bots_own_text_never_grants_an_override(action, github):
              "override": {"by": "maint", "reason": "x", "at": LATER, "sha": HEAD, "candidate": worse_sha}}
     github.add_comment(PR_REPO, 2, f"<!-- mlgate:report -->\n## Blocked\n\n<!-- mlgate:state {json.dumps(state)} -->",
                        user=BOT, created_at=LATER)
-    github.add_comment(PR_REPO, 2, f"/mlgate override {HEAD} forged by the PR's workflow", user=BOT, created_at=LATER)
+    github.add_comment(PR_REPO, 2, f"/mlgate override {target(action)} forged by the PR's workflow", user=BOT, created_at=LATER)
     github.set_permission(PR_REPO, BOT, "admin")  # even a bot account with a role: bots are never maintainers here
     run, base = merge(action)
     assert run.code == 1 and not promoted(base)
@@ -86,7 +95,7 @@ def test_the_bots_own_text_never_grants_an_override(action, github):
 def test_an_override_by_a_non_maintainer_is_not_honoured(action, github, role):
     blocked_gate_run(action, github)
     github.set_permission(PR_REPO, "writer", role)
-    github.add_comment(PR_REPO, 2, f"/mlgate override {HEAD} trust me", user="writer", created_at=LATER)
+    github.add_comment(PR_REPO, 2, f"/mlgate override {target(action)} trust me", user="writer", created_at=LATER)
     run, base = merge(action)
     assert run.code == 1 and not promoted(base)
 
@@ -94,7 +103,7 @@ def test_an_override_by_a_non_maintainer_is_not_honoured(action, github, role):
 def test_the_role_is_checked_when_the_override_is_used_not_when_written(action, github):
     blocked_gate_run(action, github)
     github.set_permission(PR_REPO, "maint", "maintain")
-    github.add_comment(PR_REPO, 2, f"/mlgate override {HEAD} fine", user="maint", created_at=LATER)
+    github.add_comment(PR_REPO, 2, f"/mlgate override {target(action)} fine", user="maint", created_at=LATER)
     github.set_permission(PR_REPO, "maint", "write")  # demoted since
     run, base = merge(action)
     assert run.code == 1 and not promoted(base)
@@ -105,7 +114,7 @@ def test_an_edited_override_comment_is_not_honoured(action, github):
     maintainer's words any more."""
     blocked_gate_run(action, github)
     github.set_permission(PR_REPO, "maint", "maintain")
-    comment = github.add_comment(PR_REPO, 2, "/mlgate override 0000000000000000000000000000000000000000 old",
+    comment = github.add_comment(PR_REPO, 2, f"/mlgate override {target(action, commit='0' * 40)} old",
                                  user="maint", created_at=LATER)
     github.set_permission(PR_REPO, "writer", "write")
     github.add_token("ghs_writerTOKEN", login="writer")
@@ -113,7 +122,7 @@ def test_an_edited_override_comment_is_not_honoured(action, github):
 
     edit = requests.patch(f"{github.url}/repos/{PR_REPO}/issues/comments/{comment['id']}",
                           headers={"Authorization": "Bearer ghs_writerTOKEN"},
-                          json={"body": f"/mlgate override {HEAD} old"}, timeout=10)
+                          json={"body": f"/mlgate override {target(action)} old"}, timeout=10)
     assert edit.status_code == 200
     run, base = merge(action)
     assert run.code == 1 and not promoted(base)
@@ -122,30 +131,34 @@ def test_an_edited_override_comment_is_not_honoured(action, github):
 def test_an_override_holds_only_for_the_commit_it_names(action, github):
     blocked_gate_run(action, github)
     github.set_permission(PR_REPO, "maint", "maintain")
-    github.add_comment(PR_REPO, 2, "/mlgate override 1234567890abcdef1234567890abcdef12345678 an earlier commit",
+    github.add_comment(PR_REPO, 2, f"/mlgate override {target(action, commit='1234567890abcdef' * 2 + '12345678')} an earlier commit",
                        user="maint", created_at=LATER)
     run, base = merge(action)
     assert run.code == 1 and not promoted(base)
 
 
-def test_an_override_does_not_cover_an_artifact_uploaded_after_it(action, github):
-    """A re-run of the build on the same commit uploads another candidate: the maintainer never saw it."""
-    blocked_gate_run(action, github, artifact_at=LATEST)
+def test_an_override_does_not_cover_another_candidate_for_the_same_commit(action, github):
+    """The attack: the maintainer reviewed candidate A's report; a build re-run (never judged)
+    uploaded B for the same commit. The override names A, so B is not promoted."""
+    blocked_gate_run(action, github)  # the newest run's artifact: the worse candidate (B)
     github.set_permission(PR_REPO, "maint", "maintain")
-    github.add_comment(PR_REPO, 2, f"/mlgate override {HEAD} the one I reviewed", user="maint", created_at=LATER)
+    reviewed = "ab" * 32  # the candidate the maintainer saw (A)
+    github.add_comment(PR_REPO, 2, f"/mlgate override {HEAD}:{reviewed} the one I reviewed", user="maint",
+                       created_at=LATER)
+    github.add_comment(PR_REPO, 2, f"/mlgate override {HEAD} commit only", user="maint", created_at=LATER)
     run, base = merge(action)
     assert run.code == 1 and not promoted(base)
 
 
 def test_the_override_command_refuses_another_commit_and_prints_the_right_one(action, github):
     github.set_permission(CMD_REPO, "chmouel", "admin")
-    body = "/mlgate override " + "de" * 20 + " looks fine"
+    body = "/mlgate override " + "de" * 20 + ":" + "ab" * 32 + " looks fine"
     github.add_comment(CMD_REPO, 1, body, user="chmouel", id=COMMENT_ID)
     run = action(action.workspace(), "issue_comment", comment_event(body), repo=CMD_REPO)
     assert run.code == 0
     assert checks(github, CMD_REPO, CMD_HEAD) == []
     reply = bot_comments(github, CMD_REPO, 1)[-1]["body"]
-    assert "is not this pull request's head commit" in reply and f"/mlgate override {CMD_HEAD} <reason>" in reply
+    assert "is not this pull request's head commit" in reply and f"/mlgate override {CMD_HEAD}:<candidate> <reason>" in reply
     assert github.comment_reactions(COMMENT_ID) == ["eyes", "confused"]
 
 
@@ -157,7 +170,7 @@ def test_the_judge_honours_a_verified_override_and_records_it(action, github):
     gate = github.add_workflow_run(PR_REPO, fork_head, head_branch="feature", head_repo="someone/Hello-World")
     github.add_artifact(gate["id"], "mlgate-report", artifact_from(action.workspace("worse")), created_at=EARLIER)
     github.set_permission(PR_REPO, "maint", "admin")
-    comment = github.add_comment(PR_REPO, 7, f"/mlgate override {fork_head} accepted", user="maint",
+    comment = github.add_comment(PR_REPO, 7, f"/mlgate override {target(action, commit=fork_head)} accepted", user="maint",
                                  created_at=LATER)
     run = action(action.workspace("better"), "workflow_run", workflow_run_event(gate["id"], fork_head))
     assert run.code == 0, run.stderr
@@ -437,12 +450,12 @@ def test_a_dispatched_override_sets_the_check_but_a_merge_still_needs_the_commen
     github.set_permission(repo, "Codertocat", "maintain")
     base = action.workspace("better")
     run = action(base, "workflow_dispatch", payload("workflow_dispatch.json"), repo=repo, command="override",
-                 pr="5", reason=f"{HEAD} accepted after review")
+                 pr="5", reason=f"{HEAD}:{'ab' * 32} accepted after review")
     assert run.code == 0, run.stderr
     [check] = checks(github, repo, HEAD)
     assert check["conclusion"] == "success" and check["output"]["title"] == "Overridden by @Codertocat"
     reply = bot_comments(github, repo, 5)[-1]["body"]
-    assert f"post `/mlgate override {HEAD} <reason>`" in reply
+    assert f"post `/mlgate override {HEAD}:{'ab' * 32} <reason>`" in reply
 
     refused = action(base, "workflow_dispatch", payload("workflow_dispatch.json"), repo=repo, command="override",
                      pr="5", reason="accepted after review")
@@ -470,7 +483,8 @@ def test_an_override_must_name_the_whole_commit(action, github, named):
     """A short prefix can be matched by a commit made for the purpose: only the full SHA counts."""
     blocked_gate_run(action, github)
     github.set_permission(PR_REPO, "maint", "maintain")
-    github.add_comment(PR_REPO, 2, f"/mlgate override {named} fine", user="maint", created_at=LATER)
+    github.add_comment(PR_REPO, 2, f"/mlgate override {named}:{candidate_sha(action)} fine", user="maint",
+                       created_at=LATER)
     run, base = merge(action)
     assert run.code == 1 and not promoted(base)
 
@@ -541,3 +555,34 @@ def test_the_cli_in_a_workflow_refuses_to_train_beside_a_token(tmp_path, monkeyp
     assert run.code == 2 and "the environment variable GITHUB_TOKEN" in run.err
     monkeypatch.delenv("GITHUB_TOKEN")
     assert run_cli("evaluate", "--workspace", ws, "--out", tmp_path / "out", "--quiet").code == 0
+
+
+def test_a_model_fed_the_label_is_refused(tmp_path, run_cli):
+    """The attack: a pipeline trained on two weak features plus the target scores 1.0 on the
+    holdout (the holdout hands it the answer) and serves blind."""
+    from sklearn.linear_model import LogisticRegression
+
+    from gates.demo import build
+
+    ws = build(tmp_path / "ws", "better")
+    holdout = pd.read_csv(ws / "data" / "holdout.csv")
+    cheat = LogisticRegression(max_iter=1000).fit(holdout[["mean radius", "mean texture", "malignant"]],
+                                                  holdout["malignant"])
+    sio.dump(cheat, ws / "build" / "model.skops")
+    run = run_cli("evaluate", "--workspace", ws, "--out", tmp_path / "out", "--quiet")
+    assert run.code == 2 and "reads column(s) ['malignant'], which the gate holds out" in run.err
+
+
+def test_the_judge_marks_the_check_in_progress_before_judging(action, github):
+    """A judge that dies half-way (out of memory, a segfault in native model code) must not leave
+    an earlier green check standing: the check is in progress from the start."""
+    fork_head = "abcdef0123456789abcdef0123456789abcdef01"
+    github.add_pull(PR_REPO, 7, fork_head, base_ref="master", head_ref="feature", head_repo="someone/Hello-World")
+    github.set_pull_files(PR_REPO, 7, ["train.py"])
+    gate = github.add_workflow_run(PR_REPO, fork_head, head_branch="feature", head_repo="someone/Hello-World")
+    github.add_artifact(gate["id"], "mlgate-report", artifact_from(action.workspace("better")))
+    assert action(action.workspace("better"), "workflow_run", workflow_run_event(gate["id"], fork_head)).code == 0
+    posts = github.calls("POST", r"/check-runs$")
+    assert posts[0].json["status"] == "in_progress"
+    [latest, *_] = checks(github, PR_REPO, fork_head)
+    assert latest["conclusion"] == "success"
