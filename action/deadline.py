@@ -67,23 +67,23 @@ def supervise(settings: Settings, trigger: Trigger, forge_factory: Callable[[Set
     previous = signal.signal(signal.SIGTERM, lambda *_: (_kill_group(child), sys.exit(3)))  # a cancelled job
     try:
         code = child.wait(timeout=limit)
-        if code < 0:
-            print(f"mlgate: error: the privileged job died from signal {-code} "
-                  f"({signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else '?'})",
-                  file=sys.stderr)
-            return 3
-        return code
+        if code >= 0:
+            return code
+        name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
+        # Killed outright (out of memory, a segfault in a model's native code): the child could
+        # not say so itself, and its check is still "in progress".
+        message = f"the privileged job died from signal {name} (out of memory, or a crash in a model's native code)"
     except subprocess.TimeoutExpired:
         _kill_group(child)
+        message = (f"the privileged job did not finish within limits.evaluate_s = {limit:g} s and was stopped "
+                   "(a candidate that is too slow to score, or a limit too low for this holdout)")
     except BaseException:
         _kill_group(child)
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
         shutil.rmtree(private, ignore_errors=True)
-    message = (f"the privileged job did not finish within limits.evaluate_s = {limit:g} s and was stopped "
-               "(a candidate that is too slow to score, or a limit too low for this holdout)")
-    _say_timed_out(settings, trigger, forge_factory, message, log)
+    _say_failed(settings, trigger, forge_factory, message, log)
     from gates.errors import InfrastructureError
 
     raise InfrastructureError(message)
@@ -97,7 +97,7 @@ def _kill_group(child: subprocess.Popen) -> None:
     child.wait()
 
 
-def _say_timed_out(settings: Settings, trigger: Trigger, forge_factory, message: str, log) -> None:
+def _say_failed(settings: Settings, trigger: Trigger, forge_factory, message: str, log) -> None:
     """Best effort: the job fails with exit 3 whatever GitHub answers."""
     try:
         forge = forge_factory(settings)
@@ -108,11 +108,11 @@ def _say_timed_out(settings: Settings, trigger: Trigger, forge_factory, message:
         if trigger.kind == "publish" and trigger.head_sha:
             check = forge.find_check(settings.check_name, trigger.head_sha)
             forge.publish_check(settings.check_name, trigger.head_sha, conclusion="failure",
-                                title="mlgate: evaluation timed out", summary=f"mlgate: {message}.", existing=check)
+                                title="mlgate could not evaluate", summary=f"mlgate: {message}.", existing=check)
         pr = trigger.pr
         if pr is None and trigger.kind == "publish" and trigger.head_label and trigger.head_sha:
             pr = forge.find_pull(trigger.head_label, trigger.head_sha)
         if pr is not None:
             forge.create_comment(pr, f"mlgate: {message}.")
     except MlgateError as exc:
-        log(f"mlgate: could not report the time-out on GitHub ({settings.redact(str(exc))[:200]})")
+        log(f"mlgate: could not report the failure on GitHub ({settings.redact(str(exc))[:200]})")

@@ -160,7 +160,8 @@ def evaluate_pull_request(settings: Settings, trigger: Trigger, forge: Forge, pu
     PR can rewrite this very workflow its check is advice; the judge (workflow_run) decides."""
     policy, policy_source, notes = base_policy(settings, forge, trigger)
     changed, capped = what_changed(forge, trigger.pr, trigger.base_sha, trigger.head_sha)
-    blockers = protected_blockers(policy, changed, notes, settings.workspace, capped=capped)
+    blockers = protected_blockers(policy, changed, notes, settings.workspace, capped=capped,
+                                  config=settings.config if policy_source == "base" else None)
     existing = forge.find_comment(trigger.pr, MARKER, settings.bot_login)
 
     overrides = dataclasses.replace(_overrides(settings, allow_train=False), train_refusal=train_with_token(settings))
@@ -265,19 +266,27 @@ def base_policy(settings: Settings, forge: Forge, trigger: Trigger) -> tuple[Pol
     notes = []
     if unreadable:
         notes.append(f"This PR's {config} is not shown: {unreadable}. The base branch's policy was used.")
-    elif pr_text is not None and pr_text != base_text:
-        diff = list(difflib.unified_diff(base_text.splitlines(), pr_text.splitlines(), "base", "this PR", lineterm="", n=0))
-        shown = "\n".join(diff[:40]) + ("\n…" if len(diff) > 40 else "")
-        # Notes are text; the report re-fences this block so that nothing in the diff can close it.
-        notes.append(f"This PR changes {config}; the change applies after merge. The base branch's policy "
-                     f"was used.\n```diff\n{shown}\n```")
-    elif pr_text is None:
-        notes.append(f"This PR deletes {config}; the base branch's policy was used.")
+    elif pr_text != base_text:
+        notes.append(policy_diff_note(config, base_text, pr_text))
     return policy, "base", notes
 
 
+def policy_diff_note(config: str, base_text: str, pr_text: str | None) -> str:
+    if pr_text is None:
+        return f"This PR deletes {config}; the base branch's policy was used."
+    diff = list(difflib.unified_diff(base_text.splitlines(), pr_text.splitlines(), "base", "this PR", lineterm="", n=0))
+    shown = "\n".join(diff[:40]) + ("\n…" if len(diff) > 40 else "")
+    # Notes are text; the report re-fences this block so that nothing in the diff can close it.
+    return (f"This PR changes {config}; the change applies after merge. The base branch's policy was used."
+            f"\n```diff\n{shown}\n```")
+
+
+def _bounded(text: str | None, cap: int = 1_000_000) -> str | None:
+    return None if text is None else text[:cap]
+
+
 def protected_blockers(policy: Policy, changed: list[str], notes: list[str], workspace: Path, *,
-                       capped: bool = False) -> list[str]:
+                       capped: bool = False, config: str | None = None) -> list[str]:
     """What the candidate is judged against lives partly in the repository: the holdout, and
     a production model kept in the workspace (a file registry, an MLflow store, a path, a
     predictions file). A PR that edits them could pass by moving the goalposts, so it is
@@ -288,6 +297,11 @@ def protected_blockers(policy: Policy, changed: list[str], notes: list[str], wor
     if capped or len(changed) >= GITHUB_FILES_CAP:
         blockers.append("this PR changes more files than GitHub lists: mlgate cannot verify that the holdout and "
                         "the production model are untouched (a maintainer can override)")
+    if config is not None and _touched(config, changed, workspace):
+        # After the merge this file is every later PR's gate (its allowlist, its holdout, its
+        # margins): changing it is a maintainer's decision, not the check's.
+        blockers.append(f"this PR changes the gate's own policy {config}, which applies to every pull request "
+                        "after the merge: a maintainer reviews it and overrides")
     if not policy.data.holdout.startswith("https://"):
         touched = _touched(policy.data.holdout, changed, workspace)
         if touched and policy.data.allow_changes_in_pr:
@@ -378,6 +392,9 @@ def _norm(path: str) -> str:
 def publish(settings: Settings, pr: int | None, head_sha: str | None, result: Result, forge: Forge | None,
             pub: Publication, *, existing: CommentRef | None = None) -> int:
     out_dir = settings.workspace / REPORT_DIR
+    if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
+        raise ConfigError(f"{REPORT_DIR}: is a symbolic link or not a directory; mlgate writes its report only into "
+                          "a real directory of the workspace")
     written = write_outputs(result, out_dir, candidate_path=result.candidate_file, run_url=settings.run_url)
     report = (out_dir / "report.md").read_text(encoding="utf-8")  # fitted to the comment limit
     summary = (out_dir / "summary.md").read_text(encoding="utf-8")  # fitted to the check-run limit
@@ -572,6 +589,10 @@ def publish_gate_run(settings: Settings, trigger: Trigger, forge: Forge, pub: Pu
     if pr is None:
         pub.say(f"mlgate: nothing to do: no open pull request has head {trigger.head_label} at {trigger.head_sha[:7]}")
         return 0
+    newest = forge.find_gate_run(settings.gate_workflow, trigger.head_sha)
+    if newest is not None and trigger.run_id is not None and newest > trigger.run_id:
+        pub.say(f"mlgate: nothing to do: a newer build (run {newest}) of {trigger.head_sha[:7]} exists; its judge decides")
+        return 0
     forge.start_check(settings.check_name, trigger.head_sha)  # not passing until judged, whatever happens
     artifact = forge.download_artifact(trigger.run_id, ARTIFACT)
     if artifact is None:
@@ -582,7 +603,11 @@ def publish_gate_run(settings: Settings, trigger: Trigger, forge: Forge, pub: Pu
     policy = workspace_policy(settings, base=True)
     notes: list[str] = []
     changed, capped = what_changed(forge, pr, settings.sha, trigger.head_sha)
-    blockers = protected_blockers(policy, changed, notes, settings.workspace, capped=capped)
+    blockers = protected_blockers(policy, changed, notes, settings.workspace, capped=capped, config=settings.config)
+    if settings.config in changed:
+        pr_text = _bounded(forge.file_at(settings.config, trigger.head_sha))
+        base_text = (settings.workspace / settings.config).read_text(encoding="utf-8", errors="replace")
+        notes.append(policy_diff_note(settings.config, base_text, pr_text))
     existing = forge.find_comment(pr, MARKER, settings.bot_login)
     overrides = _overrides(settings, allow_train=False, trust_pickle=False).with_candidate(candidate)
     result = evaluate(policy, settings.workspace, overrides, policy_source="base", blockers=tuple(blockers),

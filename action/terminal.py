@@ -27,8 +27,9 @@ from gates.report import LOG, gate_row
 VERDICT_STYLE = {"approve": ("APPROVE", "green"), "block": ("BLOCK", "red"), "inconclusive": ("INCONCLUSIVE", "yellow"),
                  "first-model": ("FIRST MODEL", "cyan"), "overridden": ("OVERRIDDEN", "yellow")}
 STATE_STYLE = {"pass": {"fg": "green"}, "fail": {"fg": "red", "bold": True}, "undefined": {"fg": "red", "bold": True},
-               "skipped": {"dim": True}}
-STATE_WORD = {"pass": "✓ pass", "fail": "✗ fail", "undefined": "✗ undefined", "skipped": "– skipped"}
+               "inconclusive": {"fg": "yellow", "bold": True}, "skipped": {"dim": True}}
+STATE_WORD = {"pass": "✓ pass", "fail": "✗ fail", "undefined": "✗ undefined",
+              "inconclusive": "? inconclusive", "skipped": "– skipped"}
 OUTPUT_ORDER = ("report.md", "report.html", "junit.xml", "result.json")
 
 

@@ -33,6 +33,7 @@ import numpy as np  # noqa: E402
 from gates.stats import JointCells, PairedMoments, compare_auc, compare_confusion, compare_loss  # noqa: E402
 from regimes import (  # noqa: E402
     AucRegime, binomial_error, cells_regime, confidently_wrong, draw_cells, gaussian_losses, recall_only,
+    regression_errors,
 )
 
 ALPHA = 0.05
@@ -65,6 +66,11 @@ def grid():
         confidently_wrong("log_loss, confidently wrong 1 %, n=1000, m=0.01", n=1000, margin=0.01),
         confidently_wrong("brier, confidently wrong 1 %, n=200, m=0.005", n=200, margin=0.005, size=0.8, metric="brier"),
         gaussian_losses("mse, gaussian, n=30, m=0.02", n=30, margin=0.02),
+        regression_errors("rmse, normal errors, n=30, m=0.05", n=30, margin=0.05, metric="rmse"),
+        regression_errors("rmse, normal errors, n=100, m=0.05", n=100, margin=0.05, metric="rmse"),
+        regression_errors("rmse, normal errors, n=300, m=0.05", n=300, margin=0.05, metric="rmse"),
+        regression_errors("r2, normal errors, n=30, m=0.05", n=30, margin=0.05, metric="r2"),
+        regression_errors("r2, normal errors, n=300, m=0.05", n=300, margin=0.05, metric="r2"),
     ]
     aucs = [
         AucRegime("roc_auc 0.98, 20 pos, m=0.01", n_pos=20, n_neg=400, margin=0.01, auc_p=0.98),
@@ -90,10 +96,10 @@ def run_losses(regime, sims, rng):
     tallies = {"approve": 0, "inconclusive": 0, "cover": 0, "equal": 0}
     for _ in range(sims):
         for equivalent in (False, True):
-            cand, prod = regime.draw(rng, regime.n, equivalent)
-            cmp = compare_loss(PairedMoments.from_rows(np.column_stack([cand, prod])), "log_loss" if regime.metric in (
-                "log_loss", "brier", "mse", "mae") else regime.metric, null=-regime.margin, alternative="greater",
-                confidence_level=LEVEL)
+            drawn = regime.draw(rng, regime.n, equivalent)
+            rows = drawn if isinstance(drawn, np.ndarray) else np.column_stack(drawn)
+            cmp = compare_loss(PairedMoments.from_rows(rows), regime.metric, null=-regime.margin, alternative="greater",
+                               confidence_level=LEVEL)
             _tally(tallies, cmp, -regime.margin, equivalent, truth=0.0 if equivalent else -regime.margin)
     return tallies
 

@@ -109,6 +109,7 @@ class Policy:
     production: ModelSpec
     gates: tuple[GateSpec, ...]
     alpha: float = 0.05
+    power: float = 0.8  # the power each relative gate's detectable difference and rows needed are for
     resamples: int = 10_000
     seed: int = 0
     trusted_types: tuple[str, ...] = ()
@@ -245,8 +246,9 @@ def parse_policy(text: str, source: str) -> Policy:
     production = _model(r, top.get("production", {"registry": "models/registry"}), "production", allow_registry=True)
     gates = _gates(r, top["gates"], task)
 
-    stats = r.mapping(top.get("stats") or {}, "stats", {"alpha", "bootstrap"})
+    stats = r.mapping(top.get("stats") or {}, "stats", {"alpha", "power", "bootstrap"})
     alpha = r.number(stats.get("alpha", 0.05), "stats.alpha", low=0, high=0.5, low_open=True, high_open=True)
+    power = r.number(stats.get("power", 0.8), "stats.power", low=0, high=1, low_open=True, high_open=True)
     boot = r.mapping(stats.get("bootstrap") or {}, "stats.bootstrap", {"resamples", "seed"})
     resamples = r.integer(boot.get("resamples", 10_000), "stats.bootstrap.resamples", low=1000)
     seed = r.integer(boot.get("seed", 0), "stats.bootstrap.seed", low=0)
@@ -282,6 +284,7 @@ def parse_policy(text: str, source: str) -> Policy:
         production=production,
         gates=gates,
         alpha=alpha,
+        power=power,
         resamples=resamples,
         seed=seed,
         trusted_types=trusted,

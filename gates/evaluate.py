@@ -85,11 +85,26 @@ def evaluate(policy: Policy, workspace: Path, overrides: Overrides | None = None
     try:
         return _evaluate(policy, workspace, overrides, policy_source=policy_source, progress=progress,
                          registry=registry, blockers=blockers)
+    except (ModelError, DataError) as exc:
+        if _sealed(policy, overrides) and not isinstance(exc, ConfigError):
+            # A model's failure names rows and values of the holdout; a sealed holdout's rows are
+            # exactly what a candidate must not learn, so the message stops at what failed.
+            raise type(exc)(f"{str(exc).split(':', 1)[0]}: failed on the sealed holdout (details withheld: they "
+                            "would reveal its rows; evaluate locally on a holdout you may read)") from None
+        raise
     except ConfigError as exc:
         # Problems found while applying the policy name its file too, like those found parsing it.
         if policy.source and not str(exc).startswith(policy.source):
             raise ConfigError(f"{policy.source}: {exc}") from None
         raise
+
+
+def _sealed(policy: Policy, overrides: Overrides | None) -> bool:
+    from .config import VARIABLE
+
+    if overrides is not None and overrides.data is not None:
+        return False
+    return bool(policy.data.key_env) or any(VARIABLE.search(text) for _, text in policy.data.headers)
 
 
 def _evaluate(policy: Policy, workspace: Path, overrides: Overrides | None, *, policy_source: str,
@@ -156,7 +171,7 @@ def _evaluate(policy: Policy, workspace: Path, overrides: Overrides | None, *, p
         note = None
 
     settings = StatSettings(
-        alpha=policy.alpha, resamples=policy.resamples, seed=policy.seed, positive_label=positive,
+        alpha=policy.alpha, power=policy.power, resamples=policy.resamples, seed=policy.seed, positive_label=positive,
         average_default="binary" if labels is not None and len(labels) == 2 else "macro",
     )
     say("testing gates")
@@ -297,18 +312,27 @@ def _load_any(path: Path, role: str, label: str, policy: Policy, overrides: Over
 
 
 def _labels(holdout: Holdout, models: list[Model]) -> tuple:
-    """The holdout's labels plus any a model knows that the holdout lacks (a rare class)."""
+    """The holdout's labels plus any the production model knows that the holdout lacks (a rare
+    class). The candidate may not add labels: a class only it claims would turn the binary
+    gates into macro averages over a class nobody has (a "phantom class"), so it is refused."""
     found = holdout.observed if isinstance(holdout, Survey) else pd.unique(holdout.frame[holdout.target])
     observed = [_plain_label(v) for v in found]
     seen = list(observed)
+    known = {m.role: [_plain_label(v) for v in model_classes(m)] for m in models if m.estimator is not None}
     for m in models:
-        if m.estimator is None:
-            continue
-        classes = [_plain_label(v) for v in model_classes(m)]
+        classes = known.get(m.role)
         if classes and not set(classes) & set(observed):
             raise ModelError(
                 f"{m.source}: the {m.role} model's classes {classes[:10]} do not match the labels of "
                 f"{holdout.source} column {holdout.target!r} ({observed[:10]}); was it trained on another encoding?"
+            )
+    for m in sorted((m for m in models if m.role in known), key=lambda m: m.role != "production"):
+        classes = known[m.role]  # production's classes first: the candidate may not add any
+        extra = [c for c in classes if c not in seen]
+        if extra and m.role == "candidate":
+            raise ModelError(
+                f"{m.source}: the candidate model knows class(es) {[str(c) for c in extra][:5]} that neither the "
+                f"holdout {holdout.source} nor the production model has; the comparison's labels come from those"
             )
         seen.extend(classes)
     unique = list(dict.fromkeys(seen))

@@ -49,6 +49,8 @@ RULE_TEXT = {
 }
 METHODS = {
     "delong": "DeLong", "paired-bootstrap-percentile": "paired bootstrap", "paired-t": "paired t",
+    "tango-score": "Tango score", "restricted-score": "score (null variance)",
+    "paired-t-hall": "paired t, Hall skew-corrected",
     "delta-method": "paired t (delta method)", "point": "point estimate", "measured": "measured", "none": "—",
 }
 POLICY_SOURCES = {
@@ -338,10 +340,13 @@ def _state(g: GateResult) -> str:
         return "skipped"
     if g.undefined:
         return "undefined"
+    if g.outcome == "inconclusive":
+        return "inconclusive"
     return "pass" if g.passed else "fail"
 
 
-STATUS = {"pass": "✅ pass", "fail": "❌ fail", "undefined": "❌ undefined", "skipped": "➖ skipped"}
+STATUS = {"pass": "✅ pass", "fail": "❌ fail", "undefined": "❌ undefined", "skipped": "➖ skipped",
+          "inconclusive": "❔ inconclusive"}
 
 
 def _null(g: GateResult) -> float | None:
@@ -412,6 +417,13 @@ def _extras(g: GateResult, medium: Medium) -> list[str]:
                    f"Wilcoxon p = {fmt(rows.get('wilcoxon_pvalue'))}")
     if g.average:
         out.append(medium.format("average: {}", medium.text(g.average)))
+    power = g.power or {}
+    if power.get("mde") is not None:
+        text = f"power {power['level']:.0%}: detects a true Δ {fmt(power['mde'])} beyond the bound at this n"
+        if power.get("rows_needed"):
+            text += (f"; an equivalent model passes {power['equivalent_pass']:.0%} of the time here, "
+                     f"~{power['rows_needed']:,} rows for {power['level']:.0%}")
+        out.append(text)
     return out
 
 
@@ -545,10 +557,12 @@ def _override_command(result: Result, medium: Medium) -> OverrideHelp | None:
 
 
 def _summary(result: Result, verdict: str, gates: list[GateRow], medium: Medium) -> str:
-    counts = {s: sum(1 for g in gates if g.state == s) for s in ("pass", "fail", "undefined", "skipped")}
+    counts = {s: sum(1 for g in gates if g.state == s) for s in ("pass", "fail", "undefined", "skipped", "inconclusive")}
     parts = [f"{counts['pass']} of {len(gates)} gates passed"]
     if counts["fail"] + counts["undefined"]:
         parts.append(f"{counts['fail'] + counts['undefined']} failed")
+    if counts["inconclusive"]:
+        parts.append(f"{counts['inconclusive']} inconclusive")
     if counts["skipped"]:
         parts.append(f"{counts['skipped']} skipped (no production model)")
     if verdict == "overridden" and result.overridden:
@@ -562,7 +576,12 @@ def view(result: Result, *, run_url: str | None = None, marker: bool = True, med
     gates = [gate_row(g, result.alpha, medium) for g in result.gates]
     level = 1.0 - 2.0 * result.alpha
     groups = [slice_group(g, result.alpha, medium) for g in result.gates if g.slices]
-    deciding = [g.name for g in result.gates if g.passed is False] if result.decision.decision == "block" else []
+    if result.decision.decision == "block":
+        deciding = [g.name for g in result.gates if g.outcome in ("fail", "undefined")]
+    elif result.decision.decision == "inconclusive":
+        deciding = [g.name for g in result.gates if g.outcome == "inconclusive"]
+    else:
+        deciding = []
     return Report(
         marker=MARKER if marker else "",
         verdict=verdict,
@@ -930,7 +949,7 @@ def render_html(result: Result, *, run_url: str | None = None) -> str:
 def render_junit(result: Result) -> str:
     """One test case per gate, so CI systems that read JUnit show gates as tests."""
     rows = [gate_row(g, result.alpha, XML) for g in result.gates]
-    failures = sum(1 for r in rows if r.state in ("fail", "undefined"))
+    failures = sum(1 for r in rows if r.state in ("fail", "undefined", "inconclusive"))
     skipped = sum(1 for r in rows if r.state == "skipped")
     root = ET.Element("testsuites", name="mlgate", tests=str(len(rows)), failures=str(failures), errors="0",
                       skipped=str(skipped))
@@ -949,7 +968,7 @@ def render_junit(result: Result) -> str:
         case = ET.SubElement(suite, "testcase", classname=xml_text(f"mlgate.{g.metric}"), name=r.name, time="0")
         if r.state == "skipped":
             ET.SubElement(case, "skipped", message=r.detail)
-        elif r.state in ("fail", "undefined"):
+        elif r.state in ("fail", "undefined", "inconclusive"):
             ET.SubElement(case, "failure", message=r.detail, type=r.state).text = r.detail
         out = ET.SubElement(case, "system-out")
         out.text = (f"rule: {r.rule}\nproduction: {r.production}\ncandidate: {r.candidate}\nΔ: {r.difference}\n"

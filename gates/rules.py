@@ -16,6 +16,7 @@ from . import stats
 from .config import RELATIVE_RULES, GateSpec
 from .evidence import Evidence
 from .metrics import CONFUSION, COST, LOSS, METRICS, RANKING, oriented_difference
+from .stats.power import power_report
 
 
 @dataclass
@@ -56,6 +57,11 @@ class GateResult:
     skipped: bool = False
     slices: list[SliceResult] = field(default_factory=list)
     supplementary: dict = field(default_factory=dict)
+    # pass | fail | inconclusive | skipped | undefined. A relative gate whose deciding interval
+    # lies above its bound passes, entirely below it fails (evidence of harm), and otherwise —
+    # straddling it, or with less evidence than the construction needs — is inconclusive.
+    outcome: str = "fail"
+    power: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,7 @@ class StatSettings:
     seed: int
     positive_label: object
     average_default: str  # binary for two classes, macro otherwise
+    power: float = 0.8
 
 
 def evaluate_gate(
@@ -87,12 +94,12 @@ def evaluate_gate(
         return GateResult(
             **base, candidate=cand, production=None, estimate=None, confidence_interval=None,
             confidence_level=None, p_value=None, method="none", passed=None, undefined=False, skipped=True,
-            detail="skipped: no production model to compare with",
+            detail="skipped: no production model to compare with", outcome="skipped",
         )
     if metric.family == COST:
-        return _cost_gate(gate, costs, base)
+        return _by_point(_cost_gate(gate, costs, base))
     if gate.rule in ("min", "max"):
-        return _absolute_gate(gate, overall, costs, settings, average, base, has_production)
+        return _by_point(_absolute_gate(gate, overall, costs, settings, average, base, has_production))
     if gate.rule == "slice_max_drop":
         return _slice_gate(gate, overall, slices, settings, average, base)
     return _relative_gate(gate, overall, settings, average, base)
@@ -137,46 +144,95 @@ def _relative_gate(gate, overall, settings, average, base) -> GateResult:
     if gate.rule == "max_drop":
         result.p_value = None
         result.passed = cmp.estimate >= -gate.max_drop
+        result.outcome = "pass" if result.passed else "fail"
         result.detail = (
             f"Δ = {cmp.estimate:+.4g} {'≥' if result.passed else '<'} −{gate.max_drop:g} (max_drop)"
         )
         return result
-    low = cmp.confidence_interval.low
-    result.passed = bool(low > null)
+    result.power = power_report(cmp.se, cmp.n, alpha=settings.alpha, power=settings.power,
+                                margin=gate.margin if gate.rule == "non_inferior" else None)
+    low, high = cmp.confidence_interval
     bound = f"margin −{gate.margin:g}" if gate.rule == "non_inferior" else "0"
-    result.detail = (
-        f"lower end of the {level} interval {low:+.4g} {'>' if result.passed else '≤'} {bound}"
-    )
+    if cmp.insufficient:
+        result.outcome, result.detail = "inconclusive", f"inconclusive: {cmp.detail}"
+    elif low > null:
+        result.outcome, result.detail = "pass", f"lower end of the {level} interval {low:+.4g} > {bound}"
+    elif high < null:
+        result.outcome = "fail"
+        result.detail = f"the whole {level} interval lies below {bound} (upper end {high:+.4g}): evidence of harm"
+    else:
+        result.outcome = "inconclusive"
+        result.detail = (f"inconclusive: the {level} interval [{low:+.4g}, {high:+.4g}] straddles {bound}; "
+                         + _settle(result.power, gate))
+    result.passed = result.outcome == "pass"
     return result
+
+
+def _settle(power: dict | None, gate) -> str:
+    """What would settle an inconclusive gate, in the report's words."""
+    if not power:
+        return "more rows would settle it"
+    if gate.rule == "non_inferior" and power.get("rows_needed"):
+        return (f"an equivalent model passes {power['equivalent_pass']:.0%} of the time at this n; "
+                f"~{power['rows_needed']:,} rows for {power['level']:.0%}")
+    return f"at this n the gate detects a true Δ of {power['mde']:.3g} beyond the bound with {power['level']:.0%} power"
 
 
 def _slice_gate(gate, overall, slices, settings, average, base) -> GateResult:
     null = -gate.max_drop
     results: list[SliceResult] = []
     tested: list[tuple[int, stats.Comparison]] = []
+    unusable: list[str] = []  # slices with enough rows whose comparison is undefined or too thin
+    broken: list[SliceResult] = []  # slices where only the candidate's metric is undefined
+    thin: list[str] = []  # gated, with too little information for a drop to show reliably
     for label, ev in slices.items():
         if ev.n < gate.min_support:
             results.append(SliceResult(label, ev.n, None, None, None, None, None, None, False, True,
                                        f"not gated: {ev.n} rows < min_support {gate.min_support}"))
             continue
         cmp = compare(gate, ev, settings, average, null=null, alternative="less")
+        if cmp.undefined and math.isnan(cmp.candidate) and not math.isnan(cmp.production):
+            # Undefined for the candidate alone (it never predicts the class here, say): the
+            # candidate broke this slice; that is a drop, not a reason to stop looking.
+            results.append(SliceResult(label, ev.n, None, _num(cmp.production), None, None, None, None, True, False,
+                                       f"{gate.metric} is undefined for the candidate and defined for production: fails closed"))
+            broken.append(results[-1])
+            continue
         if cmp.undefined:
             results.append(SliceResult(label, ev.n, _num(cmp.candidate), _num(cmp.production), None, None, None, None,
                                        False, True, f"not gated: {cmp.detail}"))
+            unusable.append(label)
             continue
+        # A slice with less information than a test needs to hold its level is still tested:
+        # this is a test for harm, so too little information can only keep a drop from showing
+        # (or, rarely, block wrongly) — it cannot approve. The report says the slice is thin.
         results.append(SliceResult(label, ev.n, _num(cmp.candidate), _num(cmp.production), cmp.estimate,
-                                   tuple(cmp.confidence_interval), cmp.p_value, None, True, True))
+                                   tuple(cmp.confidence_interval), cmp.p_value, None, True, True,
+                                   f"thin: {cmp.detail}" if cmp.insufficient else ""))
         tested.append((len(results) - 1, cmp))
+        if cmp.insufficient:
+            thin.append(label)
+    unusable_note = (f"; at min_support but not comparable: {', '.join(unusable[:5])}"
+                     + (f" and {len(unusable) - 5} more" if len(unusable) > 5 else "")) if unusable else ""
+    if broken and not tested:
+        return GateResult(
+            **base, candidate=_point(gate, overall, {}, settings, average),
+            production=_point(gate, overall, {}, settings, average, which="production"), estimate=None,
+            confidence_interval=None, confidence_level=None, p_value=None, method="none", passed=False,
+            undefined=False, slices=results, outcome="fail",
+            detail=f"{gate.metric} is undefined for the candidate in {', '.join(s.slice for s in broken[:5])}")
     if not tested:
-        # Nothing is gated: the row shows the overall comparison, as evidence only.
-        result = _from_comparison(gate, compare(gate, overall, settings, average, null=null, alternative="less"), base)
-        result.slices = results
-        result.p_value = None
-        result.passed = True
-        result.detail = f"no slice had ≥ {gate.min_support} rows and a defined {gate.metric}; {len(results)} reported, none gated"
+        # Nothing could be gated: the gate cannot tell, which is not a pass.
+        result = GateResult(
+            **base, candidate=_point(gate, overall, {}, settings, average),
+            production=_point(gate, overall, {}, settings, average, which="production"), estimate=None,
+            confidence_interval=None, confidence_level=None, p_value=None, method="none", passed=False,
+            undefined=False, slices=results, outcome="inconclusive",
+            detail=(f"inconclusive: no slice had ≥ {gate.min_support} rows and a comparable {gate.metric}; "
+                    f"{len(results)} reported, none gated{unusable_note}"))
         return result
     adjusted = stats.holm([c.p_value for _, c in tested], alpha=settings.alpha)
-    failed = []
+    failed = list(broken)
     for (i, cmp), p_adj, reject in zip(tested, adjusted.pvalues, adjusted.reject):
         results[i].p_value_adjusted = float(p_adj)
         results[i].passed = not bool(reject)
@@ -194,16 +250,21 @@ def _slice_gate(gate, overall, slices, settings, average, base) -> GateResult:
         production=_point(gate, overall, {}, settings, average, which="production"),
         estimate=worst.estimate, confidence_interval=worst.confidence_interval,
         confidence_level=deciding.confidence_level, p_value=worst.p_value_adjusted, method=deciding.method,
-        passed=not failed, undefined=False, detail="", slices=results,
+        passed=not failed, undefined=False, detail="", slices=results, outcome="fail" if failed else "pass",
     )
     if failed:
-        names = ", ".join(f"{s.slice} (Δ {s.estimate:+.4g}, Holm p {_p(s.p_value_adjusted)})" for s in failed[:5])
+        names = ", ".join(f"{s.slice} (undefined for the candidate)" if s.estimate is None else
+                          f"{s.slice} (Δ {s.estimate:+.4g}, Holm p {_p(s.p_value_adjusted)})" for s in failed[:5])
         result.detail = f"{len(failed)} of {len(tested)} gated slices dropped by more than {gate.max_drop:g}: {names}"
     else:
         result.detail = (
             f"no slice dropped significantly by more than {gate.max_drop:g} ({len(tested)} gated, Holm at "
             f"alpha {settings.alpha:g}; worst {worst.slice} Δ {worst.estimate:+.4g})"
         )
+    result.detail += unusable_note
+    if thin:
+        result.detail += (f"; too little information in {', '.join(thin[:5])}"
+                          + (f" and {len(thin) - 5} more" if len(thin) > 5 else "") + " for a drop there to show")
     return result
 
 
@@ -321,8 +382,16 @@ def _p(value: float) -> str:
     return f"{value:.3g}" if value >= 1e-4 else "<0.0001"
 
 
+def _by_point(result: GateResult) -> GateResult:
+    """Absolute and cost rules compare a point value: they pass or fail, never inconclusive."""
+    if result.outcome != "undefined":
+        result.outcome = "pass" if result.passed else "fail"
+    return result
+
+
 def _fail_closed(result: GateResult, reason: str) -> GateResult:
     result.passed = False
+    result.outcome = "undefined"
     result.undefined = True
     result.detail = f"undefined, fails closed: {reason}"
     return result

@@ -234,7 +234,8 @@ def test_slice_gate_reports_overall_points_and_the_deciding_slice():
     assert "region=south" in result.detail
 
 
-def test_slice_gate_with_no_gated_slice_shows_the_overall_comparison():
+def test_slice_gate_with_no_gated_slice_is_inconclusive():
+    """Issue 13: a slice gate that could gate no slice cannot tell; that is not a pass."""
     rng = np.random.default_rng(9)
     n = 100
     y = rng.integers(0, 2, n)
@@ -247,9 +248,9 @@ def test_slice_gate_with_no_gated_slice_shows_the_overall_comparison():
     gate = GateSpec(metric="accuracy", rule="slice_max_drop", name="acc by g", max_drop=0.02, min_support=30)
     settings_ = StatSettings(alpha=0.05, resamples=200, seed=0, positive_label=1, average_default="binary")
     result = evaluate_gate(gate, overall, slices, {}, settings_, has_production=True)
-    assert result.passed is True and result.p_value is None
-    assert result.estimate == 0.0 and result.confidence_interval is not None
-    assert "none gated" in result.detail
+    assert result.outcome == "inconclusive" and result.passed is False and result.p_value is None
+    assert result.candidate == result.production == pytest.approx((proba.argmax(1) == y).mean())
+    assert "none gated" in result.detail and result.detail.startswith("inconclusive")
 
 
 def test_streamed_frame_to_pandas_roundtrip_keeps_row_order(tmp_path):

@@ -24,7 +24,7 @@ import pytest
 import skops.io as sio
 
 from test_action import (  # noqa: F401 - fixtures
-    BASE_SHA, BOT, CMD_HEAD, CMD_REPO, COMMENT_ID, HEAD, PR_REPO, REPO, TOKEN, action, artifact_from, bot_comments,
+    BASE_SHA, BOT, CMD_HEAD, POLICY, CMD_REPO, COMMENT_ID, HEAD, PR_REPO, REPO, TOKEN, action, artifact_from, bot_comments,
     checks, comment_event, demo_templates, gate_run_with, github, merged_event, payload, registry_of,
     report_comments, workflow_run_event,
 )
@@ -586,3 +586,130 @@ def test_the_judge_marks_the_check_in_progress_before_judging(action, github):
     assert posts[0].json["status"] == "in_progress"
     [latest, *_] = checks(github, PR_REPO, fork_head)
     assert latest["conclusion"] == "success"
+
+
+# ----------------------------------------------------------------------------- second attack round
+
+
+def _fork_pr(github, files=("train.py",)):
+    fork_head = "abcdef0123456789abcdef0123456789abcdef01"
+    github.add_pull(PR_REPO, 7, fork_head, base_ref="master", head_ref="feature", head_repo="someone/Hello-World")
+    github.set_pull_files(PR_REPO, 7, list(files))
+    gate = github.add_workflow_run(PR_REPO, fork_head, head_branch="feature", head_repo="someone/Hello-World")
+    return fork_head, gate
+
+
+def test_a_pr_that_changes_the_policy_needs_a_maintainer(action, github):
+    """After the merge the policy is every later PR's gate (its allowlist, its holdout, its
+    margins): the judge blocks a change to it, and shows the change."""
+    fork_head, gate = _fork_pr(github, files=[".github/mlgate.yml"])
+    github.add_artifact(gate["id"], "mlgate-report", artifact_from(action.workspace("better")))
+    github.set_file(PR_REPO, ".github/mlgate.yml", POLICY + "security: {trusted_types: [posix.system]}\n", ref=fork_head)
+    run = action(action.workspace("better"), "workflow_run", workflow_run_event(gate["id"], fork_head))
+    assert run.code == 1, run.stderr
+    body = report_comments(github, PR_REPO, 7)[0]["body"]
+    assert "changes the gate's own policy .github/mlgate.yml" in body
+    assert "posix.system" in body  # the diff is shown
+
+
+def test_a_candidate_cannot_bring_a_phantom_class(tmp_path, run_cli, cancer):
+    """A class only the candidate knows would turn the binary gates into macro averages."""
+    from sklearn.linear_model import LogisticRegression
+
+    from workspaces import Workspace
+
+    train, holdout = cancer
+    cols = [c for c in train.columns if c not in ("label", "size")]
+    ws = Workspace(tmp_path)
+    ws.table("data/holdout.csv", holdout)
+    ws.model("models/prod.skops", LogisticRegression(max_iter=5000).fit(train[cols], train["label"]))
+    phantom = pd.concat([train, train.head(3).assign(label=2)])
+    ws.model("build/model.skops", LogisticRegression(max_iter=5000).fit(phantom[cols], phantom["label"]))
+    ws.policy("""\
+        version: 1
+        data: {holdout: data/holdout.csv, target: label}
+        candidate: {path: build/model.skops}
+        production: {path: models/prod.skops}
+        gates: [{metric: recall, rule: non_inferior, margin: 0.05}]
+        """)
+    run = run_cli("evaluate", "--workspace", ws.root, "--out", tmp_path / "out", "--quiet")
+    assert run.code == 2 and "knows class(es) ['2'] that neither the holdout" in run.err
+
+
+def test_a_slice_the_candidate_breaks_fails_the_gate():
+    """The candidate never predicts the positive class in one slice: its precision there is
+    undefined, production's is not. Not 'not gated' — a drop."""
+    from gates.config import GateSpec
+    from gates.evidence import Comparands, build_evidence
+    from gates.rules import StatSettings, evaluate_gate
+
+    rng = np.random.default_rng(2)
+    n = 400
+    y = rng.integers(0, 2, n)
+    region = np.arange(n) < 200
+    prod = np.where(rng.random(n) < 0.9, y, 1 - y)
+    cand = np.where(region, 0, prod)  # says "negative" on every row of the region
+    c = Comparands(task="classification", labels=(0, 1), pos_index=1, y=y, pred_candidate=cand, pred_production=prod,
+                   proba_candidate=None, proba_production=None)
+    slices = {"region=a": build_evidence(c, set(), region), "region=b": build_evidence(c, set(), ~region)}
+    gate = GateSpec(metric="precision", rule="slice_max_drop", name="precision by region", max_drop=0.05,
+                    min_support=50)
+    result = evaluate_gate(gate, build_evidence(c, set()), slices, {}, StatSettings(
+        alpha=0.05, resamples=500, seed=0, positive_label=1, average_default="binary"), has_production=True)
+    assert result.outcome == "fail" and "region=a (undefined for the candidate)" in result.detail
+
+
+def test_the_size_gate_weighs_the_model_not_its_compression(tmp_path):
+    import zipfile as zf
+
+    from sklearn.ensemble import RandomForestClassifier
+
+    from gates.models import load_model_file
+
+    X, y = np.random.default_rng(0).random((2000, 10)), np.arange(2000) % 2
+    big = RandomForestClassifier(n_estimators=20, random_state=0).fit(X, y)
+    plain, packed = tmp_path / "plain.skops", tmp_path / "packed.skops"
+    sio.dump(big, plain)
+    sio.dump(big, packed, compression=zf.ZIP_DEFLATED)
+    trusted = sio.get_untrusted_types(file=plain)
+    assert packed.stat().st_size < plain.stat().st_size / 2
+    a = load_model_file(plain, role="candidate", label="a", trusted_types=trusted)
+    b = load_model_file(packed, role="candidate", label="b", trusted_types=trusted)
+    assert b.size_mb == pytest.approx(a.size_mb, rel=0.01)
+
+
+def test_the_judge_never_writes_through_a_symlinked_report_directory(action, github, tmp_path):
+    fork_head, gate = _fork_pr(github)
+    github.add_artifact(gate["id"], "mlgate-report", artifact_from(action.workspace("better")))
+    base = action.workspace("better")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (base / "mlgate-report").symlink_to(elsewhere)
+    run = action(base, "workflow_run", workflow_run_event(gate["id"], fork_head))
+    assert run.code == 2 and "symbolic link" in run.stderr
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_only_the_newest_build_of_a_commit_is_judged(action, github):
+    fork_head, older = _fork_pr(github)
+    newer = github.add_workflow_run(PR_REPO, fork_head, head_branch="feature", head_repo="someone/Hello-World")
+    github.add_artifact(older["id"], "mlgate-report", artifact_from(action.workspace("better")))
+    run = action(action.workspace("better"), "workflow_run", workflow_run_event(older["id"], fork_head))
+    assert run.code == 0 and f"a newer build (run {newer['id']})" in run.stdout
+    assert checks(github, PR_REPO, fork_head) == []
+
+
+def test_a_judge_killed_by_a_signal_fails_the_check(action, github):
+    """Out of memory or a segfault in native model code: the child cannot say so itself."""
+    fork_head, gate = _fork_pr(github)
+    github.add_artifact(gate["id"], "mlgate-report", artifact_from(action.workspace("better")))
+    base = action.workspace("better")
+    crash = action.tmp / "crash"
+    crash.mkdir()
+    (crash / "sitecustomize.py").write_text(
+        "import os, signal, sys\nif os.environ.get('MLGATE_SUPERVISED') == '1':\n    os.kill(os.getpid(), signal.SIGKILL)\n")
+    run = action(base, "workflow_run", workflow_run_event(gate["id"], fork_head),
+                 extra_env={"PYTHONPATH": f"{crash}{os.pathsep}{REPO}"})
+    assert run.code == 3 and "died from signal SIGKILL" in run.stderr
+    [latest, *_] = checks(github, PR_REPO, fork_head)
+    assert latest["conclusion"] == "failure" and "died from signal" in latest["output"]["summary"]

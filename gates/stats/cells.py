@@ -253,11 +253,17 @@ class PairedMoments:
     needs the variance of the difference of the first two, and the delta method for rmse and r2
     needs their covariances with y and y². Merging uses Chan et al.'s update, which is exact in
     exact arithmetic and stable in floating point.
+
+    ``m3`` is the centred third-moment sum of the per-row difference d = column 1 − column 0
+    (loss_production − loss_candidate): the skewness that a heavy-tailed loss gives the paired
+    t, merged with Pébay's (2008) update. None when unknown (fewer than two columns, or moments
+    built by hand), and then no skewness correction is made.
     """
 
     n: int
     mean: np.ndarray
     m2: np.ndarray
+    m3: float | None = None
 
     def __post_init__(self):
         n = self.n
@@ -272,6 +278,8 @@ class PairedMoments:
         object.__setattr__(self, "n", int(n))
         object.__setattr__(self, "mean", mean)
         object.__setattr__(self, "m2", m2)
+        if self.m3 is not None:
+            object.__setattr__(self, "m3", float(self.m3))
 
     @classmethod
     def from_rows(cls, X) -> "PairedMoments":
@@ -284,14 +292,14 @@ class PairedMoments:
         if not np.all(np.isfinite(X)):
             raise ValueError("X must be finite; got NaN or infinite values")
         p = X.shape[1]
-        total = cls(0, np.zeros(p), np.zeros((p, p)))
+        total = cls(0, np.zeros(p), np.zeros((p, p)), 0.0 if p >= 2 else None)
         # one reused buffer for the centred block: fresh large arrays cost page faults
         buffer = np.empty((min(X.shape[0], _MOMENT_CHUNK), p))
         for start in range(0, X.shape[0], _MOMENT_CHUNK):
             block = X[start : start + _MOMENT_CHUNK]
             mean = block.mean(axis=0)
             centred = np.subtract(block, mean, out=buffer[: block.shape[0]])
-            total = total + cls(block.shape[0], mean, centred.T @ centred)
+            total = total + cls(block.shape[0], mean, centred.T @ centred, _third(centred[:, 1] - centred[:, 0]) if p >= 2 else None)
         return total
 
     @classmethod
@@ -306,7 +314,7 @@ class PairedMoments:
         if any(c.size != n for c in cols):
             raise ValueError(f"columns must have the same length; got {[c.size for c in cols]}")
         p = len(cols)
-        total = cls(0, np.zeros(p), np.zeros((p, p)))
+        total = cls(0, np.zeros(p), np.zeros((p, p)), 0.0 if p >= 2 else None)
         buffer = np.empty((p, min(n, _MOMENT_CHUNK)))
         for start in range(0, n, _MOMENT_CHUNK):
             size = min(_MOMENT_CHUNK, n - start)
@@ -317,7 +325,7 @@ class PairedMoments:
                 raise ValueError("X must be finite; got NaN or infinite values")
             mean = block.mean(axis=1)
             block -= mean[:, None]
-            total = total + cls(size, mean, block @ block.T)
+            total = total + cls(size, mean, block @ block.T, _third(block[1] - block[0]) if p >= 2 else None)
         return total
 
     @property
@@ -346,9 +354,26 @@ class PairedMoments:
         delta = other.mean - self.mean
         mean = self.mean + delta * (other.n / n)
         m2 = self.m2 + other.m2 + np.outer(delta, delta) * (self.n * other.n / n)
-        return PairedMoments(n, mean, m2)
+        m3 = None
+        if self.m3 is not None and other.m3 is not None:
+            na, nb = self.n, other.n
+            d = float(delta[1] - delta[0])
+            m2a, m2b = self.difference_m2, other.difference_m2
+            m3 = self.m3 + other.m3 + d**3 * na * nb * (na - nb) / n**2 + 3.0 * d * (na * m2b - nb * m2a) / n
+        return PairedMoments(n, mean, m2, m3)
+
+    @property
+    def difference_m2(self) -> float:
+        """Centred second-moment sum of d = column 1 − column 0."""
+        return float(self.m2[1, 1] + self.m2[0, 0] - 2.0 * self.m2[0, 1])
 
     __radd__ = __add__
 
     def __repr__(self):
         return f"PairedMoments(n={self.n}, mean={self.mean!r})"
+
+
+def _third(centred_difference: np.ndarray) -> float:
+    """Σ (d − d̄)³ of a block whose columns were centred (so d is centred too)."""
+    d = centred_difference - centred_difference.mean()  # exact zero mean despite rounding
+    return float(np.dot(d * d, d))

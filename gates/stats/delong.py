@@ -76,6 +76,10 @@ def delong_test(y_true, score_candidate, score_production, *, null=0.0,
         )
     comp_c, comp_p = _components_of_both(pos, sc, sp, n_pos, n_neg)
     auc_c, auc_p = _masked_mean(comp_c, pos), _masked_mean(comp_p, pos)
+    imperfect = (comp_c < 1.0) | (comp_p < 1.0)  # a component below 1: some pair is misordered
+    informative_pos = int(np.count_nonzero(imperfect & pos))
+    informative_neg = int(np.count_nonzero(imperfect)) - informative_pos
+    del imperfect
     estimate = auc_c - auc_p
     diff = np.subtract(comp_c, comp_p, out=comp_c)
     del comp_p
@@ -94,6 +98,8 @@ def delong_test(y_true, score_candidate, score_production, *, null=0.0,
         alternative=alternative,
         n_positive=n_pos,
         n_negative=n_neg,
+        informative_positive=informative_pos,
+        informative_negative=informative_neg,
     )
 
 

@@ -50,6 +50,12 @@ class Comparison:
     detail: str = ""
     candidate: float = math.nan
     production: float = math.nan
+    # The standard error of the estimate (at the null for score tests); power is computed from
+    # it. NaN when the construction has none (the bootstrap).
+    se: float = math.nan
+    # The evidence is below what the construction needs to hold its level (too few rows,
+    # positives, informative pairs): the gate says inconclusive, never pass; ``detail`` says why.
+    insufficient: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,11 @@ class DeLongResult:
     alternative: str
     n_positive: int
     n_negative: int
+    # Rows that carry information about the AUCs: positives that some negative outranks, and
+    # negatives that outrank some positive, for either model. Near AUC 1 they are few, and
+    # DeLong's normal approximation then rejects far more often than it says.
+    informative_positive: int = 0
+    informative_negative: int = 0
 
 
 @dataclass(frozen=True, eq=False)

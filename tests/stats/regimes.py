@@ -146,6 +146,23 @@ def gaussian_losses(name: str, *, n: int, margin: float, sd: float = 0.1, metric
     return LossRegime(name, metric, n, margin, draw)
 
 
+def regression_errors(name: str, *, n: int, margin: float, metric: str, sd: float = 0.5, rho: float = 0.7) -> LossRegime:
+    """Normal errors for a unit-variance target, the candidate's scaled so that its rmse is
+    production's + margin (rmse) or its r2 production's − margin (r2); rows are the delta
+    method's columns (squared error candidate, production, y, y²)."""
+
+    def draw(rng, n, equivalent=False):
+        y = rng.normal(size=n)
+        z = rng.multivariate_normal([0.0, 0.0], [[1.0, rho], [rho, 1.0]], n)
+        if metric == "rmse":
+            sd_c = sd if equivalent else sd + margin
+        else:
+            sd_c = math.sqrt(sd**2 + (0.0 if equivalent else margin))
+        return np.column_stack([(sd_c * z[:, 1]) ** 2, (sd * z[:, 0]) ** 2, y, y**2])
+
+    return LossRegime(name, metric, n, margin, draw)
+
+
 # ----------------------------------------------------------------------------- roc auc
 
 

@@ -22,9 +22,12 @@ def moments_of(loss_c, loss_p, y):
 @pytest.mark.parametrize("alternative", ["greater", "less", "two-sided"])
 @pytest.mark.parametrize("null", [0.0, -0.05, 0.02])
 def test_paired_t_matches_scipy(rng, alternative, null):
+    """Without the third moment (or with a symmetric difference) the test is the paired t."""
     y, c, p = loss_rows(rng, 500, better=0.05)
     loss_c, loss_p = np.abs(y - c), np.abs(y - p)
-    res = compare_loss(moments_of(loss_c, loss_p, y), "mae", null=null, alternative=alternative, confidence_level=0.9)
+    full = moments_of(loss_c, loss_p, y)
+    res = compare_loss(PairedMoments(full.n, full.mean, full.m2), "mae", null=null, alternative=alternative,
+                       confidence_level=0.9)
     d = loss_p - loss_c
     ref = stats.ttest_1samp(d, popmean=null, alternative=alternative)
     assert res.p_value == pytest.approx(ref.pvalue, rel=1e-8)
@@ -140,3 +143,33 @@ def test_interval_and_p_value_agree(seed, null, level, alternative, metric):
     alpha = (1 - level) / 2
     outside = res.confidence_interval.low > null if alternative == "greater" else res.confidence_interval.high < null
     assert outside == (res.p_value < alpha)
+
+
+def test_hall_transform_against_its_formula_and_scipy_when_symmetric(rng):
+    """Hall (1992): g(T) = T + a(1 + 2T²) + (4/3)a²T³ with a = γ/(6√n), against t(n − 1)."""
+    d = rng.gamma(1.5, 1.0, 400) - 1.4  # right-skewed differences
+    moments = PairedMoments.from_rows(np.c_[np.zeros_like(d), d])
+    res = compare_loss(moments, "mae", null=-0.05, alternative="greater", confidence_level=0.9)
+    n, mean, sd = d.size, d.mean(), d.std(ddof=1)
+    gamma = np.mean((d - mean) ** 3) / np.mean((d - mean) ** 2) ** 1.5
+    a = gamma / (6 * np.sqrt(n))
+    t = (mean + 0.05) / (sd / np.sqrt(n))
+    g = t + a * (1 + 2 * t * t) + 4 / 3 * a * a * t**3
+    assert res.method == "paired-t-hall"
+    assert res.p_value == pytest.approx(stats.t(n - 1).sf(g), rel=1e-9)
+    low = res.confidence_interval.low
+    t_low = (mean - low) / (sd / np.sqrt(n))  # g(t_low) is the quantile
+    assert t_low + a * (1 + 2 * t_low**2) + 4 / 3 * a * a * t_low**3 == pytest.approx(stats.t(n - 1).isf(0.05), rel=1e-9)
+    sym = np.r_[d - d.mean(), -(d - d.mean())] + 0.01  # exactly symmetric: γ = 0
+    m_sym = PairedMoments.from_rows(np.c_[np.zeros_like(sym), sym])
+    assert abs(m_sym.m3) < 1e-9
+    res = compare_loss(m_sym, "mae", null=0.0, alternative="greater")
+    assert res.p_value == pytest.approx(stats.ttest_1samp(sym, 0.0, alternative="greater").pvalue, rel=1e-6)
+
+
+@pytest.mark.parametrize("n", [3, 9])
+def test_too_few_rows_are_insufficient_not_deterministic(n):
+    """Two or three rows with equal differences have se = 0; that is no evidence at all."""
+    d = np.full(n, 0.1)
+    res = compare_loss(PairedMoments.from_rows(np.c_[np.zeros(n), d]), "mae", null=0.0)
+    assert res.insufficient and "at least 10" in res.detail

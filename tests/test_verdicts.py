@@ -1,0 +1,93 @@
+"""The three verdicts at their boundaries: a relative gate passes when its deciding interval lies
+above the bound, fails when it lies entirely below it (evidence of harm), and is inconclusive
+when it straddles the bound or the holdout holds too little information; the decision blocks on
+any failure, is inconclusive (exit 1, never an approval) when nothing fails but something cannot
+tell, and approves only when every gate passes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gates.config import GateSpec
+from gates.decision import APPROVE, BLOCK, INCONCLUSIVE, decide
+from gates.evidence import Evidence
+from gates.rules import StatSettings, evaluate_gate
+from gates.stats import JointCells, PairedMoments
+
+SETTINGS = StatSettings(alpha=0.05, resamples=200, seed=0, positive_label=1, average_default="binary")
+
+
+def accuracy_evidence(both_right: int, cand_only: int, prod_only: int, both_wrong: int) -> Evidence:
+    """Binary joint cells (y, candidate, production) with the given concordance counts (all on
+    positive rows, which is all accuracy looks at)."""
+    counts = np.zeros((2, 2, 2), dtype=np.int64)
+    counts[1, 1, 1], counts[1, 1, 0], counts[1, 0, 1], counts[1, 0, 0] = both_right, cand_only, prod_only, both_wrong
+    counts[0, 0, 0] = 10
+    return Evidence(n=int(counts.sum()), cells=JointCells((0, 1), counts))
+
+
+def gate(rule="non_inferior", **kw) -> GateSpec:
+    return GateSpec(metric="accuracy", rule=rule, name=f"accuracy {rule}", **kw)
+
+
+def judge(ev: Evidence, spec: GateSpec):
+    return evaluate_gate(spec, ev, {}, {}, SETTINGS, has_production=True)
+
+
+def test_interval_above_the_margin_passes():
+    r = judge(accuracy_evidence(9000, 40, 30, 900), gate(margin=0.01))
+    assert r.outcome == "pass" and r.passed and r.confidence_interval[0] > -0.01
+
+
+def test_interval_entirely_below_the_margin_fails_as_evidence_of_harm():
+    r = judge(accuracy_evidence(9000, 10, 400, 500), gate(margin=0.01))
+    assert r.outcome == "fail" and r.passed is False
+    assert r.confidence_interval[1] < -0.01 and "evidence of harm" in r.detail
+
+
+def test_interval_straddling_the_margin_is_inconclusive_and_says_what_would_settle_it():
+    r = judge(accuracy_evidence(900, 8, 14, 90), gate(margin=0.01))
+    low, high = r.confidence_interval
+    assert low < -0.01 < high
+    assert r.outcome == "inconclusive" and r.passed is False
+    assert "straddles" in r.detail and "rows for 80%" in r.detail
+    assert r.power["rows_needed"] > r.n
+
+
+def test_the_boundary_itself_is_not_a_pass():
+    """Δ̂ exactly at −margin (a margin that is a multiple of 1/n): z = 0, p = 0.5, never a pass,
+    whatever the number of rows both models got right."""
+    for n in (1000, 5000, 20_000):
+        extra = n // 100  # production-only wins beyond the candidate's 10: Δ̂ = −extra/n = −0.01
+        both_right = n - 10 - (10 + extra) - 10  # 10 negatives both got right
+        ev = accuracy_evidence(both_right, 10, 10 + extra, 0)
+        assert ev.n == n
+        r = judge(ev, gate(margin=0.01))
+        assert r.estimate == pytest.approx(-0.01, abs=1e-15)
+        assert r.p_value == 0.5 and r.outcome == "inconclusive"
+
+
+def test_superiority_from_a_handful_of_disagreements_is_inconclusive():
+    r = judge(accuracy_evidence(500, 3, 0, 20), gate("superior"))
+    assert r.outcome == "inconclusive" and "superiority needs 10" in r.detail
+    r = judge(accuracy_evidence(500, 30, 5, 20), gate("superior"))
+    assert r.outcome == "pass"
+
+
+def test_a_loss_gate_on_two_rows_with_equal_differences_is_inconclusive_not_superior():
+    ev = Evidence(n=3, moments={"log_loss": PairedMoments.from_rows(np.array([[0.1, 0.3], [0.2, 0.4], [0.3, 0.5]]))})
+    r = evaluate_gate(GateSpec(metric="log_loss", rule="superior", name="ll"), ev, {}, {}, SETTINGS, has_production=True)
+    assert r.outcome == "inconclusive" and r.passed is False
+
+
+def test_decision_table():
+    good = judge(accuracy_evidence(9000, 40, 30, 900), gate(margin=0.01))
+    unsure = judge(accuracy_evidence(900, 8, 14, 90), gate(margin=0.01))
+    harm = judge(accuracy_evidence(9000, 10, 400, 500), gate(margin=0.01))
+    assert decide([good, good], has_production=True).decision == APPROVE
+    d = decide([good, unsure], has_production=True)
+    assert d.decision == INCONCLUSIVE and d.exit_code == 1 and d.reasons[0].startswith("accuracy non_inferior")
+    assert decide([unsure, harm], has_production=True).decision == BLOCK
+    assert decide([good, unsure], has_production=True, blockers=("the holdout changed",)).decision == BLOCK
+    assert decide([good], has_production=True).exit_code == 0
