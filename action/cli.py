@@ -78,7 +78,7 @@ def cli() -> None:
     """Decide whether a candidate ML model may replace the production model.
 
     Both models are scored on the same holdout and compared with paired statistical tests;
-    exit 0 approves (or first model), 1 blocks, 2 is bad input, 3 an internal failure.
+    exit 0 approves (or first model), 1 blocks or is inconclusive, 2 is bad input, 3 an internal failure.
     """
 
 

@@ -651,3 +651,29 @@ def test_a_pr_past_githubs_file_listing_cap_is_blocked(action, github):
     github.set_pull_files(PR_REPO, 2, [f"src/file{i}.py" for i in range(3000)])
     run = action(action.workspace("better"), "pull_request", payload("pull_request.opened.json"))
     assert run.code == 1 and "changes more files than GitHub lists" in report_comments(github)[0]["body"]
+
+
+def test_an_inconclusive_gate_fails_the_check_and_an_override_accepts_it(action, github):
+    """Issue 13: inconclusive never approves — exit 1, the check concludes failure (never
+    neutral, which branch protection counts as a pass), and an override works on it as on a block."""
+    unsure = POLICY.replace("max_drop: 0.05, min_support: 50", "max_drop: 0.05, min_support: 100000")
+    github.set_file(PR_REPO, ".github/mlgate.yml", unsure, ref=BASE_SHA)
+    github.set_permission(PR_REPO, "Codertocat", "maintain")
+    ws = action.workspace("better")
+    (ws / ".github" / "mlgate.yml").write_text(unsure)
+    run = action(ws, "pull_request", payload("pull_request.opened.json"))
+    assert run.code == 1 and run.output("decision") == "inconclusive"
+    [check] = checks(github)
+    assert check["conclusion"] == "failure" and check["output"]["title"].startswith("Inconclusive")
+    body = report_comments(github)[0]["body"]
+    assert "inconclusive" in body.lower() and "none gated" in body
+    better = hashlib.sha256((action.templates["better"] / "build" / "model.skops").read_bytes()).hexdigest()
+    assert f"/mlgate override {HEAD}:{better}" in body
+    data = comment_event(f"/mlgate override {HEAD}:{better} slices too small to judge; reviewed by hand",
+                         user="Codertocat")
+    data["repository"] = payload("pull_request.opened.json")["repository"]
+    data["issue"]["number"] = 2
+    github.add_comment(PR_REPO, 2, data["comment"]["body"], user="Codertocat", id=COMMENT_ID,
+                       created_at="2026-11-24T10:00:00Z")
+    assert action(ws, "issue_comment", data).code == 0
+    assert checks(github)[0]["conclusion"] == "success"
