@@ -33,6 +33,7 @@ from gates.stats.results import NAN_INTERVAL, Comparison, ConfidenceInterval
 from gates.stats.score import (
     MAX_SCORE_CLASSES,
     RestrictedScore,
+    ScoreFitError,
     metric_range,
     one_sided_p,
     score_interval,
@@ -68,7 +69,10 @@ def compare_confusion(
         confidence_level = check_confidence_level(confidence_level)
         resolved, pos_index = resolve_positive(cells, metric, average, pos_label)
         if metric == "accuracy" or average == "micro" or len(resolved.labels) <= MAX_SCORE_CLASSES:
-            return _score_comparison(resolved, metric, pos_index, average, null, alternative, confidence_level)
+            try:
+                return _score_comparison(resolved, metric, pos_index, average, null, alternative, confidence_level)
+            except ScoreFitError:
+                pass  # the bootstrap below decides; its method name says so
     result = bootstrap_cells(
         cells,
         metric,

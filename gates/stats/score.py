@@ -19,8 +19,8 @@ The interval is the set of δ the test does not reject at its level (test invers
 interval and the p-value come from one construction; the decision at the bound is made by the
 statistic at the bound itself, and the interval's end is snapped to agree with it.
 Joint cells are sufficient statistics, so every engine calls this on merged counts. The
-constrained fit has K³ unknowns: above ``MAX_SCORE_CLASSES`` classes the caller falls back to
-the bootstrap (and says so).
+constrained fit has K³ unknowns: above ``MAX_SCORE_CLASSES`` classes, or when a fit does not
+settle, the caller falls back to the bootstrap (and says so).
 """
 
 from __future__ import annotations
@@ -35,10 +35,18 @@ from gates.stats.cells import JointCells
 from gates.stats.confusion import confusion_metric
 from gates.stats.results import ConfidenceInterval
 
-MAX_SCORE_CLASSES = 5  # 125 joint cells; the fit grows as the cube of the number of classes
+# The fit has K³ cells and its gradient 2K² metric evaluations of K×K matrices: 0.02 s per
+# comparison at 10 classes, 0.1 s at 20 (faster than 10,000 bootstrap resamples at both).
+MAX_SCORE_CLASSES = 20
+_MAX_SLSQP_CLASSES = 5  # the general-purpose fallback is cubic in K³ cells: only for small tables
+
+
+class ScoreFitError(ArithmeticError):
+    """The constrained fit did not settle; the caller falls back to the bootstrap and says so."""
 _GRAD_STEP = 1e-7
 _ROOT_TOL = 1e-9
-_MAX_STEPS = 60
+_MAX_STEPS = 120
+_DAMP_AFTER = 20
 
 
 def _linear_fit(counts: np.ndarray, n: float, g: np.ndarray, t: float) -> np.ndarray | None:
@@ -158,19 +166,25 @@ class RestrictedScore:
         K³ cells is the fallback when the iteration does not settle."""
         start = min(self._warm, key=lambda d: abs(d - delta)) if self._warm else None
         p = self._warm[start] if start is not None else (self.counts + 0.5) / (self.n + 0.5 * self.counts.size)
-        for _ in range(_MAX_STEPS):
+        for step in range(_MAX_STEPS):
             g = self._gradient(p)
             value = float(self._delta(p[None])[0])
             if not math.isfinite(value):
                 break
             new = _linear_fit(self.counts, self.n, g, delta - value + float(g @ p))
             if new is None:
+                if self.k > _MAX_SLSQP_CLASSES:
+                    return None  # no distribution near this one reaches delta: out of reach
                 break
+            if step >= _DAMP_AFTER:  # a step that overshoots oscillates; half steps settle it
+                new = 0.5 * (p + new)
             moved = float(np.abs(new - p).max())
             p = new
-            if moved < 1e-12 or (moved < 1e-9 and abs(float(self._delta(p[None])[0]) - delta) < 1e-10):
+            if moved < 1e-12 or (moved < 1e-7 and abs(float(self._delta(p[None])[0]) - delta) < 1e-10):
                 self._warm[delta] = p
                 return p
+        if self.k > _MAX_SLSQP_CLASSES:
+            raise ScoreFitError(f"the constrained fit at Δ = {delta:+.4g} did not settle")
         return self._fit_slsqp(delta)
 
     def _fit_slsqp(self, delta: float) -> np.ndarray | None:

@@ -125,3 +125,27 @@ def test_score_comparison_names_its_method_and_agrees_with_its_p_value():
         assert cmp.method == "restricted-score"
         assert (cmp.confidence_interval.low > -0.05) == (cmp.p_value < 0.05)
         assert cmp.confidence_interval.low < cmp.estimate < cmp.confidence_interval.high
+
+
+def test_ten_classes_take_the_score_test_and_agree_with_the_bootstrap_on_a_large_holdout():
+    """Where the bootstrap is fine (5,000 rows, every class common) the two constructions must
+    give nearly the same interval; above MAX_SCORE_CLASSES the bootstrap decides and says so."""
+    rng = np.random.default_rng(3)
+    k, n = 10, 5000
+    y = rng.integers(0, k, n)
+    cand = np.where(rng.random(n) < 0.85, y, rng.integers(0, k, n))
+    prod = np.where(rng.random(n) < 0.86, y, rng.integers(0, k, n))
+    counts = np.zeros((k, k, k), dtype=np.int64)
+    np.add.at(counts, (y, cand, prod), 1)
+    cells = JointCells(tuple(range(k)), counts)
+    score = compare_confusion(cells, "f1", null=-0.02, average="macro", confidence_level=0.9)
+    boot = compare_confusion(cells, "f1", null=-0.02, average="macro", confidence_level=0.9, method="bootstrap",
+                             n_resamples=4000)
+    assert score.method == "restricted-score" and boot.method.startswith("paired-bootstrap")
+    np.testing.assert_allclose(score.confidence_interval, boot.confidence_interval, atol=0.002)
+    k = 25
+    y = rng.integers(0, k, n)
+    counts = np.zeros((k, k, k), dtype=np.int64)
+    np.add.at(counts, (y, y, np.where(rng.random(n) < 0.9, y, rng.integers(0, k, n))), 1)
+    wide = compare_confusion(JointCells(tuple(range(k)), counts), "f1", null=-0.02, average="macro", n_resamples=500)
+    assert wide.method.startswith("paired-bootstrap")
