@@ -2,14 +2,17 @@
 
 One error boundary (``main``) maps every failure to the exit codes of DESIGN.md: mlgate's own
 errors carry their code, click's usage errors are 2, anything else is a bug and exits 3 with
-one line (the traceback only with ``--debug``). Exit 1 means "blocked" and nothing else.
+one line (the traceback only with ``--debug``). Exit 1 means "blocked" or "inconclusive" and
+nothing else.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
 import click
@@ -17,6 +20,7 @@ import click
 from gates import __version__
 from gates.config import load_policy
 from gates.errors import InputError, MlgateError
+from gates.escape import log_text
 from gates.evaluate import Overrides, Result, evaluate
 from gates.outputs import write_outputs
 from gates.result import dumps, to_dict
@@ -26,9 +30,32 @@ DEFAULT_CONFIG = ".github/mlgate.yml"
 DEFAULT_OUT = "mlgate-report"
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings can quote what a model file says about itself (scikit-learn's version warning
+    quotes the artifact's recorded version verbatim): in a workflow log a line of it could be
+    read as a workflow command, so every warning is printed as one escaped line."""
+    text = log_text(f"{category.__name__}: {message}")
+    try:
+        (file or sys.stderr).write(f"mlgate: warning: {text}\n")
+    except (OSError, ValueError):
+        pass
+
+
+class _EscapedLastResort(logging.Handler):
+    """Library log records that reach Python's last-resort handler, escaped the same way."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(log_text(self.format(record)) + "\n")
+        except (OSError, ValueError):
+            pass
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    warnings.showwarning = _show_warning
+    logging.lastResort = _EscapedLastResort(logging.WARNING)
     try:
         code = cli.main(args=argv, prog_name="mlgate", standalone_mode=False)
     except click.exceptions.Exit as exc:  # --help, --version

@@ -244,7 +244,13 @@ class GitHubForge:
 
     @_translate("find the gate workflow's run")
     def find_gate_run(self, workflow_file: str, head_sha: str) -> int | None:
-        runs = [r for r in self.repo.get_workflow(workflow_file).get_runs(head_sha=head_sha) if r.event == "pull_request"]
+        try:
+            workflow = self.repo.get_workflow(workflow_file)
+        except GithubException as exc:
+            if exc.status == 404:  # no such workflow file on the default branch: no gate run
+                return None
+            raise
+        runs = [r for r in workflow.get_runs(head_sha=head_sha) if r.event == "pull_request"]
         return max(runs, key=lambda r: r.id).id if runs else None
 
     @_translate("re-run the gate workflow")

@@ -30,7 +30,7 @@ from .artifacts import ARTIFACT, extract_candidate
 from .commands import HELP, Command
 from .deadline import needs_supervision, supervise
 from .events import Trigger, load_payload, parse_trigger
-from .forge import Artifact, CommentRef, Forbidden, Forge
+from .forge import Artifact, CheckRef, CommentRef, Forbidden, Forge
 from .overrides import names_commit, verified_override
 from .registries import open_registry
 from .safety import read_pr_file, reachable_credentials
@@ -390,7 +390,9 @@ def _norm(path: str) -> str:
 
 
 def publish(settings: Settings, pr: int | None, head_sha: str | None, result: Result, forge: Forge | None,
-            pub: Publication, *, existing: CommentRef | None = None) -> int:
+            pub: Publication, *, existing: CommentRef | None = None, check: CheckRef | None = None) -> int:
+    """Write the outputs, the comment and the check. ``check`` is the run this job started (the
+    judge edits only its own, never another judge's newer run of the same name)."""
     out_dir = settings.workspace / REPORT_DIR
     if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
         raise ConfigError(f"{REPORT_DIR}: is a symbolic link or not a directory; mlgate writes its report only into "
@@ -411,12 +413,12 @@ def publish(settings: Settings, pr: int | None, head_sha: str | None, result: Re
     passed = result.decision.decision in PASSING or bool(result.overridden)
     if forge is not None and head_sha is not None:
 
-        def check():
-            current = forge.find_check(settings.check_name, head_sha)
+        def publish_check():
+            current = check if check is not None else forge.find_check(settings.check_name, head_sha)
             forge.publish_check(settings.check_name, head_sha, conclusion="success" if passed else "failure",
                                 title=_check_title(result), summary=trim_markdown(summary, CHECK_LIMIT), existing=current)
 
-        _step(pub, failures, "the check run", check)
+        _step(pub, failures, "the check run", publish_check)
     if failures:
         raise InfrastructureError(
             f"not published after retries: {'; '.join(failures)}. Published: the job summary, the outputs"
@@ -533,6 +535,14 @@ def override(settings: Settings, forge: Forge, pr: int, actor: str, command: Com
         return refused(f"@{actor} nothing overridden: {md_code(command.sha[:40])} is not this pull request's head "
                        f"commit ({pull.head_sha}); an override holds only for the commit it names. To override the "
                        f"head, copy the command from its report (`/mlgate override {pull.head_sha}:<candidate> <reason>`)")
+    judged = _built_candidate(settings, forge, pull.head_sha)
+    if judged is None:
+        return refused(f"@{actor} nothing overridden: no run of `{settings.gate_workflow}` for {pull.head_sha[:7]} "
+                       "uploaded a candidate, so there is nothing the override could name.")
+    if judged != command.candidate:
+        return refused(f"@{actor} nothing overridden: the newest build of {pull.head_sha[:7]} uploaded candidate "
+                       f"{judged[:12]}…, not {md_code(command.candidate[:12])}…; the build may have run again since "
+                       f"the report you read. Read the current report and copy its command.")
     at = _now()
     reason = md_text(command.argument)
     check = forge.find_check(settings.check_name, pull.head_sha)
@@ -552,6 +562,20 @@ def override(settings: Settings, forge: Forge, pr: int, actor: str, command: Com
            f"this override, post `/mlgate override {pull.head_sha}:{command.candidate} <reason>` on the pull request.")
     return done(f"@{actor} overrode the gate for {pull.head_sha[:7]}: the {md_code(settings.check_name)} check is now "
                 f"green. Reason: {reason}\n\n{how}")
+
+
+def _built_candidate(settings: Settings, forge: Forge, head_sha: str) -> str | None:
+    """SHA-256 of the candidate the newest gate-workflow run uploaded for ``head_sha`` (the one
+    the judge and promotion take), or None. Hashed here, never read from a bot comment."""
+    from gates.paths import sha256_file
+
+    run_id = forge.find_gate_run(settings.gate_workflow, head_sha)
+    if run_id is None:
+        return None
+    artifact = forge.download_artifact(run_id, ARTIFACT)
+    if artifact is None:
+        return None
+    return sha256_file(extract_candidate(artifact.path, private_dir("candidate")))
 
 
 def with_state(text: str, state: dict) -> str:
@@ -589,11 +613,17 @@ def publish_gate_run(settings: Settings, trigger: Trigger, forge: Forge, pub: Pu
     if pr is None:
         pub.say(f"mlgate: nothing to do: no open pull request has head {trigger.head_label} at {trigger.head_sha[:7]}")
         return 0
+    # Only the newest run of the gate workflow itself is judged: a run of any other workflow
+    # (a PR can add one with the same name) or an older build of the commit is not — the run
+    # promotion will take is the one whose verdict the check must carry.
     newest = forge.find_gate_run(settings.gate_workflow, trigger.head_sha)
-    if newest is not None and trigger.run_id is not None and newest > trigger.run_id:
-        pub.say(f"mlgate: nothing to do: a newer build (run {newest}) of {trigger.head_sha[:7]} exists; its judge decides")
+    if newest is None or newest != trigger.run_id:
+        why = (f"run {trigger.run_id} is not a run of {settings.gate_workflow}" if newest is None or
+               (trigger.run_id is not None and newest < trigger.run_id) else
+               f"a newer build (run {newest}) of {trigger.head_sha[:7]} exists; its judge decides")
+        pub.say(f"mlgate: nothing to do: {why}")
         return 0
-    forge.start_check(settings.check_name, trigger.head_sha)  # not passing until judged, whatever happens
+    own_check = forge.start_check(settings.check_name, trigger.head_sha)  # not passing until judged, whatever happens
     artifact = forge.download_artifact(trigger.run_id, ARTIFACT)
     if artifact is None:
         raise ConfigError(f"workflow run {trigger.run_id} uploaded no artifact named {ARTIFACT!r} "
@@ -615,7 +645,19 @@ def publish_gate_run(settings: Settings, trigger: Trigger, forge: Forge, pub: Pu
     override = verified_override(forge, pr, trigger.head_sha, result.candidate["sha256"], bot_login=settings.bot_login)
     result = dataclasses.replace(result, notes=[*notes, *result.notes], commit=trigger.head_sha,
                                  overridden=override.record() if override else None)
-    return publish(settings, pr, trigger.head_sha, result, forge, pub, existing=existing)
+    newest = forge.find_gate_run(settings.gate_workflow, trigger.head_sha)
+    if newest != trigger.run_id:
+        # A newer build arrived while this one was judged: its judge speaks for the commit. This
+        # run's own check is closed as failing (never passing: it may still be the newest of
+        # its name), and the comment is left to the newer judge.
+        forge.publish_check(settings.check_name, trigger.head_sha, conclusion="failure",
+                            title="Superseded: a newer build of this commit is being judged",
+                            summary=f"Run {trigger.run_id} was superseded by run {newest}; its judge decides.",
+                            existing=own_check)
+        pub.say(f"mlgate: not publishing: a newer build (run {newest}) of {trigger.head_sha[:7]} arrived while "
+                f"run {trigger.run_id} was judged; its judge decides")
+        return 0
+    return publish(settings, pr, trigger.head_sha, result, forge, pub, existing=existing, check=own_check)
 
 
 def _pull_of(forge: Forge, trigger: Trigger) -> int | None:
@@ -669,7 +711,7 @@ def promote_pull_request(settings: Settings, forge: Forge, pr: int, actor: str, 
     candidate = extract_candidate(artifact.path, private_dir("candidate"))
     policy = policy or workspace_policy(settings, base=True)
     changed, capped = what_changed(forge, pr, base or settings.sha, pull.head_sha)
-    blockers = protected_blockers(policy, changed, [], settings.workspace, capped=capped)
+    blockers = protected_blockers(policy, changed, [], settings.workspace, capped=capped, config=settings.config)
     registry = open_registry(policy, settings.workspace, settings)
     # Verified here and now, at the source: the maintainer's own comment, their role today, and
     # a candidate that existed when they wrote it.

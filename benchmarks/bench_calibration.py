@@ -115,18 +115,17 @@ def run_auc(regime, sims, rng):
 
 
 def _tally(t, cmp, null, equivalent, truth):
-    if cmp.undefined:
-        if not equivalent:
-            t["inconclusive"] += 1
-        return
-    passed = cmp.confidence_interval.low > null and not getattr(cmp, "inconclusive", False)
-    if getattr(cmp, "inconclusive", False) and not equivalent:
-        t["inconclusive"] += 1
+    """An approval needs the interval above the bound and enough information; the minimum-
+    information rule's stops count as inconclusive (never approved)."""
+    stopped = bool(cmp.undefined or cmp.insufficient)
+    passed = not stopped and cmp.confidence_interval.low > null
     if equivalent:
         t["equal"] += passed
         return
     t["approve"] += passed
-    t["cover"] += cmp.confidence_interval.low <= truth <= cmp.confidence_interval.high
+    t["inconclusive"] += stopped
+    if not cmp.undefined:
+        t["cover"] += cmp.confidence_interval.low <= truth <= cmp.confidence_interval.high
 
 
 def main():
@@ -153,7 +152,7 @@ def main():
         s = args.sims
         rate = t["approve"] / s
         print(f"| {regime.name} | {rate:.3f} ± {binomial_error(rate, s):.3f} | {t['inconclusive'] / s:.3f} | "
-              f"{t['cover'] / max(s - t['inconclusive'], 1):.3f} | {t['equal'] / s:.3f} | {time.perf_counter() - start:.1f} |",
+              f"{t['cover'] / s:.3f} | {t['equal'] / s:.3f} | {time.perf_counter() - start:.1f} |",
               flush=True)
 
 

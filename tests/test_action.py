@@ -284,7 +284,10 @@ def test_override_needs_maintain_and_turns_the_check_green(action, github, role,
     github.set_permission(CMD_REPO, "chmouel", role)
     # A blocked gate first: the PR job's comment and failing check on the head commit.
     github.add_comment(CMD_REPO, 1, "<!-- mlgate:report -->\n## ❌ mlgate: Blocked", user=BOT)
-    body = f"/mlgate override {CMD_HEAD}:{'ab' * 32} reviewed the slice drop with the clinicians"
+    build = github.add_workflow_run(CMD_REPO, CMD_HEAD, workflow_file="mlgate.yml")
+    github.add_artifact(build["id"], "mlgate-report", artifact_from(action.workspace("worse")))
+    worse = hashlib.sha256((action.templates["worse"] / "build" / "model.skops").read_bytes()).hexdigest()
+    body = f"/mlgate override {CMD_HEAD}:{worse} reviewed the slice drop with the clinicians"
     seed_comment(github, body)
     gate = action(action.workspace("worse"), "issue_comment", comment_event(body), repo=CMD_REPO)
     assert gate.code == 0
@@ -304,6 +307,8 @@ def test_override_survives_a_rerun_on_the_same_commit(action, github):
     github.set_permission(PR_REPO, "Codertocat", "maintain")
     ws = action.workspace("worse")
     assert action(ws, "pull_request", payload("pull_request.opened.json")).code == 1
+    build = github.add_workflow_run(PR_REPO, HEAD, workflow_file="mlgate.yml")
+    github.add_artifact(build["id"], "mlgate-report", artifact_from(ws))
     worse = hashlib.sha256((action.templates["worse"] / "build" / "model.skops").read_bytes()).hexdigest()
     data = comment_event(f"/mlgate override {HEAD}:{worse} known regression, accepted for the release", user="Codertocat")
     data["repository"] = payload("pull_request.opened.json")["repository"]
@@ -669,6 +674,8 @@ def test_an_inconclusive_gate_fails_the_check_and_an_override_accepts_it(action,
     assert "inconclusive" in body.lower() and "none gated" in body
     better = hashlib.sha256((action.templates["better"] / "build" / "model.skops").read_bytes()).hexdigest()
     assert f"/mlgate override {HEAD}:{better}" in body
+    build = github.add_workflow_run(PR_REPO, HEAD, workflow_file="mlgate.yml")
+    github.add_artifact(build["id"], "mlgate-report", artifact_from(ws))
     data = comment_event(f"/mlgate override {HEAD}:{better} slices too small to judge; reviewed by hand",
                          user="Codertocat")
     data["repository"] = payload("pull_request.opened.json")["repository"]

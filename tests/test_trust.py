@@ -448,14 +448,20 @@ def test_a_dispatched_override_sets_the_check_but_a_merge_still_needs_the_commen
     github.add_repo(repo)
     github.add_pull(repo, 5, HEAD, user="Codertocat")
     github.set_permission(repo, "Codertocat", "maintain")
+    blocked_gate_run(action, github, repo=repo)
+    worse = candidate_sha(action)
     base = action.workspace("better")
     run = action(base, "workflow_dispatch", payload("workflow_dispatch.json"), repo=repo, command="override",
                  pr="5", reason=f"{HEAD}:{'ab' * 32} accepted after review")
+    assert run.code == 2 and checks(github, repo, HEAD) == []  # not the candidate the build uploaded
+    assert "not `abababababab`" in run.stdout
+    run = action(base, "workflow_dispatch", payload("workflow_dispatch.json"), repo=repo, command="override",
+                 pr="5", reason=f"{HEAD}:{worse} accepted after review")
     assert run.code == 0, run.stderr
     [check] = checks(github, repo, HEAD)
     assert check["conclusion"] == "success" and check["output"]["title"] == "Overridden by @Codertocat"
     reply = bot_comments(github, repo, 5)[-1]["body"]
-    assert f"post `/mlgate override {HEAD}:{'ab' * 32} <reason>`" in reply
+    assert f"post `/mlgate override {HEAD}:{worse} <reason>`" in reply
 
     refused = action(base, "workflow_dispatch", payload("workflow_dispatch.json"), repo=repo, command="override",
                      pr="5", reason="accepted after review")
@@ -713,3 +719,133 @@ def test_a_judge_killed_by_a_signal_fails_the_check(action, github):
     assert run.code == 3 and "died from signal SIGKILL" in run.stderr
     [latest, *_] = checks(github, PR_REPO, fork_head)
     assert latest["conclusion"] == "failure" and "died from signal" in latest["output"]["summary"]
+
+
+# ----------------------------------------------------------------------------- third attack round
+
+FORK_HEAD = "abcdef0123456789abcdef0123456789abcdef01"
+
+
+def _fork_pr(github):
+    github.add_pull(PR_REPO, 7, FORK_HEAD, base_ref="master", head_ref="feature", head_repo="someone/Hello-World")
+    github.set_pull_files(PR_REPO, 7, ["train.py"])
+
+
+def _claim_version(src: Path, dst: Path, version: str) -> None:
+    """A skops file whose estimators claim ``version`` as their scikit-learn version: the
+    version warning scikit-learn raises on load quotes it verbatim."""
+    with zipfile.ZipFile(src) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    schema = json.loads(members["schema.json"])
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "_sklearn_version" and isinstance(value, dict) and value.get("__loader__") == "JsonNode":
+                    value["content"] = json.dumps(version)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    members["schema.json"] = json.dumps(schema).encode()
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+
+
+def test_a_candidate_cannot_write_workflow_commands_into_the_judges_log(action, github, tmp_path):
+    _fork_pr(github)
+    evil = tmp_path / "candidate.skops"
+    _claim_version(action.workspace("worse") / "build" / "model.skops", evil,
+                   "1.0\n::error title=mlgate::Approved: all gates passed\n::stop-commands::pwn\n")
+    gate = github.add_workflow_run(PR_REPO, FORK_HEAD, head_branch="feature", head_repo="someone/Hello-World")
+    github.add_artifact(gate["id"], "mlgate-report", {"candidate.skops": evil.read_bytes()})
+    run = action(action.workspace("better"), "workflow_run", workflow_run_event(gate["id"], FORK_HEAD))
+    assert run.code == 1
+    log = (run.stdout + run.stderr).splitlines()
+    assert any("stop-commands" in line for line in log), "the warning is shown, escaped"
+    assert not [line for line in log if line.lstrip().startswith("::") and ("pwn" in line or "Approved" in line)]
+
+
+def test_a_judge_that_finishes_after_a_newer_build_publishes_nothing_green(action, github):
+    """An older build's judge, slow to finish, must not turn the check green over the newer
+    build's block (the newer build is what promotion takes)."""
+    import threading
+    import time
+
+    _fork_pr(github)
+    older = github.add_workflow_run(PR_REPO, FORK_HEAD, head_branch="feature", head_repo="someone/Hello-World")
+    github.add_artifact(older["id"], "mlgate-report", artifact_from(action.workspace("better")))
+    github.script("GET", r"/actions/artifacts/\d+/zip$", [("delay", 6)])
+    box = {}
+    slow = threading.Thread(target=lambda: box.setdefault(
+        "run", action(action.workspace("better"), "workflow_run", workflow_run_event(older["id"], FORK_HEAD))))
+    slow.start()
+    for _ in range(200):  # the old judge is past its first "newer run?" look, downloading
+        if github.calls("GET", r"/actions/artifacts/\d+/zip$"):
+            break
+        time.sleep(0.05)
+    newer = github.add_workflow_run(PR_REPO, FORK_HEAD, head_branch="feature", head_repo="someone/Hello-World")
+    github.add_artifact(newer["id"], "mlgate-report", artifact_from(action.workspace("worse")))
+    new = action(action.workspace("better"), "workflow_run", workflow_run_event(newer["id"], FORK_HEAD))
+    assert new.code == 1 and new.output("decision") == "block"
+    slow.join()
+    assert box["run"].code == 0 and "a newer build" in box["run"].stdout
+    runs = checks(github, PR_REPO, FORK_HEAD)
+    assert [r["conclusion"] for r in runs if r["status"] == "completed"] and all(r["conclusion"] != "success" for r in runs)
+    assert "Blocked" in report_comments(github, PR_REPO, 7)[0]["body"]
+
+
+def test_only_runs_of_the_gate_workflow_are_judged(action, github):
+    """workflow_run matches workflows by name, and a fork PR can add one named like the build:
+    its artifact must not be judged."""
+    _fork_pr(github)
+    real = github.add_workflow_run(PR_REPO, FORK_HEAD, head_branch="feature", head_repo="someone/Hello-World")
+    github.add_artifact(real["id"], "mlgate-report", artifact_from(action.workspace("worse")))
+    assert action(action.workspace("better"), "workflow_run", workflow_run_event(real["id"], FORK_HEAD)).code == 1
+    rogue = github.add_workflow_run(PR_REPO, FORK_HEAD, workflow_file="x.yml", name="mlgate", head_branch="feature",
+                                    head_repo="someone/Hello-World")
+    github.add_artifact(rogue["id"], "mlgate-report", artifact_from(action.workspace("better")))
+    second = action(action.workspace("better"), "workflow_run", workflow_run_event(rogue["id"], FORK_HEAD))
+    assert second.code == 0 and "nothing to do" in second.stdout
+    assert all(r["conclusion"] == "failure" for r in checks(github, PR_REPO, FORK_HEAD))
+
+
+def test_an_override_must_name_the_candidate_the_newest_build_uploaded(action, github):
+    from test_action import COMMENT_ID, comment_event
+
+    _fork_pr(github)
+    gate = github.add_workflow_run(PR_REPO, FORK_HEAD, head_branch="feature", head_repo="someone/Hello-World")
+    github.add_artifact(gate["id"], "mlgate-report", artifact_from(action.workspace("worse")))
+    assert action(action.workspace("better"), "workflow_run", workflow_run_event(gate["id"], FORK_HEAD)).code == 1
+    body = f"/mlgate override {FORK_HEAD}:{'ab' * 32} reviewed the small drop"
+    github.set_permission(PR_REPO, "maint", "maintain")
+    github.add_comment(PR_REPO, 7, body, user="maint", id=COMMENT_ID)
+    data = comment_event(body, user="maint")
+    data["repository"] = payload("pull_request.opened.json")["repository"]
+    data["issue"]["number"] = 7
+    run = action(action.workspace("better"), "issue_comment", data)
+    assert run.code == 0
+    assert all(r["conclusion"] == "failure" for r in checks(github, PR_REPO, FORK_HEAD))
+    assert "the newest build of" in bot_comments(github, PR_REPO, 7)[-1]["body"]
+
+
+def test_promotion_blocks_a_pr_that_edits_the_policy_as_the_judge_does(action, github):
+    from test_action import COMMENT_ID, comment_event, gate_run_with
+
+    github.set_pull_files(PR_REPO, 2, [".github/mlgate.yml", "train.py"])
+    gate = gate_run_with(github, action.workspace("better"))
+    judged = action(action.workspace("better"), "workflow_run",
+                    workflow_run_event(gate["id"], HEAD, pull_requests=[{"number": 2}]))
+    assert judged.code == 1 and judged.output("decision") == "block"
+    github.set_permission(PR_REPO, "Codertocat", "write")
+    github.add_comment(PR_REPO, 2, "/mlgate promote", user="Codertocat", id=COMMENT_ID)
+    data = comment_event("/mlgate promote", user="Codertocat")
+    data["repository"] = payload("pull_request.opened.json")["repository"]
+    data["issue"]["number"] = 2
+    base = action.workspace("better")
+    run = action(base, "issue_comment", data)
+    assert not promoted(base), run.stdout
