@@ -65,7 +65,9 @@ def grid():
         confidently_wrong("log_loss, confidently wrong 1 %, n=200, m=0.01", n=200, margin=0.01),
         confidently_wrong("log_loss, confidently wrong 1 %, n=1000, m=0.01", n=1000, margin=0.01),
         confidently_wrong("brier, confidently wrong 1 %, n=200, m=0.005", n=200, margin=0.005, size=0.8, metric="brier"),
+        confidently_wrong("log_loss, confidently wrong 1 %, n=3000, m=0.01", n=3000, margin=0.01),
         gaussian_losses("mse, gaussian, n=30, m=0.02", n=30, margin=0.02),
+        gaussian_losses("mse, gaussian, n=60, m=0.02", n=60, margin=0.02),
         regression_errors("rmse, normal errors, n=30, m=0.05", n=30, margin=0.05, metric="rmse"),
         regression_errors("rmse, normal errors, n=100, m=0.05", n=100, margin=0.05, metric="rmse"),
         regression_errors("rmse, normal errors, n=300, m=0.05", n=300, margin=0.05, metric="rmse"),
@@ -76,6 +78,10 @@ def grid():
         AucRegime("roc_auc 0.98, 20 pos, m=0.01", n_pos=20, n_neg=400, margin=0.01, auc_p=0.98),
         AucRegime("roc_auc 0.995, 50 pos, m=0.01", n_pos=50, n_neg=500, margin=0.01, auc_p=0.995),
         AucRegime("roc_auc 0.85, 200 pos, m=0.02", n_pos=200, n_neg=800, margin=0.02, auc_p=0.85),
+        AucRegime("roc_auc 0.99, 100 pos, m=0.01", n_pos=100, n_neg=1000, margin=0.01, auc_p=0.99),
+        AucRegime("roc_auc 0.995, 200 pos, m=0.005", n_pos=200, n_neg=2000, margin=0.005, auc_p=0.995),
+        AucRegime("roc_auc 0.999, 300 pos, m=0.002", n_pos=300, n_neg=3000, margin=0.002, auc_p=0.999),
+        AucRegime("roc_auc 0.98, 500 pos, m=0.005", n_pos=500, n_neg=5000, margin=0.005, auc_p=0.98),
     ]
     return out, losses, aucs
 

@@ -150,16 +150,16 @@ def _relative_gate(gate, overall, settings, average, base) -> GateResult:
         )
         return result
     result.power = power_report(cmp.se, cmp.n, alpha=settings.alpha, power=settings.power,
-                                margin=gate.margin if gate.rule == "non_inferior" else None)
+                                margin=gate.margin if gate.rule == "non_inferior" else None, se_equal=cmp.se_equal)
     low, high = cmp.confidence_interval
     bound = f"margin −{gate.margin:g}" if gate.rule == "non_inferior" else "0"
-    if cmp.insufficient:
+    if high < null:  # evidence of harm is reported as such, however thin the evidence for a pass
+        result.outcome = "fail"
+        result.detail = f"the whole {level} interval lies below {bound} (upper end {high:+.4g}): evidence of harm"
+    elif cmp.insufficient:  # the minimum-information rule stops a pass, never a failure
         result.outcome, result.detail = "inconclusive", f"inconclusive: {cmp.detail}"
     elif low > null:
         result.outcome, result.detail = "pass", f"lower end of the {level} interval {low:+.4g} > {bound}"
-    elif high < null:
-        result.outcome = "fail"
-        result.detail = f"the whole {level} interval lies below {bound} (upper end {high:+.4g}): evidence of harm"
     else:
         result.outcome = "inconclusive"
         result.detail = (f"inconclusive: the {level} interval [{low:+.4g}, {high:+.4g}] straddles {bound}; "

@@ -726,7 +726,7 @@ def test_a_judge_killed_by_a_signal_fails_the_check(action, github):
 FORK_HEAD = "abcdef0123456789abcdef0123456789abcdef01"
 
 
-def _fork_pr(github):
+def _fork_pull(github):
     github.add_pull(PR_REPO, 7, FORK_HEAD, base_ref="master", head_ref="feature", head_repo="someone/Hello-World")
     github.set_pull_files(PR_REPO, 7, ["train.py"])
 
@@ -757,7 +757,7 @@ def _claim_version(src: Path, dst: Path, version: str) -> None:
 
 
 def test_a_candidate_cannot_write_workflow_commands_into_the_judges_log(action, github, tmp_path):
-    _fork_pr(github)
+    _fork_pull(github)
     evil = tmp_path / "candidate.skops"
     _claim_version(action.workspace("worse") / "build" / "model.skops", evil,
                    "1.0\n::error title=mlgate::Approved: all gates passed\n::stop-commands::pwn\n")
@@ -776,7 +776,7 @@ def test_a_judge_that_finishes_after_a_newer_build_publishes_nothing_green(actio
     import threading
     import time
 
-    _fork_pr(github)
+    _fork_pull(github)
     older = github.add_workflow_run(PR_REPO, FORK_HEAD, head_branch="feature", head_repo="someone/Hello-World")
     github.add_artifact(older["id"], "mlgate-report", artifact_from(action.workspace("better")))
     github.script("GET", r"/actions/artifacts/\d+/zip$", [("delay", 6)])
@@ -802,7 +802,7 @@ def test_a_judge_that_finishes_after_a_newer_build_publishes_nothing_green(actio
 def test_only_runs_of_the_gate_workflow_are_judged(action, github):
     """workflow_run matches workflows by name, and a fork PR can add one named like the build:
     its artifact must not be judged."""
-    _fork_pr(github)
+    _fork_pull(github)
     real = github.add_workflow_run(PR_REPO, FORK_HEAD, head_branch="feature", head_repo="someone/Hello-World")
     github.add_artifact(real["id"], "mlgate-report", artifact_from(action.workspace("worse")))
     assert action(action.workspace("better"), "workflow_run", workflow_run_event(real["id"], FORK_HEAD)).code == 1
@@ -817,7 +817,7 @@ def test_only_runs_of_the_gate_workflow_are_judged(action, github):
 def test_an_override_must_name_the_candidate_the_newest_build_uploaded(action, github):
     from test_action import COMMENT_ID, comment_event
 
-    _fork_pr(github)
+    _fork_pull(github)
     gate = github.add_workflow_run(PR_REPO, FORK_HEAD, head_branch="feature", head_repo="someone/Hello-World")
     github.add_artifact(gate["id"], "mlgate-report", artifact_from(action.workspace("worse")))
     assert action(action.workspace("better"), "workflow_run", workflow_run_event(gate["id"], FORK_HEAD)).code == 1

@@ -70,7 +70,7 @@ def test_the_boundary_itself_is_not_a_pass():
 
 def test_superiority_from_a_handful_of_disagreements_is_inconclusive():
     r = judge(accuracy_evidence(500, 3, 0, 20), gate("superior"))
-    assert r.outcome == "inconclusive" and "superiority needs 10" in r.detail
+    assert r.outcome == "inconclusive" and "the test needs 10" in r.detail
     r = judge(accuracy_evidence(500, 30, 5, 20), gate("superior"))
     assert r.outcome == "pass"
 
@@ -91,3 +91,16 @@ def test_decision_table():
     assert decide([unsure, harm], has_production=True).decision == BLOCK
     assert decide([good, unsure], has_production=True, blockers=("the holdout changed",)).decision == BLOCK
     assert decide([good], has_production=True).exit_code == 0
+
+
+def test_too_little_information_never_hides_evidence_of_harm():
+    """The candidate loses all nine disagreements: thin for a pass, but the interval lies below
+    0 and the gate says so."""
+    r = judge(accuracy_evidence(500, 0, 9, 20), gate("superior"))
+    assert r.outcome == "fail" and "evidence of harm" in r.detail
+
+
+def test_an_estimate_exactly_at_the_bound_still_has_a_standard_error_and_power():
+    r = judge(accuracy_evidence(930, 20, 30, 10), gate(margin=0.01))  # n = 1000, Δ̂ = −10/1000 = −0.01
+    assert r.outcome == "inconclusive" and r.p_value == 0.5
+    assert 0.005 < r.power["mde"] < 0.05 and r.power["rows_needed"] > r.n

@@ -257,13 +257,17 @@ class PairedMoments:
     ``m3`` is the centred third-moment sum of the per-row difference d = column 1 − column 0
     (loss_production − loss_candidate): the skewness that a heavy-tailed loss gives the paired
     t, merged with Pébay's (2008) update. None when unknown (fewer than two columns, or moments
-    built by hand), and then no skewness correction is made.
+    built by hand), and then no skewness correction is made. ``nonzero`` counts the rows where
+    d ≠ 0: when the models' losses differ on a handful of rows only, those rows are all the
+    evidence there is (a claim of superiority needs enough of them, and their skewness is not
+    the smooth kind Hall's correction is for).
     """
 
     n: int
     mean: np.ndarray
     m2: np.ndarray
     m3: float | None = None
+    nonzero: int | None = None
 
     def __post_init__(self):
         n = self.n
@@ -280,6 +284,8 @@ class PairedMoments:
         object.__setattr__(self, "m2", m2)
         if self.m3 is not None:
             object.__setattr__(self, "m3", float(self.m3))
+        if self.nonzero is not None:
+            object.__setattr__(self, "nonzero", int(self.nonzero))
 
     @classmethod
     def from_rows(cls, X) -> "PairedMoments":
@@ -292,14 +298,16 @@ class PairedMoments:
         if not np.all(np.isfinite(X)):
             raise ValueError("X must be finite; got NaN or infinite values")
         p = X.shape[1]
-        total = cls(0, np.zeros(p), np.zeros((p, p)), 0.0 if p >= 2 else None)
+        total = cls(0, np.zeros(p), np.zeros((p, p)), 0.0 if p >= 2 else None, 0 if p >= 2 else None)
         # one reused buffer for the centred block: fresh large arrays cost page faults
         buffer = np.empty((min(X.shape[0], _MOMENT_CHUNK), p))
         for start in range(0, X.shape[0], _MOMENT_CHUNK):
             block = X[start : start + _MOMENT_CHUNK]
+            differ = int(np.count_nonzero(block[:, 1] != block[:, 0])) if p >= 2 else None
             mean = block.mean(axis=0)
             centred = np.subtract(block, mean, out=buffer[: block.shape[0]])
-            total = total + cls(block.shape[0], mean, centred.T @ centred, _third(centred[:, 1] - centred[:, 0]) if p >= 2 else None)
+            total = total + cls(block.shape[0], mean, centred.T @ centred,
+                                _third(centred[:, 1] - centred[:, 0]) if p >= 2 else None, differ)
         return total
 
     @classmethod
@@ -314,7 +322,7 @@ class PairedMoments:
         if any(c.size != n for c in cols):
             raise ValueError(f"columns must have the same length; got {[c.size for c in cols]}")
         p = len(cols)
-        total = cls(0, np.zeros(p), np.zeros((p, p)), 0.0 if p >= 2 else None)
+        total = cls(0, np.zeros(p), np.zeros((p, p)), 0.0 if p >= 2 else None, 0 if p >= 2 else None)
         buffer = np.empty((p, min(n, _MOMENT_CHUNK)))
         for start in range(0, n, _MOMENT_CHUNK):
             size = min(_MOMENT_CHUNK, n - start)
@@ -323,9 +331,10 @@ class PairedMoments:
                 row[...] = c[start : start + size]
             if not np.isfinite(block).all():
                 raise ValueError("X must be finite; got NaN or infinite values")
+            differ = int(np.count_nonzero(block[1] != block[0])) if p >= 2 else None
             mean = block.mean(axis=1)
             block -= mean[:, None]
-            total = total + cls(size, mean, block @ block.T, _third(block[1] - block[0]) if p >= 2 else None)
+            total = total + cls(size, mean, block @ block.T, _third(block[1] - block[0]) if p >= 2 else None, differ)
         return total
 
     @property
@@ -360,7 +369,8 @@ class PairedMoments:
             d = float(delta[1] - delta[0])
             m2a, m2b = self.difference_m2, other.difference_m2
             m3 = self.m3 + other.m3 + d**3 * na * nb * (na - nb) / n**2 + 3.0 * d * (na * m2b - nb * m2a) / n
-        return PairedMoments(n, mean, m2, m3)
+        nonzero = self.nonzero + other.nonzero if self.nonzero is not None and other.nonzero is not None else None
+        return PairedMoments(n, mean, m2, m3, nonzero)
 
     @property
     def difference_m2(self) -> float:

@@ -53,6 +53,9 @@ class Comparison:
     # The standard error of the estimate (at the null for score tests); power is computed from
     # it. NaN when the construction has none (the bootstrap).
     se: float = math.nan
+    # The standard error if the two models were equivalent (Δ = 0): for a score test it differs
+    # from ``se`` (taken at the bound), and an equivalent candidate's pass rate spreads by it.
+    se_equal: float = math.nan
     # The evidence is below what the construction needs to hold its level (too few rows,
     # positives, informative pairs): the gate says inconclusive, never pass; ``detail`` says why.
     insufficient: bool = False

@@ -136,3 +136,68 @@ def test_power_of_a_loss_gate_matches_simulation():
         predicted.append(power_report(cmp.se, cmp.n, alpha=ALPHA, power=0.8, margin=regime.margin)["equivalent_pass"])
         passed += approved(cmp, -regime.margin)
     assert abs(np.mean(predicted) - passed / sims) < 0.06
+
+
+def test_power_figures_hold_when_the_models_rarely_disagree():
+    """A score test's se at the bound exceeds the equivalent pair's spread when the models
+    rarely disagree (99 % accurate, strongly correlated errors): the prediction uses both."""
+    import dataclasses
+
+    regime = cells_regime("acc99", "accuracy", n=1000, margin=0.005, prior=[0.5, 0.5], acc_p=[0.99, 0.99], rho=0.9)
+    rng = np.random.default_rng(19)
+
+    def run(r, sims):
+        predicted, passed, needed = [], 0, []
+        for _ in range(sims):
+            cmp = compare_confusion(JointCells(r.labels, draw_cells(r, rng, equivalent=True)), "accuracy",
+                                    null=-r.margin, alternative="greater", confidence_level=LEVEL)
+            power = power_report(cmp.se, cmp.n, alpha=ALPHA, power=0.8, margin=r.margin, se_equal=cmp.se_equal)
+            predicted.append(power["equivalent_pass"])
+            needed.append(power["rows_needed"])
+            passed += approved(cmp, -r.margin)
+        return float(np.mean(predicted)), passed / sims, int(np.median(needed))
+
+    predicted, observed, needed = run(regime, 600)
+    assert abs(predicted - observed) < 0.06, (predicted, observed)
+    _, at_needed, _ = run(dataclasses.replace(regime, n=needed), 500)
+    assert abs(at_needed - 0.8) < 0.07, (needed, at_needed)
+
+
+def test_auc_near_one_with_many_negatives_is_inconclusive_not_approved():
+    """Informative rows saturate when negatives are many: AUC 0.99 with 100 positives approved
+    0.096 at the margin before the misordering rule."""
+    regime = AucRegime("auc", n_pos=100, n_neg=1000, margin=0.01, auc_p=0.99)
+    rng = np.random.default_rng(20)
+    sims, hits = 300, 0
+    for _ in range(sims):
+        y, sc, sp = regime.draw(rng)
+        hits += approved(compare_auc(y, sc, sp, null=-0.01, alternative="greater", confidence_level=LEVEL), -0.01)
+    assert hits / sims <= ceiling(sims)
+
+
+def test_perfect_ranking_on_a_small_holdout_is_not_evidence():
+    """Both models separate 10 positives from 100 negatives perfectly: se = 0, and that is the
+    least information there is, not a deterministic pass."""
+    rng = np.random.default_rng(21)
+    y = np.r_[np.zeros(100, bool), np.ones(10, bool)]
+    sc = np.r_[rng.random(100), 2 + rng.random(10)]
+    sp = np.r_[rng.random(100), 2 + rng.random(10)]
+    cmp = compare_auc(y, sc, sp, null=-0.02, alternative="greater", confidence_level=LEVEL)
+    assert cmp.se == 0 and cmp.insufficient
+
+
+def test_losses_that_differ_on_two_rows_prove_nothing():
+    """1,000 rows, the candidate 0.5 better on two of them: Hall's correction made that p = 0.02
+    (the exact sign test says 0.25)."""
+    prod = np.full(1000, 0.3)
+    cand = prod.copy()
+    cand[:2] -= 0.5
+    moments = PairedMoments.from_rows(np.column_stack([cand, prod]))
+    assert moments.nonzero == 2
+    sup = compare_loss(moments, "mae", null=0.0, alternative="greater", confidence_level=LEVEL)
+    assert sup.insufficient and "differ on 2 row(s)" in sup.detail
+    ni = compare_loss(moments, "mae", null=-0.01, alternative="greater", confidence_level=LEVEL)
+    assert ni.method == "paired-t"  # not Hall's: the skewness is two rows, not a tail
+    halves = PairedMoments.from_rows(np.column_stack([cand[:500], prod[:500]])) + \
+        PairedMoments.from_rows(np.column_stack([cand[500:], prod[500:]]))
+    assert halves.nonzero == 2

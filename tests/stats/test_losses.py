@@ -172,4 +172,4 @@ def test_too_few_rows_are_insufficient_not_deterministic(n):
     """Two or three rows with equal differences have se = 0; that is no evidence at all."""
     d = np.full(n, 0.1)
     res = compare_loss(PairedMoments.from_rows(np.c_[np.zeros(n), d]), "mae", null=0.0)
-    assert res.insufficient and "at least 10" in res.detail
+    assert res.insufficient and "at least 50" in res.detail

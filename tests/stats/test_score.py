@@ -61,7 +61,7 @@ def test_three_candidate_wins_and_no_losses_do_not_prove_superiority():
         cells = _cells({(1, 0): 3, (1, 1): n // 2 - 3}, {(0, 0): n - n // 2})
         cmp = compare_confusion(cells, "accuracy", null=0.0, alternative="greater", confidence_level=0.9)
         assert cmp.method == "tango-score"
-        assert cmp.insufficient and "superiority needs 10" in cmp.detail  # the gate says inconclusive
+        assert cmp.insufficient and "the test needs 10" in cmp.detail  # the gate says inconclusive
     # ten wins and no losses are evidence (exact McNemar p = 0.001)
     cells = _cells({(1, 0): 10, (1, 1): 200}, {(0, 0): 300})
     cmp = compare_confusion(cells, "accuracy", null=0.0, alternative="greater", confidence_level=0.9)
