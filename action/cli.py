@@ -54,8 +54,17 @@ class _EscapedLastResort(logging.Handler):
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    shown, last_resort = warnings.showwarning, logging.lastResort
     warnings.showwarning = _show_warning
     logging.lastResort = _EscapedLastResort(logging.WARNING)
+    try:
+        code = _run(argv, debug)
+    finally:
+        warnings.showwarning, logging.lastResort = shown, last_resort
+    sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _run(argv: list[str], debug: bool) -> int:
     try:
         code = cli.main(args=argv, prog_name="mlgate", standalone_mode=False)
     except click.exceptions.Exit as exc:  # --help, --version
@@ -84,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(_redact(f"mlgate: internal error: {type(exc).__name__}: {first} (rerun with --debug for the traceback)"),
                    err=True)
         code = EXIT_INTERNAL
-    sys.exit(code if isinstance(code, int) else EXIT_OK)
+    return code
 
 
 def _redact(text: str) -> str:

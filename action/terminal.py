@@ -49,7 +49,7 @@ class Progress:
         self.showing = False
 
     def _out(self):
-        return self.stream if self.stream is not None else click.get_text_stream("stderr")
+        return self.stream if self.stream is not None else sys.stderr
 
     def _is_tty(self) -> bool:
         if self.tty is not None:
