@@ -224,6 +224,11 @@ def promote_command(config, workspace, candidate, out, force, reason, by, trust_
     outcome = promote(policy, workspace, registry, overrides, by=_who(by), force=force, reason=reason,
                       previous_result=load_result(Path(out) / "result.json"),
                       progress=None if quiet else _progress)
+    if outcome.unchanged:
+        if not quiet:
+            click.echo(f"mlgate: nothing changed: the candidate already is version {outcome.version.version}, "
+                       f"{policy.production.alias}, in {registry.describe()}")
+        return 0
     if not quiet:
         how = "reused the matching result.json" if outcome.reused_result else "evaluated first"
         forced = " (forced)" if outcome.forced else ""

@@ -725,6 +725,9 @@ def promote_pull_request(settings: Settings, forge: Forge, pr: int, actor: str, 
                           blockers=tuple(blockers))
     except Blocked as exc:
         return refused(f"@{actor} not promoted: {md_text(exc)}", code=1)
+    if outcome.unchanged:
+        return done(f"@{actor} nothing changed: this PR's candidate already is version {outcome.version.version}, "
+                    f"`{policy.production.alias}`, in {registry.describe()}.")
     if outputs is not None:
         outputs["promoted_version"] = str(outcome.version.version)
     how = " under a maintainer's override" if outcome.result.get("overridden") else ""

@@ -28,6 +28,7 @@ class Promotion:
     result: dict
     reused_result: bool
     forced: bool
+    unchanged: bool = False  # the candidate already is the alias's version: nothing was done
 
 
 def candidate_artifact(policy: Policy, workspace: Path, overrides: Overrides) -> Path:
@@ -76,6 +77,12 @@ def promote(policy: Policy, workspace: Path, registry: FileRegistry, overrides: 
         current = registry.resolve(policy.production.alias)
     except UnknownAlias as exc:  # never create a misspelled alias on a registry that has versions
         raise ConfigError(f"{policy.source}: production.alias: {exc}" if policy.source else f"production.alias: {exc}") from None
+    if current is not None and sha256_file(artifact) == current.sha256:
+        # Promoting what already serves changes nothing, so there is nothing to judge (two
+        # identical models near AUC 1 can be "inconclusive" against each other).
+        return Promotion(version=current, result={"decision": "unchanged", "reasons": [
+            f"the candidate is already version {current.version}, {policy.production.alias}"]},
+            reused_result=False, forced=False, unchanged=True)
     holdout = locate_holdout(policy, workspace, data_override=overrides.data or None, env=overrides.env,
                              cache_dir=Path(workspace) / ".mlgate-cache")
     try:
