@@ -104,3 +104,50 @@ def test_an_estimate_exactly_at_the_bound_still_has_a_standard_error_and_power()
     r = judge(accuracy_evidence(930, 20, 30, 10), gate(margin=0.01))  # n = 1000, Δ̂ = −10/1000 = −0.01
     assert r.outcome == "inconclusive" and r.p_value == 0.5
     assert 0.005 < r.power["mde"] < 0.05 and r.power["rows_needed"] > r.n
+
+
+def _six_classes(cand_changes):
+    y = np.arange(600) % 6
+    prod = y.copy()
+    prod[::10] = (y[::10] + 1) % 6
+    cand = cand_changes(y, prod.copy())
+    return Evidence(n=600, cells=JointCells.from_arrays(y, cand, prod, labels=tuple(range(6))))
+
+
+MACRO = StatSettings(alpha=0.05, resamples=2000, seed=0, positive_label=None, average_default="macro")
+
+
+def test_a_bootstrap_fallback_never_passes_where_a_kind_of_disagreement_is_missing():
+    """A cold attack: at six classes a candidate with 8 extra errors and no wins made the score
+    fit fail, and the percentile bootstrap (which never draws a cell it has not seen) passed
+    it; and three wins and no losses passed a superiority gate."""
+    def worse(y, cand):
+        idx = np.arange(1, 600, 10)[:8]
+        cand[idx] = (y[idx] + 2) % 6
+        return cand
+
+    def three_wins(y, cand):
+        cand[[0, 10, 20]] = y[[0, 10, 20]]
+        return cand
+
+    for changes, spec in ((worse, GateSpec(metric="f1", rule="non_inferior", margin=0.02, name="f1", average="macro")),
+                          (three_wins, GateSpec(metric="f1", rule="superior", name="f1", average="macro"))):
+        r = evaluate_gate(spec, _six_classes(changes), {}, {}, MACRO, has_production=True)
+        assert r.outcome != "pass", (r.method, r.detail)
+
+
+def test_a_candidate_cannot_unlock_delong_with_decoy_misorderings():
+    """Informative rows are production's: a candidate's own harmless misorderings (a positive
+    just below one negative) do not count towards DeLong's minimum."""
+    from gates.stats import compare_auc
+
+    y = np.r_[np.ones(200, bool), np.zeros(2000, bool)]
+    neg = np.linspace(0, 0.5, 2000)
+    pos = np.linspace(0.6, 1, 200)
+    sp = np.r_[pos, neg]
+    sp[:10] = neg[1600] - 1e-6
+    sc = sp.copy()
+    sc[:10] = neg[1480] - 1e-6
+    assert compare_auc(y, sc, sp, null=-0.005).insufficient
+    sc[10:40] = neg[-1] - 1e-6
+    assert compare_auc(y, sc, sp, null=-0.005).insufficient

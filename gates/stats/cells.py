@@ -260,14 +260,17 @@ class PairedMoments:
     built by hand), and then no skewness correction is made. ``nonzero`` counts the rows where
     d ≠ 0: when the models' losses differ on a handful of rows only, those rows are all the
     evidence there is (a claim of superiority needs enough of them, and their skewness is not
-    the smooth kind Hall's correction is for).
+    the smooth kind Hall's correction is for). It is an effective count, (Σ|d|)² / Σd², built
+    from two plain sums: a row that differs by 1e-9 adds nothing to it (an exact count could be
+    inflated by shifting every prediction by a hair).
     """
 
     n: int
     mean: np.ndarray
     m2: np.ndarray
     m3: float | None = None
-    nonzero: int | None = None
+    abs_sum: float | None = None  # Σ|d|
+    sq_sum: float | None = None  # Σd² (about 0, not centred)
 
     def __post_init__(self):
         n = self.n
@@ -284,8 +287,16 @@ class PairedMoments:
         object.__setattr__(self, "m2", m2)
         if self.m3 is not None:
             object.__setattr__(self, "m3", float(self.m3))
-        if self.nonzero is not None:
-            object.__setattr__(self, "nonzero", int(self.nonzero))
+        for name in ("abs_sum", "sq_sum"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, float(getattr(self, name)))
+
+    @property
+    def nonzero(self) -> float | None:
+        """The effective number of rows on which the two losses differ, (Σ|d|)² / Σd²."""
+        if self.abs_sum is None or self.sq_sum is None:
+            return None
+        return self.abs_sum**2 / self.sq_sum if self.sq_sum > 0 else 0.0
 
     @classmethod
     def from_rows(cls, X) -> "PairedMoments":
@@ -298,16 +309,16 @@ class PairedMoments:
         if not np.all(np.isfinite(X)):
             raise ValueError("X must be finite; got NaN or infinite values")
         p = X.shape[1]
-        total = cls(0, np.zeros(p), np.zeros((p, p)), 0.0 if p >= 2 else None, 0 if p >= 2 else None)
+        total = cls(0, np.zeros(p), np.zeros((p, p)), *((0.0, 0.0, 0.0) if p >= 2 else (None, None, None)))
         # one reused buffer for the centred block: fresh large arrays cost page faults
         buffer = np.empty((min(X.shape[0], _MOMENT_CHUNK), p))
         for start in range(0, X.shape[0], _MOMENT_CHUNK):
             block = X[start : start + _MOMENT_CHUNK]
-            differ = int(np.count_nonzero(block[:, 1] != block[:, 0])) if p >= 2 else None
+            sums = _abs_sq(block[:, 1] - block[:, 0]) if p >= 2 else (None, None)
             mean = block.mean(axis=0)
             centred = np.subtract(block, mean, out=buffer[: block.shape[0]])
             total = total + cls(block.shape[0], mean, centred.T @ centred,
-                                _third(centred[:, 1] - centred[:, 0]) if p >= 2 else None, differ)
+                                _third(centred[:, 1] - centred[:, 0]) if p >= 2 else None, *sums)
         return total
 
     @classmethod
@@ -322,7 +333,7 @@ class PairedMoments:
         if any(c.size != n for c in cols):
             raise ValueError(f"columns must have the same length; got {[c.size for c in cols]}")
         p = len(cols)
-        total = cls(0, np.zeros(p), np.zeros((p, p)), 0.0 if p >= 2 else None, 0 if p >= 2 else None)
+        total = cls(0, np.zeros(p), np.zeros((p, p)), *((0.0, 0.0, 0.0) if p >= 2 else (None, None, None)))
         buffer = np.empty((p, min(n, _MOMENT_CHUNK)))
         for start in range(0, n, _MOMENT_CHUNK):
             size = min(_MOMENT_CHUNK, n - start)
@@ -331,10 +342,10 @@ class PairedMoments:
                 row[...] = c[start : start + size]
             if not np.isfinite(block).all():
                 raise ValueError("X must be finite; got NaN or infinite values")
-            differ = int(np.count_nonzero(block[1] != block[0])) if p >= 2 else None
+            sums = _abs_sq(block[1] - block[0]) if p >= 2 else (None, None)
             mean = block.mean(axis=1)
             block -= mean[:, None]
-            total = total + cls(size, mean, block @ block.T, _third(block[1] - block[0]) if p >= 2 else None, differ)
+            total = total + cls(size, mean, block @ block.T, _third(block[1] - block[0]) if p >= 2 else None, *sums)
         return total
 
     @property
@@ -369,8 +380,9 @@ class PairedMoments:
             d = float(delta[1] - delta[0])
             m2a, m2b = self.difference_m2, other.difference_m2
             m3 = self.m3 + other.m3 + d**3 * na * nb * (na - nb) / n**2 + 3.0 * d * (na * m2b - nb * m2a) / n
-        nonzero = self.nonzero + other.nonzero if self.nonzero is not None and other.nonzero is not None else None
-        return PairedMoments(n, mean, m2, m3, nonzero)
+        both = self.abs_sum is not None and other.abs_sum is not None
+        return PairedMoments(n, mean, m2, m3, self.abs_sum + other.abs_sum if both else None,
+                             self.sq_sum + other.sq_sum if both else None)
 
     @property
     def difference_m2(self) -> float:
@@ -381,6 +393,10 @@ class PairedMoments:
 
     def __repr__(self):
         return f"PairedMoments(n={self.n}, mean={self.mean!r})"
+
+
+def _abs_sq(d: np.ndarray) -> tuple[float, float]:
+    return float(np.abs(d).sum()), float(np.dot(d, d))
 
 
 def _third(centred_difference: np.ndarray) -> float:

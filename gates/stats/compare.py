@@ -68,12 +68,43 @@ def compare_confusion(
         check_choice("average", average, AVERAGES)
         confidence_level = check_confidence_level(confidence_level)
         resolved, pos_index = resolve_positive(cells, metric, average, pos_label)
+        fallback = ""
         if (metric == "accuracy" or (average == "micro" and metric in ("precision", "recall", "f1"))
                 or len(resolved.labels) <= MAX_SCORE_CLASSES):
             try:
                 return _score_comparison(resolved, metric, pos_index, average, null, alternative, confidence_level)
             except ScoreFitError:
-                pass  # the bootstrap below decides; its method name says so
+                fallback = "the score test's constrained fit did not settle on this table"
+        # The bootstrap decides here, and it cannot hold its level when a kind of disagreement
+        # is missing from the holdout (it never draws a cell it has not seen): a pass from it
+        # needs both kinds, and a fit that did not settle is never a pass.
+        b, c = _disagreements(cells)
+        if not fallback and min(b, c) == 0:
+            fallback = (f"one model is never right where the other is wrong on these rows ({b} and {c}), and the "
+                        "bootstrap cannot hold its level without both kinds of disagreement")
+        elif not fallback and n_discordant_short(cells, null, b + c):
+            fallback = f"{b + c} row(s) where the models disagree; at a bound this close to 0 the test needs {MIN_DISCORDANT}"
+        return _bootstrap_comparison(cells, metric, null, alternative, confidence_level, n_resamples, seed, pos_label,
+                                     average, interval, insufficient=fallback)
+    return _bootstrap_comparison(cells, metric, null, alternative, confidence_level, n_resamples, seed, pos_label,
+                                 average, interval)
+
+
+def _disagreements(cells: JointCells) -> tuple[int, int]:
+    """(candidate right and production wrong, the reverse) over the joint cells."""
+    counts = cells.counts
+    both = int(np.einsum("iii->", counts))
+    right_c = int(np.diagonal(counts, axis1=0, axis2=1).sum()) - both
+    right_p = int(np.diagonal(counts, axis1=0, axis2=2).sum()) - both
+    return right_c, right_p
+
+
+def n_discordant_short(cells: JointCells, null: float, discordant: int) -> bool:
+    return cells.n * abs(null) < MIN_BOUND_ROWS and discordant < MIN_DISCORDANT
+
+
+def _bootstrap_comparison(cells, metric, null, alternative, confidence_level, n_resamples, seed, pos_label, average,
+                          interval, *, insufficient: str = "") -> Comparison:
     result = bootstrap_cells(
         cells,
         metric,
@@ -92,9 +123,10 @@ def compare_confusion(
         method=result.method,
         n=result.n,
         undefined=result.undefined,
-        detail=result.detail,
+        detail=result.detail or (f"{metric}: {insufficient}" if insufficient else ""),
         candidate=float(result.candidate),
         production=float(result.production),
+        insufficient=bool(insufficient) and not result.undefined,
     )
 
 
@@ -229,7 +261,7 @@ def compare_auc(
     short = ""
     if fewest < MIN_INFORMATIVE_ROWS:
         short = (f"roc_auc: only {res.informative_positive} positive and {res.informative_negative} negative rows are "
-                 f"ranked wrongly by either model; DeLong needs {MIN_INFORMATIVE_ROWS} of each to hold its level "
+                 f"ranked wrongly by production; DeLong needs {MIN_INFORMATIVE_ROWS} of each to hold its level "
                  "(near AUC 1 the rare misorderings carry all the information)")
     elif misordered < MIN_MISORDERED:
         short = (f"roc_auc: min(positives, negatives) × (1 − production's AUC) = {misordered:.2g}; near AUC 1 "
@@ -298,8 +330,8 @@ def compare_loss(
         insufficient = (f"{metric}: {moments.n} rows; the delta method for {metric} needs {MIN_DELTA_ROWS} to hold its "
                         f"level (a gate on mse, a mean loss, needs {MIN_LOSS_ROWS})")
     elif null == 0.0 and differ is not None and differ < MIN_DISCORDANT:
-        insufficient = (f"{metric}: the two models' losses differ on {differ} row(s); a claim of superiority needs "
-                        f"{MIN_DISCORDANT}")
+        insufficient = (f"{metric}: the two models' losses differ on about {differ:.3g} row(s) (an effective count, "
+                        f"(Σ|d|)²/Σd²); a claim of superiority needs {MIN_DISCORDANT}")
     # Hall's correction is for skewness spread over the rows; when the losses differ on a few
     # rows only, the sample skewness is huge and has the mean's sign, and the "correction"
     # inflates T (two rows of 1,000 gave p = 0.02): the plain paired t decides there.
@@ -330,7 +362,7 @@ def compare_loss(
 # 0.07 at 20 and 0.06 at 50 against a nominal 0.05 (the plain t: 0.14, 0.11, 0.09): below 50 the
 # gate says the holdout cannot tell.
 MIN_LOSS_ROWS = 50
-MIN_HALL_ROWS = 30
+MIN_HALL_ROWS = 10
 # rmse and r2 are functions of means (a square root, a ratio to the target's variance), compared
 # by the delta method: with normal errors it approved 0.065–0.08 at the margin at 30–50 rows and
 # 0.072 (rmse) at 100 (3,000 holdouts each; neither t(n − 1) nor a skewness correction mended it),

@@ -76,7 +76,10 @@ def delong_test(y_true, score_candidate, score_production, *, null=0.0,
         )
     comp_c, comp_p = _components_of_both(pos, sc, sp, n_pos, n_neg)
     auc_c, auc_p = _masked_mean(comp_c, pos), _masked_mean(comp_p, pos)
-    imperfect = (comp_c < 1.0) | (comp_p < 1.0)  # a component below 1: some pair is misordered
+    # Production's misorderings only: the information at the bound is production's (the
+    # candidate there is production − m), and a candidate could add harmless misorderings of
+    # its own (a positive just below one negative) to pass a count that included its rows.
+    imperfect = comp_p < 1.0  # a component below 1: some pair is misordered
     informative_pos = int(np.count_nonzero(imperfect & pos))
     informative_neg = int(np.count_nonzero(imperfect)) - informative_pos
     del imperfect
