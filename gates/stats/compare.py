@@ -59,7 +59,8 @@ def compare_confusion(
     restricted score for the rest, see :mod:`gates.stats.score`); ``method="bootstrap"`` is the
     multinomial bootstrap over the joint cells, which the score test replaces because it cannot
     hold its level when the candidate's extra errors are unseen (more than
-    ``MAX_SCORE_CLASSES`` classes still take it, and say so)."""
+    ``MAX_SCORE_CLASSES`` classes, or a fit that does not settle, still take it; it then never
+    passes without both kinds of disagreement, and the method name says which decided)."""
     null = check_null(null)
     check_alternative(alternative)
     check_choice("method", method, ("score", "bootstrap"))
@@ -82,7 +83,7 @@ def compare_confusion(
         if not fallback and min(b, c) == 0:
             fallback = (f"one model is never right where the other is wrong on these rows ({b} and {c}), and the "
                         "bootstrap cannot hold its level without both kinds of disagreement")
-        elif not fallback and n_discordant_short(cells, null, b + c):
+        elif not fallback and _discordant_short(cells, null, b + c):
             fallback = f"{b + c} row(s) where the models disagree; at a bound this close to 0 the test needs {MIN_DISCORDANT}"
         return _bootstrap_comparison(cells, metric, null, alternative, confidence_level, n_resamples, seed, pos_label,
                                      average, interval, insufficient=fallback)
@@ -99,7 +100,8 @@ def _disagreements(cells: JointCells) -> tuple[int, int]:
     return right_c, right_p
 
 
-def n_discordant_short(cells: JointCells, null: float, discordant: int) -> bool:
+def _discordant_short(cells: JointCells, null: float, discordant: int) -> bool:
+    """Too few disagreements for a bound within 2/n of 0 (see MIN_DISCORDANT)."""
     return cells.n * abs(null) < MIN_BOUND_ROWS and discordant < MIN_DISCORDANT
 
 
