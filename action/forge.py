@@ -52,6 +52,7 @@ class Artifact:
 
     path: Path
     created_at: str
+    id: int | None = None  # GitHub's artifact id: a re-run of the same run uploads a newer one
 
 
 @dataclass(frozen=True)
@@ -114,4 +115,8 @@ class Forge(Protocol):
 
     def download_artifact(self, run_id: int, name: str) -> Artifact | None:
         """A workflow run's newest artifact by that name (a re-run uploads another), or None."""
+        ...
+
+    def newest_artifact_id(self, run_id: int, name: str) -> int | None:
+        """The id of the artifact ``download_artifact`` would take now, or None."""
         ...

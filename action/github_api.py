@@ -216,10 +216,9 @@ class GitHubForge:
 
     @_translate("download the gate run's artifact")
     def download_artifact(self, run_id: int, name: str) -> Artifact | None:
-        found = [a for a in self.repo.get_workflow_run(run_id).get_artifacts() if a.name == name and not a.expired]
-        if not found:
+        artifact = self._newest_artifact(run_id, name)
+        if artifact is None:
             return None
-        artifact = max(found, key=lambda a: (a.created_at, a.id))  # a re-run's upload is the newest
         # Built from GITHUB_API_URL, never from a URL found in a payload or response.
         url = f"{self.settings.api_url}/repos/{self.settings.repository}/actions/artifacts/{artifact.id}/zip"
         response = requests.get(url, headers={"Authorization": f"Bearer {self.settings.token.reveal()}"},
@@ -240,7 +239,16 @@ class GitHubForge:
         except BaseException:
             os.unlink(temp)
             raise
-        return Artifact(Path(temp), _iso(artifact.created_at))
+        return Artifact(Path(temp), _iso(artifact.created_at), artifact.id)
+
+    def _newest_artifact(self, run_id: int, name: str):
+        found = [a for a in self.repo.get_workflow_run(run_id).get_artifacts() if a.name == name and not a.expired]
+        return max(found, key=lambda a: (a.created_at, a.id)) if found else None  # a re-run's upload is the newest
+
+    @_translate("find the gate run's artifact")
+    def newest_artifact_id(self, run_id: int, name: str) -> int | None:
+        artifact = self._newest_artifact(run_id, name)
+        return artifact.id if artifact is not None else None
 
     @_translate("find the gate workflow's run")
     def find_gate_run(self, workflow_file: str, head_sha: str) -> int | None:

@@ -646,6 +646,9 @@ def publish_gate_run(settings: Settings, trigger: Trigger, forge: Forge, pub: Pu
     result = dataclasses.replace(result, notes=[*notes, *result.notes], commit=trigger.head_sha,
                                  overridden=override.record() if override else None)
     newest = forge.find_gate_run(settings.gate_workflow, trigger.head_sha)
+    if newest == trigger.run_id and artifact.id is not None and \
+            forge.newest_artifact_id(trigger.run_id, ARTIFACT) != artifact.id:
+        newest = f"{trigger.run_id}, re-run"  # the same run uploaded again (a re-run): that upload's judge decides
     if newest != trigger.run_id:
         # A newer build arrived while this one was judged: its judge speaks for the commit. This
         # run's own check is closed as failing (never passing: it may still be the newest of

@@ -849,3 +849,31 @@ def test_promotion_blocks_a_pr_that_edits_the_policy_as_the_judge_does(action, g
     base = action.workspace("better")
     run = action(base, "issue_comment", data)
     assert not promoted(base), run.stdout
+
+
+def test_a_rerun_of_the_same_build_supersedes_the_older_attempts_judge(action, github):
+    """A re-run keeps the run id and uploads a newer artifact to the same run: a slow judge of
+    the first attempt must not publish its verdict over the re-run's."""
+    import threading
+    import time
+
+    _fork_pull(github)
+    run = github.add_workflow_run(PR_REPO, FORK_HEAD, head_branch="feature", head_repo="someone/Hello-World")
+    github.add_artifact(run["id"], "mlgate-report", artifact_from(action.workspace("better")))
+    github.script("GET", r"/actions/artifacts/\d+/zip$", [("delay", 6)])
+    box = {}
+    slow = threading.Thread(target=lambda: box.setdefault(
+        "run", action(action.workspace("better"), "workflow_run", workflow_run_event(run["id"], FORK_HEAD))))
+    slow.start()
+    for _ in range(200):
+        if github.calls("GET", r"/actions/artifacts/\d+/zip$"):
+            break
+        time.sleep(0.05)
+    time.sleep(0.5)
+    github.add_artifact(run["id"], "mlgate-report", artifact_from(action.workspace("worse")))  # attempt 2
+    new = action(action.workspace("better"), "workflow_run", workflow_run_event(run["id"], FORK_HEAD))
+    assert new.code == 1 and new.output("decision") == "block"
+    slow.join()
+    assert box["run"].code == 0 and "re-run" in box["run"].stdout
+    assert "Blocked" in report_comments(github, PR_REPO, 7)[0]["body"]
+    assert all(c["conclusion"] != "success" for c in checks(github, PR_REPO, FORK_HEAD))
