@@ -143,7 +143,8 @@ def run(settings: Settings, forge_factory: Callable[[Settings], Forge], log: Cal
             try:
                 return publish_gate_run(settings, trigger, forge, pub)
             except Exception as exc:  # no artifact, a bad artifact, a bad policy, a crash: the check says so
-                _best_effort(lambda: _failed_check(settings, forge, trigger.head_sha, exc))
+                if not getattr(exc, "mlgate_check_closed", False):
+                    _best_effort(lambda: _failed_check(settings, forge, trigger.head_sha, exc))
                 raise
         if trigger.kind == "merge":
             return promote_on_merge(settings, trigger, forge_factory(settings), pub)
@@ -624,6 +625,18 @@ def publish_gate_run(settings: Settings, trigger: Trigger, forge: Forge, pub: Pu
         pub.say(f"mlgate: nothing to do: {why}")
         return 0
     own_check = forge.start_check(settings.check_name, trigger.head_sha)  # not passing until judged, whatever happens
+    try:
+        return _judge_gate_run(settings, trigger, forge, pub, pr, own_check)
+    except Exception as exc:
+        # Close this judge's own check, never "the newest of the name": by now that may be a
+        # newer judge's verdict, which an error here must not overwrite.
+        _best_effort(lambda: _failed_check(settings, forge, trigger.head_sha, exc, existing=own_check))
+        exc.mlgate_check_closed = True
+        raise
+
+
+def _judge_gate_run(settings: Settings, trigger: Trigger, forge: Forge, pub: Publication, pr: int,
+                    own_check: CheckRef) -> int:
     artifact = forge.download_artifact(trigger.run_id, ARTIFACT)
     if artifact is None:
         raise ConfigError(f"workflow run {trigger.run_id} uploaded no artifact named {ARTIFACT!r} "
@@ -825,12 +838,13 @@ def _overrides(settings: Settings, *, allow_train: bool, trust_pickle: bool | No
     )
 
 
-def _failed_check(settings: Settings, forge: Forge, head_sha: str, exc: Exception) -> None:
+def _failed_check(settings: Settings, forge: Forge, head_sha: str, exc: Exception, *,
+                  existing: CheckRef | None = None) -> None:
     """The required check must never be left missing or stale when the judge cannot judge."""
     message = md_text(settings.redact(str(exc)).strip().splitlines()[0][:500] if str(exc).strip() else type(exc).__name__)
     forge.publish_check(settings.check_name, head_sha, conclusion="failure", title="mlgate could not evaluate",
                         summary=f"mlgate could not evaluate this commit: {message}",
-                        existing=forge.find_check(settings.check_name, head_sha))
+                        existing=existing if existing is not None else forge.find_check(settings.check_name, head_sha))
 
 
 def _best_effort(action: Callable[[], None]) -> None:

@@ -877,3 +877,31 @@ def test_a_rerun_of_the_same_build_supersedes_the_older_attempts_judge(action, g
     assert box["run"].code == 0 and "re-run" in box["run"].stdout
     assert "Blocked" in report_comments(github, PR_REPO, 7)[0]["body"]
     assert all(c["conclusion"] != "success" for c in checks(github, PR_REPO, FORK_HEAD))
+
+
+def test_an_older_judges_error_fails_only_its_own_check(action, github):
+    """A cold attack: the older attempt's judge failing its re-check (GitHub errors) closed the
+    newest check of the name — a newer judge's green verdict — and left its own in progress."""
+    import threading
+    import time
+
+    _fork_pull(github)
+    run = github.add_workflow_run(PR_REPO, FORK_HEAD, head_branch="feature", head_repo="someone/Hello-World")
+    github.add_artifact(run["id"], "mlgate-report", artifact_from(action.workspace("better")))
+    github.script("GET", r"/actions/artifacts/\d+/zip$", [("delay", 6)])
+    box = {}
+    slow = threading.Thread(target=lambda: box.setdefault(
+        "run", action(action.workspace("better"), "workflow_run", workflow_run_event(run["id"], FORK_HEAD))))
+    slow.start()
+    while not github.calls("GET", r"/actions/artifacts/\d+/zip$"):
+        time.sleep(0.05)
+    time.sleep(0.5)
+    github.add_artifact(run["id"], "mlgate-report", artifact_from(action.workspace("better")))  # attempt 2
+    new = action(action.workspace("better"), "workflow_run", workflow_run_event(run["id"], FORK_HEAD))
+    assert new.code == 0 and new.output("decision") == "approve"
+    newest = max(checks(github, PR_REPO, FORK_HEAD), key=lambda c: c["id"])
+    github.script("GET", r"/actions/runs/\d+/artifacts$", [500] * 5)  # the older judge's re-check fails
+    slow.join()
+    by_id = {c["id"]: c for c in checks(github, PR_REPO, FORK_HEAD)}
+    assert by_id[newest["id"]]["conclusion"] == "success"
+    assert all(c["status"] == "completed" for c in by_id.values())
