@@ -37,6 +37,7 @@ from gates.stats.score import (
     metric_range,
     one_sided_p,
     score_interval,
+    tango_se,
     tango_statistic,
 )
 
@@ -157,7 +158,7 @@ def _score_comparison(cells: JointCells, metric: str, pos_index, average: str, n
         def z_of(delta):
             return tango_statistic(b, c, n, delta)
 
-        method, se_at = "tango-score", (lambda delta: _tango_se(b, c, n, delta))
+        method, se_at = "tango-score", (lambda delta: tango_se(b, c, n, delta))
         discordant = (lambda: b + c)
     else:
         score = RestrictedScore(cells, metric, **kw)
@@ -187,18 +188,6 @@ def _score_comparison(cells: JointCells, metric: str, pos_index, average: str, n
 # so the rule holds while the bound is within 2/n of 0 (worst exact size then 0.054).
 MIN_DISCORDANT = 10
 MIN_BOUND_ROWS = 2
-
-
-def _tango_se(b: int, c: int, n: int, delta: float) -> float:
-    """√((2p̃₂₁ + δ(1 − δ))/n): the standard error of Δ̂ under Tango's fit at δ (in closed form,
-    so that Δ̂ exactly at the bound, where z = 0, still has one)."""
-    if n == 0:
-        return math.nan
-    a_ = 2.0 * n
-    b_ = -b - c + (2.0 * n - b + c) * delta
-    c_ = -c * delta * (1.0 - delta)
-    p21 = (math.sqrt(max(b_ * b_ - 4.0 * a_ * c_, 0.0)) - b_) / (2.0 * a_)
-    return math.sqrt(max(2.0 * p21 + delta * (1.0 - delta), 0.0) / n)
 
 
 def _agree(ci: ConfidenceInterval, null: float, p_value: float, alternative: str, level: float) -> ConfidenceInterval:

@@ -101,15 +101,28 @@ def tango_statistic(b: int, c: int, n: int, delta: float) -> float:
     wrong; c: the reverse), standardised by the variance under H0."""
     if n == 0:
         return math.nan
-    a_ = 2.0 * n
-    b_ = -b - c + (2.0 * n - b + c) * delta
-    c_ = -c * delta * (1.0 - delta)
-    p21 = (math.sqrt(max(b_ * b_ - 4.0 * a_ * c_, 0.0)) - b_) / (2.0 * a_)
-    var = n * (2.0 * p21 + delta * (1.0 - delta))
+    var = n * (2.0 * _tango_p21(b, c, n, delta) + delta * (1.0 - delta))
     num = _exact_numerator(b - c, n, delta)
     if var <= 0.0:
         return 0.0 if num == 0 else math.copysign(math.inf, num)
     return num / math.sqrt(var)
+
+
+def tango_se(b: int, c: int, n: int, delta: float) -> float:
+    """√((2p̃₂₁ + δ(1 − δ))/n): the standard error of Δ̂ under Tango's fit at δ (in closed form,
+    so that Δ̂ exactly at the bound, where z = 0, still has one)."""
+    if n == 0:
+        return math.nan
+    return math.sqrt(max(2.0 * _tango_p21(b, c, n, delta) + delta * (1.0 - delta), 0.0) / n)
+
+
+def _tango_p21(b: int, c: int, n: int, delta: float) -> float:
+    """The constrained MLE of p₂₁ (production right, candidate wrong) under Δ = delta: the
+    root of Tango's quadratic."""
+    a_ = 2.0 * n
+    b_ = -b - c + (2.0 * n - b + c) * delta
+    c_ = -c * delta * (1.0 - delta)
+    return (math.sqrt(max(b_ * b_ - 4.0 * a_ * c_, 0.0)) - b_) / (2.0 * a_)
 
 
 def _exact_numerator(diff: int, n: int, delta: float) -> float:
