@@ -770,24 +770,32 @@ def test_a_candidate_cannot_write_workflow_commands_into_the_judges_log(action, 
     assert not [line for line in log if line.lstrip().startswith("::") and ("pwn" in line or "Approved" in line)]
 
 
-def test_a_judge_that_finishes_after_a_newer_build_publishes_nothing_green(action, github):
-    """An older build's judge, slow to finish, must not turn the check green over the newer
-    build's block (the newer build is what promotion takes)."""
+def _slow_judge(action, github):
+    """A fork PR's build of the better candidate, and its judge started in a thread and held in
+    its artifact download (6 s), so that something newer can arrive meanwhile. Returns the run,
+    the thread and the box its ActionRun lands in."""
     import threading
     import time
 
     _fork_pull(github)
-    older = github.add_workflow_run(PR_REPO, FORK_HEAD, head_branch="feature", head_repo="someone/Hello-World")
-    github.add_artifact(older["id"], "mlgate-report", artifact_from(action.workspace("better")))
+    run = github.add_workflow_run(PR_REPO, FORK_HEAD, head_branch="feature", head_repo="someone/Hello-World")
+    github.add_artifact(run["id"], "mlgate-report", artifact_from(action.workspace("better")))
     github.script("GET", r"/actions/artifacts/\d+/zip$", [("delay", 6)])
     box = {}
     slow = threading.Thread(target=lambda: box.setdefault(
-        "run", action(action.workspace("better"), "workflow_run", workflow_run_event(older["id"], FORK_HEAD))))
+        "run", action(action.workspace("better"), "workflow_run", workflow_run_event(run["id"], FORK_HEAD))))
     slow.start()
-    for _ in range(200):  # the old judge is past its first "newer run?" look, downloading
+    for _ in range(200):  # the judge is past its first "newer run?" look, downloading
         if github.calls("GET", r"/actions/artifacts/\d+/zip$"):
             break
         time.sleep(0.05)
+    return run, slow, box
+
+
+def test_a_judge_that_finishes_after_a_newer_build_publishes_nothing_green(action, github):
+    """An older build's judge, slow to finish, must not turn the check green over the newer
+    build's block (the newer build is what promotion takes)."""
+    _, slow, box = _slow_judge(action, github)
     newer = github.add_workflow_run(PR_REPO, FORK_HEAD, head_branch="feature", head_repo="someone/Hello-World")
     github.add_artifact(newer["id"], "mlgate-report", artifact_from(action.workspace("worse")))
     new = action(action.workspace("better"), "workflow_run", workflow_run_event(newer["id"], FORK_HEAD))
@@ -854,21 +862,9 @@ def test_promotion_blocks_a_pr_that_edits_the_policy_as_the_judge_does(action, g
 def test_a_rerun_of_the_same_build_supersedes_the_older_attempts_judge(action, github):
     """A re-run keeps the run id and uploads a newer artifact to the same run: a slow judge of
     the first attempt must not publish its verdict over the re-run's."""
-    import threading
     import time
 
-    _fork_pull(github)
-    run = github.add_workflow_run(PR_REPO, FORK_HEAD, head_branch="feature", head_repo="someone/Hello-World")
-    github.add_artifact(run["id"], "mlgate-report", artifact_from(action.workspace("better")))
-    github.script("GET", r"/actions/artifacts/\d+/zip$", [("delay", 6)])
-    box = {}
-    slow = threading.Thread(target=lambda: box.setdefault(
-        "run", action(action.workspace("better"), "workflow_run", workflow_run_event(run["id"], FORK_HEAD))))
-    slow.start()
-    for _ in range(200):
-        if github.calls("GET", r"/actions/artifacts/\d+/zip$"):
-            break
-        time.sleep(0.05)
+    run, slow, box = _slow_judge(action, github)
     time.sleep(0.5)
     github.add_artifact(run["id"], "mlgate-report", artifact_from(action.workspace("worse")))  # attempt 2
     new = action(action.workspace("better"), "workflow_run", workflow_run_event(run["id"], FORK_HEAD))
@@ -882,19 +878,9 @@ def test_a_rerun_of_the_same_build_supersedes_the_older_attempts_judge(action, g
 def test_an_older_judges_error_fails_only_its_own_check(action, github):
     """A cold attack: the older attempt's judge failing its re-check (GitHub errors) closed the
     newest check of the name — a newer judge's green verdict — and left its own in progress."""
-    import threading
     import time
 
-    _fork_pull(github)
-    run = github.add_workflow_run(PR_REPO, FORK_HEAD, head_branch="feature", head_repo="someone/Hello-World")
-    github.add_artifact(run["id"], "mlgate-report", artifact_from(action.workspace("better")))
-    github.script("GET", r"/actions/artifacts/\d+/zip$", [("delay", 6)])
-    box = {}
-    slow = threading.Thread(target=lambda: box.setdefault(
-        "run", action(action.workspace("better"), "workflow_run", workflow_run_event(run["id"], FORK_HEAD))))
-    slow.start()
-    while not github.calls("GET", r"/actions/artifacts/\d+/zip$"):
-        time.sleep(0.05)
+    run, slow, _ = _slow_judge(action, github)
     time.sleep(0.5)
     github.add_artifact(run["id"], "mlgate-report", artifact_from(action.workspace("better")))  # attempt 2
     new = action(action.workspace("better"), "workflow_run", workflow_run_event(run["id"], FORK_HEAD))
