@@ -8,6 +8,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /opt/mlgate
 COPY pyproject.toml README.md ./
+COPY package ./package
 COPY gates ./gates
 COPY action ./action
 COPY templates ./templates

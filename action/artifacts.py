@@ -13,7 +13,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from gates.errors import ConfigError
+from ..gates.errors import ConfigError
 
 ARTIFACT = "mlgate-report"
 MAX_CANDIDATE_BYTES = 4 * 1024**3

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import click
 
-from gates import __version__
-from gates.config import load_policy
-from gates.errors import InputError, MlgateError
-from gates.escape import log_text
-from gates.evaluate import Overrides, Result, evaluate
-from gates.outputs import write_outputs
-from gates.result import dumps, to_dict
+from ..gates import __version__
+from ..gates.config import load_policy
+from ..gates.errors import InputError, MlgateError
+from ..gates.escape import log_text
+from ..gates.evaluate import Overrides, Result, evaluate
+from ..gates.outputs import write_outputs
+from ..gates.result import dumps, to_dict
 
 EXIT_OK, EXIT_BLOCK, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 DEFAULT_CONFIG = ".github/mlgate.yml"
@@ -99,7 +99,7 @@ def _run(argv: list[str], debug: bool) -> int:
 def _redact(text: str) -> str:
     """The token never appears in what mlgate prints, whatever the error carried, and no line of
     it can be read as a workflow command (an error may quote a PR's file or type names)."""
-    from gates.escape import log_text
+    from ..gates.escape import log_text
 
     for name in ("INPUT_GITHUB_TOKEN", "GITHUB_TOKEN"):
         token = os.environ.get(name, "").strip()
@@ -215,7 +215,7 @@ def _who(by: str | None) -> str:
 def promote_command(config, workspace, candidate, out, force, reason, by, trust_pickle, quiet, debug) -> int:
     """Promote the candidate into the registry if the gate approves (or --force --reason)."""
     from .registries import open_registry
-    from gates.promotion import load_result, promote
+    from ..gates.promotion import load_result, promote
 
     policy, workspace = _policy(config, workspace)
     registry = open_registry(policy, workspace)
@@ -313,8 +313,8 @@ def seal_command(src, dst, new_key, key_env, debug) -> int:
     SRC) and set `data: {holdout: data/holdout.csv.sealed, key: "${MLGATE_HOLDOUT_KEY}"}`.
     The key is printed only with --new-key, alone on standard output.
     """
-    from gates.paths import sha256_file
-    from gates.sealing import new_key as make_key, seal_file
+    from ..gates.paths import sha256_file
+    from ..gates.sealing import new_key as make_key, seal_file
 
     if new_key:
         key, where = make_key(), "the new key"
@@ -337,7 +337,7 @@ def seal_command(src, dst, new_key, key_env, debug) -> int:
 @debug_option
 def demo_command(out, scenario, quiet, debug) -> int:
     """Build an example workspace from scikit-learn's bundled data and evaluate it."""
-    from gates.demo import build
+    from ..gates.demo import build
 
     progress = None if quiet else _progress
     workspace = build(Path(out), scenario)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from gates.escape import md_code
+from ..gates.escape import md_code
 
 ROLES = ("none", "read", "triage", "write", "maintain", "admin")
 REQUIRED_ROLE = {"help": "none", "run": "write", "promote": "write", "override": "maintain", "rollback": "maintain"}

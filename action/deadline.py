@@ -19,7 +19,7 @@ import sys
 import tempfile
 from typing import Callable
 
-from gates.errors import MlgateError
+from ..gates.errors import MlgateError
 
 from .events import Trigger
 from .forge import Forge
@@ -39,7 +39,7 @@ def limit_for(settings: Settings, trigger: Trigger, forge_factory) -> float:
     except after a merge, whose checkout holds the PR's own policy — then the policy as it was
     before the merge (``base.sha``), as promotion reads it. The default when it cannot be read
     (the child will report why)."""
-    from gates.config import load_policy, parse_policy
+    from ..gates.config import load_policy, parse_policy
 
     try:
         if trigger.kind == "merge" and trigger.base_sha:
@@ -84,7 +84,7 @@ def supervise(settings: Settings, trigger: Trigger, forge_factory: Callable[[Set
         signal.signal(signal.SIGTERM, previous)
         shutil.rmtree(private, ignore_errors=True)
     _say_failed(settings, trigger, forge_factory, message, log)
-    from gates.errors import InfrastructureError
+    from ..gates.errors import InfrastructureError
 
     raise InfrastructureError(message)
 

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from gates.errors import InputError
+from ..gates.errors import InputError
 
 from . import commands
 from .commands import Command

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from gates.errors import InfrastructureError
+from ..gates.errors import InfrastructureError
 
 
 class Forbidden(InfrastructureError):

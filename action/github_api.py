@@ -17,7 +17,7 @@ import requests
 from github import Auth, Github, GithubException, GithubRetry
 from urllib3.util.retry import Retry
 
-from gates.errors import InfrastructureError, InputError
+from ..gates.errors import InfrastructureError, InputError
 
 from .commands import effective_role
 from .forge import Artifact, CheckRef, Comment, CommentRef, Forbidden, PullInfo

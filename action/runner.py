@@ -17,13 +17,13 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Callable, NamedTuple
 
-from gates.config import Policy, load_policy, parse_policy
-from gates.errors import ConfigError, InfrastructureError, MlgateError
-from gates.evaluate import Overrides, Result, evaluate
-from gates.outputs import write_outputs
-from gates.report import MARKER, trim_markdown
+from ..gates.config import Policy, load_policy, parse_policy
+from ..gates.errors import ConfigError, InfrastructureError, MlgateError
+from ..gates.evaluate import Overrides, Result, evaluate
+from ..gates.outputs import write_outputs
+from ..gates.report import MARKER, trim_markdown
 
-from gates.escape import log_text, md_code, md_text
+from ..gates.escape import log_text, md_code, md_text
 
 from . import commands
 from .artifacts import ARTIFACT, extract_candidate
@@ -221,7 +221,7 @@ def build_candidate_only(settings: Settings, policy: Policy, overrides, pub: Pub
     alone: the build job produces the candidate and says who evaluates it."""
     import shutil
 
-    from gates.evaluate import candidate_only
+    from ..gates.evaluate import candidate_only
 
     path = candidate_only(policy, settings.workspace, overrides)
     out_dir = settings.workspace / REPORT_DIR
@@ -237,7 +237,7 @@ def build_candidate_only(settings: Settings, policy: Policy, overrides, pub: Pub
 
 def holdout_secret_variables(policy: Policy) -> tuple[str, ...]:
     """The environment variables a sealed holdout's credential is read from."""
-    from gates.config import VARIABLE
+    from ..gates.config import VARIABLE
 
     names = [name for _, text in policy.data.headers for name in VARIABLE.findall(text)]
     if policy.data.key_env:
@@ -568,7 +568,7 @@ def override(settings: Settings, forge: Forge, pr: int, actor: str, command: Com
 def _built_candidate(settings: Settings, forge: Forge, head_sha: str) -> str | None:
     """SHA-256 of the candidate the newest gate-workflow run uploaded for ``head_sha`` (the one
     the judge and promotion take), or None. Hashed here, never read from a bot comment."""
-    from gates.paths import sha256_file
+    from ..gates.paths import sha256_file
 
     run_id = forge.find_gate_run(settings.gate_workflow, head_sha)
     if run_id is None:
@@ -713,8 +713,8 @@ def promote_pull_request(settings: Settings, forge: Forge, pr: int, actor: str, 
                          reason: str, policy: Policy | None = None, base: str | None = None) -> Reply:
     """Promote the candidate that the PR's own gate run uploaded — re-evaluated here under the
     base branch's policy and holdout, loaded only through skops, never trained or unpickled."""
-    from gates.errors import Blocked
-    from gates.promotion import promote
+    from ..gates.errors import Blocked
+    from ..gates.promotion import promote
 
     pull = forge.pull(pr)
     run_id = forge.find_gate_run(settings.gate_workflow, pull.head_sha)
@@ -731,7 +731,7 @@ def promote_pull_request(settings: Settings, forge: Forge, pr: int, actor: str, 
     registry = open_registry(policy, settings.workspace, settings)
     # Verified here and now, at the source: the maintainer's own comment, their role today, and
     # a candidate that existed when they wrote it.
-    from gates.paths import sha256_file
+    from ..gates.paths import sha256_file
 
     override = verified_override(forge, pr, pull.head_sha, sha256_file(candidate), bot_login=settings.bot_login)
     try:
@@ -753,7 +753,7 @@ def promote_pull_request(settings: Settings, forge: Forge, pr: int, actor: str, 
 
 
 def rollback(settings: Settings, actor: str, to: int | None, *, reason: str) -> Reply:
-    from gates.errors import RegistryError
+    from ..gates.errors import RegistryError
 
     policy = workspace_policy(settings)
     registry = open_registry(policy, settings.workspace, settings)

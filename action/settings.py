@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from gates.errors import InputError
+from ..gates.errors import InputError
 
 COMMANDS = ("auto", "evaluate", "promote", "rollback", "override")
 

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import click
 
-from gates.escape import log_text
-from gates.evaluate import Result
-from gates.report import LOG, gate_row
+from ..gates.escape import log_text
+from ..gates.evaluate import Result
+from ..gates.report import LOG, gate_row
 
 VERDICT_STYLE = {"approve": ("APPROVE", "green"), "block": ("BLOCK", "red"), "inconclusive": ("INCONCLUSIVE", "yellow"),
                  "first-model": ("FIRST MODEL", "cyan"), "overridden": ("OVERRIDDEN", "yellow")}

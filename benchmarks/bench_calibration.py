@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "stats"))
 
 import numpy as np  # noqa: E402
 
-from gates.stats import JointCells, PairedMoments, compare_auc, compare_confusion, compare_loss  # noqa: E402
+from mlgate.gates.stats import JointCells, PairedMoments, compare_auc, compare_confusion, compare_loss  # noqa: E402
 from regimes import (  # noqa: E402
     AucRegime, binomial_error, cells_regime, confidently_wrong, draw_cells, gaussian_losses, recall_only,
     regression_errors,

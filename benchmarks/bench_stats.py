@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 from scipy import stats  # noqa: E402
 from sklearn import metrics as skm  # noqa: E402
 
-from gates.stats import (  # noqa: E402
+from mlgate.gates.stats import (  # noqa: E402
     JointCells,
     PairedMoments,
     compare_auc,

@@ -4,4 +4,4 @@ Pure library: no GitHub, no environment variables, nothing that cannot run on a 
 Dask worker. ``action`` is the edge that turns events and command lines into calls of this.
 """
 
-__version__ = "0.1.0"
+from .. import __version__  # noqa: F401  (one version, in the mlgate package)

@@ -66,13 +66,13 @@ HTML_SLICES = 40
 
 
 def template_dir() -> Path:
-    """``templates/`` beside the source tree, else the copy installed as ``mlgate_templates``."""
+    """``templates/`` beside the source tree, else the installed ``mlgate.templates``."""
     here = Path(__file__).resolve().parent.parent / "templates"
     if (here / "comment.md.j2").is_file():
         return here
     from importlib.resources import files
 
-    return Path(str(files("mlgate_templates")))
+    return Path(str(files("mlgate.templates")))
 
 
 def environment(autoescape: bool = False) -> jinja2.Environment:

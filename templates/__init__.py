@@ -1,1 +1,1 @@
-"""Jinja2 templates, installed as the package ``mlgate_templates`` (see pyproject.toml)."""
+"""Jinja2 templates, installed as ``mlgate.templates`` (see pyproject.toml)."""

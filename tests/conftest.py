@@ -1,7 +1,7 @@
 """Shared fixtures: real scikit-learn models on scikit-learn's bundled datasets, real files.
 
 Nothing is mocked: a workspace is a directory with a policy, a holdout and skops models, and
-the CLI is driven through its real entry point (``action.cli.main``) so exit codes are the ones
+the CLI is driven through its real entry point (``mlgate.action.cli.main``) so exit codes are the ones
 users see.
 """
 
@@ -16,7 +16,7 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.model_selection import train_test_split
 
-from action.cli import main
+from mlgate.action.cli import main
 from workspaces import CANCER_POLICY, Workspace, fit_logistic  # noqa: F401
 
 

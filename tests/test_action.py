@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from fake_github import FakeGitHub
-from gates.demo import POLICY, build
+from mlgate.gates.demo import POLICY, build
 
 REPO = Path(__file__).resolve().parents[1]
 EVENTS = REPO / "tests" / "fixtures" / "github-events"  # copied from ../shared/fixtures with their licences
@@ -71,7 +71,7 @@ class ActionRun:
 
 
 class Action:
-    """Runs `python -m action action` the way the container's entrypoint would."""
+    """Runs `python -m mlgate action` the way the container's entrypoint would."""
 
     def __init__(self, tmp_path: Path, gh: FakeGitHub, templates: dict):
         self.tmp = tmp_path
@@ -102,7 +102,7 @@ class Action:
         }
         env.update({f"INPUT_{k.upper()}": v for k, v in inputs.items()})
         env.update(extra_env or {})
-        proc = subprocess.run([sys.executable, "-P", "-m", "action", "action"], cwd=workspace, env=env,
+        proc = subprocess.run([sys.executable, "-P", "-m", "mlgate", "action"], cwd=workspace, env=env,
                               capture_output=True, text=True, timeout=180)
         run = ActionRun(proc.returncode, proc.stdout, proc.stderr, out.read_text(), summary.read_text())
         for text in (run.stdout, run.stderr, run.outputs, run.summary):
@@ -574,7 +574,7 @@ def test_promote_command_refuses_a_pickle_artifact(action, github):
 
 def test_rollback_command_needs_maintain_and_restores_previous(action, github):
     base = action.workspace("better")
-    assert subprocess.run([sys.executable, "-m", "action", "promote", "--workspace", str(base), "--by", "x", "--quiet"],
+    assert subprocess.run([sys.executable, "-m", "mlgate", "promote", "--workspace", str(base), "--by", "x", "--quiet"],
                           cwd=base, env={**os.environ, "PYTHONPATH": str(REPO)}).returncode == 0
     assert registry_of(base)["aliases"]["production"] == 2
     seed_comment(github, "/mlgate rollback")
@@ -647,7 +647,7 @@ def test_unreadable_event_files_exit_2(action, github, tmp_path, content):
     env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO), "GITHUB_API_URL": github.url,
            "GITHUB_REPOSITORY": PR_REPO, "GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(event),
            "GITHUB_WORKSPACE": str(ws), "INPUT_GITHUB_TOKEN": TOKEN}
-    run = subprocess.run([sys.executable, "-m", "action", "action"], cwd=ws, env=env, capture_output=True, text=True)
+    run = subprocess.run([sys.executable, "-m", "mlgate", "action"], cwd=ws, env=env, capture_output=True, text=True)
     assert run.returncode == 2 and "GITHUB_EVENT_PATH" in run.stderr and "Traceback" not in run.stderr
 
 

@@ -9,8 +9,8 @@ import textwrap
 
 import pytest
 
-from gates.config import load_policy, parse_policy
-from gates.errors import ConfigError
+from mlgate.gates.config import load_policy, parse_policy
+from mlgate.gates.errors import ConfigError
 
 SOURCE = ".github/mlgate.yml"
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from gates.curves import EXACT_ROWS, roc_curve
+from mlgate.gates.curves import EXACT_ROWS, roc_curve
 
 
 @pytest.mark.parametrize("n", [5_000, EXACT_ROWS + 1])

@@ -7,7 +7,7 @@ import json
 import jsonschema
 import pytest
 
-from gates.result import schema_path
+from mlgate.gates.result import schema_path
 
 
 @pytest.mark.parametrize(

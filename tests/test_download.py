@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gates.download import fetch
-from gates.errors import DataError
+from mlgate.gates.download import fetch
+from mlgate.gates.errors import DataError
 from https_loopback import make_certificate, start
 from workspaces import CANCER_POLICY
 

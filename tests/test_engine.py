@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gates.engine import Plan, StreamTotals, score_chunk
-from gates.evidence import Comparands, build_evidence, merge_evidence, merge_slices
-from gates.models import Model, Scores
+from mlgate.gates.engine import Plan, StreamTotals, score_chunk
+from mlgate.gates.evidence import Comparands, build_evidence, merge_evidence, merge_slices
+from mlgate.gates.models import Model, Scores
 from workspaces import CANCER_POLICY, fit_logistic
 
 

@@ -17,14 +17,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
-from gates import curves
-from gates.config import GateSpec
-from gates.engine import _read_ahead
-from gates.errors import DataError
-from gates.evidence import Comparands, build_evidence
-from gates.rules import StatSettings, evaluate_gate
-from gates.stats import JointCells, PairedMoments, delong, label_codes
-from gates.stats.delong import _argsort_scores, _sort_scores, structural_components
+from mlgate.gates import curves
+from mlgate.gates.config import GateSpec
+from mlgate.gates.engine import _read_ahead
+from mlgate.gates.errors import DataError
+from mlgate.gates.evidence import Comparands, build_evidence
+from mlgate.gates.rules import StatSettings, evaluate_gate
+from mlgate.gates.stats import JointCells, PairedMoments, delong, label_codes
+from mlgate.gates.stats.delong import _argsort_scores, _sort_scores, structural_components
 
 
 # ----------------------------------------------------------------------------- label codes
@@ -255,7 +255,7 @@ def test_slice_gate_with_no_gated_slice_is_inconclusive():
 
 def test_streamed_frame_to_pandas_roundtrip_keeps_row_order(tmp_path):
     """The read-ahead thread hands chunks over in file order (global row numbers depend on it)."""
-    from gates.engine import iter_chunks
+    from mlgate.gates.engine import iter_chunks
 
     frame = pd.DataFrame({"x": np.arange(10_000), "label": np.arange(10_000) % 2})
     frame.to_parquet(tmp_path / "h.parquet", row_group_size=999)
@@ -266,7 +266,7 @@ def test_streamed_frame_to_pandas_roundtrip_keeps_row_order(tmp_path):
 @settings(max_examples=60, deadline=None)
 @given(n=st.integers(2, 300), seed=st.integers(0, 2**31 - 1), decimals=st.integers(0, 3))
 def test_roc_auc_from_deLong_components_matches_scikit_learn(n, seed, decimals):
-    from gates.stats import roc_auc
+    from mlgate.gates.stats import roc_auc
 
     rng = np.random.default_rng(seed)
     y = rng.random(n) < 0.5
@@ -284,8 +284,8 @@ def test_curves_counted_while_streaming_equal_the_in_memory_curves(tmp_path):
     import skops.io as sio
     from sklearn.linear_model import LogisticRegression
 
-    from gates.config import load_policy
-    from gates.evaluate import Overrides, evaluate
+    from mlgate.gates.config import load_policy
+    from mlgate.gates.evaluate import Overrides, evaluate
 
     rng = np.random.default_rng(4)
     n = curves.EXACT_ROWS + 30_001
@@ -323,7 +323,7 @@ def test_score_bins_refuse_scores_outside_the_unit_interval():
 def test_columns_of_a_parquet_file_written_by_pandas_with_its_index(tmp_path):
     """pandas stores a RangeIndex as metadata (a dict) and a named index as a column: streaming
     such a file once failed with "unhashable type: 'dict'"."""
-    from gates.engine import read_columns
+    from mlgate.gates.engine import read_columns
 
     frame = pd.DataFrame({"x": [1.0, 2.0], "label": [0, 1]})
     frame.to_parquet(tmp_path / "range.parquet")
@@ -336,7 +336,7 @@ def test_columns_of_a_parquet_file_written_by_pandas_with_its_index(tmp_path):
 
 
 def _regression_evidence(y, pred_c, pred_p, mask=None):
-    from gates.evidence import first_target
+    from mlgate.gates.evidence import first_target
 
     c = Comparands(task="regression", labels=None, pos_index=None, y=y, pred_candidate=pred_c,
                    pred_production=pred_p, proba_candidate=None, proba_production=None,
@@ -391,9 +391,9 @@ def test_a_model_failing_mid_stream_stops_every_stage(tmp_path):
     import skops.io as sio
     from sklearn.linear_model import LogisticRegression
 
-    from gates.config import load_policy
-    from gates.errors import ModelError
-    from gates.evaluate import Overrides, evaluate
+    from mlgate.gates.config import load_policy
+    from mlgate.gates.errors import ModelError
+    from mlgate.gates.evaluate import Overrides, evaluate
 
     rng = np.random.default_rng(0)
     n = 5000

@@ -24,11 +24,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from action.terminal import Progress, verdict_lines
-from gates.decision import Decision
-from gates.escape import log_text, md_code, md_fence, md_html, md_text, mermaid_text, one_line, visible, xml_text
-from gates.report import MARKER, render_html, render_junit, render_markdown, render_summary, trim_markdown
-from gates.rules import SliceResult
+from mlgate.action.terminal import Progress, verdict_lines
+from mlgate.gates.decision import Decision
+from mlgate.gates.escape import log_text, md_code, md_fence, md_html, md_text, mermaid_text, one_line, visible, xml_text
+from mlgate.gates.report import MARKER, render_html, render_junit, render_markdown, render_summary, trim_markdown
+from mlgate.gates.rules import SliceResult
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_report import gate, result, slice_gate  # noqa: E402
@@ -199,7 +199,7 @@ class _Tags(HTMLParser):
 def test_html_report_shows_names_as_text_in_elements_attributes_and_svg(value):
     import numpy as np
 
-    from gates import curves
+    from mlgate.gates import curves
 
     rng = np.random.default_rng(0)
     y = rng.random(400) < 0.4
@@ -217,7 +217,7 @@ def test_html_report_shows_names_as_text_in_elements_attributes_and_svg(value):
 def test_html_report_shows_control_and_bidi_characters_in_names_and_plots():
     import numpy as np
 
-    from gates import curves
+    from mlgate.gates import curves
 
     rng = np.random.default_rng(0)
     y = rng.random(400) < 0.4

@@ -241,7 +241,7 @@ def test_latency_and_size_gates_measure_both_models(cancer_workspace, run_cli, t
 def test_outputs_junit_and_schema(cancer_workspace, run_cli, tmp_path):
     import jsonschema
 
-    from gates.result import schema_path
+    from mlgate.gates.result import schema_path
 
     code, data = _result(run_cli, tmp_path, cancer_workspace)
     jsonschema.validate(data, json.loads(schema_path().read_text()))

@@ -13,9 +13,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from action import commands
-from gates.config import parse_policy
-from gates.errors import ConfigError
+from mlgate.action import commands
+from mlgate.gates.config import parse_policy
+from mlgate.gates.errors import ConfigError
 from test_action import BASE_SHA, HEAD, POLICY, PR_REPO, REPO, TOKEN, checks, payload, report_comments  # noqa: F401
 from test_action import action, demo_templates, github  # noqa: F401 - pytest fixtures re-exported
 
@@ -87,7 +87,7 @@ def test_two_concurrent_runs_leave_exactly_one_comment(action, github):
                "GITHUB_API_URL": github.url, "GITHUB_REPOSITORY": PR_REPO, "GITHUB_EVENT_NAME": "pull_request",
                "GITHUB_EVENT_PATH": str(event), "GITHUB_WORKSPACE": str(ws), "INPUT_GITHUB_TOKEN": TOKEN,
                "MLGATE_WRITE_INTERVAL": "0"}
-        procs.append(subprocess.Popen([sys.executable, "-m", "action", "action"], cwd=ws, env=env,
+        procs.append(subprocess.Popen([sys.executable, "-m", "mlgate", "action"], cwd=ws, env=env,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     results = [p.communicate(timeout=180) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], results

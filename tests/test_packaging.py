@@ -69,14 +69,28 @@ def test_the_dockerfile_install_runs_the_action(tmp_path):
     entrypoint = json.loads(re.search(r"ENTRYPOINT (\[.*\])", dockerfile).group(1))
     cmd = json.loads(re.search(r"CMD (\[.*\])", dockerfile).group(1))
     assert entrypoint + cmd == ["mlgate", "action"]
+    context = tmp_path / "context"  # only what the Dockerfile copies into the image
+    for line in re.findall(r"^COPY (.+)$", dockerfile, re.M):
+        *sources, target = line.split()
+        for name in sources:
+            path = REPO / name
+            dest = context / target / name if target.endswith("/") else context / target
+            if path.is_dir():
+                shutil.copytree(path, dest, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(path, dest)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", *flags, str(REPO)],
+    pip = subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", *flags, str(context)],
                          capture_output=True, text=True, cwd=tmp_path)
     assert pip.returncode == 0, pip.stderr[-2000:]
+    [record] = venv.glob("lib/python*/site-packages/mlgate-*.dist-info/RECORD")
+    installed = {line.split(",")[0].split("/")[0] for line in record.read_text().splitlines()}
+    assert installed == {"mlgate", record.parent.name, ".."}, installed  # ".." is bin/mlgate
 
     from fake_github import FakeGitHub
-    from gates.demo import POLICY, build
+    from mlgate.gates.demo import POLICY, build
 
     events = REPO / "tests" / "fixtures" / "github-events"
     workspace = build(tmp_path / "ws", "better")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gates.registry import FileRegistry
+from mlgate.gates.registry import FileRegistry
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -119,7 +119,7 @@ def test_train_command_builds_the_candidate(demo, run_cli):
 CRASHER = """
 import sys, itertools
 from pathlib import Path
-from gates.registry import FileRegistry
+from mlgate.gates.registry import FileRegistry
 registry = FileRegistry(Path(sys.argv[1]))
 models = [Path(p) for p in sys.argv[2:]]
 for i in itertools.count():
@@ -168,9 +168,9 @@ def test_promote_reads_a_sealed_holdout_with_the_key_from_the_environment(cancer
     it stops (exit 2) before touching the registry."""
     import hashlib
 
-    from gates.config import load_policy
-    from gates.paths import sha256_file
-    from gates.sealing import new_key, seal_file
+    from mlgate.gates.config import load_policy
+    from mlgate.gates.paths import sha256_file
+    from mlgate.gates.sealing import new_key, seal_file
     from workspaces import CANCER_POLICY
 
     ws = cancer_workspace.root

@@ -11,8 +11,8 @@ import skops.io as sio
 from sklearn.linear_model import LogisticRegression
 
 from fake_github import FakeGitHub
-from gates.errors import InputError, RegistryError
-from gates.registry import FileRegistry, UnknownAlias
+from mlgate.gates.errors import InputError, RegistryError
+from mlgate.gates.registry import FileRegistry, UnknownAlias
 
 TOKEN = "ghs_registry_contract_token"
 
@@ -32,9 +32,9 @@ def _models(tmp_path: Path) -> list[Path]:
 
 def _github_registry(gh: FakeGitHub, tmp_path: Path):
     """The GitHub Releases backend, through PyGithub, against the fake server's acme/models."""
-    from action.github_api import GitHubForge
-    from action.registry_github import GitHubReleasesRegistry
-    from action.settings import from_environment
+    from mlgate.action.github_api import GitHubForge
+    from mlgate.action.registry_github import GitHubReleasesRegistry
+    from mlgate.action.settings import from_environment
 
     gh.add_token(TOKEN)
     gh.add_repo("acme/models")
@@ -52,7 +52,7 @@ def _tamper_file(registry, version):
 def backend(request, tmp_path):
     if request.param == "mlflow":
         pytest.importorskip("mlflow", reason="the MLflow backend needs the mlflow extra")
-        from gates.registry_mlflow import MlflowRegistry
+        from mlgate.gates.registry_mlflow import MlflowRegistry
 
         registry = MlflowRegistry("churn", f"sqlite:///{tmp_path / 'mlflow.db'}",
                                   artifact_location=(tmp_path / "artifacts").as_uri(), cache=tmp_path / "cache")
@@ -159,7 +159,7 @@ def test_mlflow_an_alias_that_was_cleared_means_none(tmp_path):
     """MLflow keeps no alias history, so mlgate records every alias it moves as a tag on the
     registered model; one cleared in MLflow's UI afterwards reads as 'none', a typo does not."""
     pytest.importorskip("mlflow", reason="the MLflow backend needs the mlflow extra")
-    from gates.registry_mlflow import MlflowRegistry
+    from mlgate.gates.registry_mlflow import MlflowRegistry
 
     registry = MlflowRegistry("churn", f"sqlite:///{tmp_path / 'mlflow.db'}",
                               artifact_location=(tmp_path / "artifacts").as_uri(), cache=tmp_path / "cache")
@@ -229,9 +229,9 @@ def test_github_releases_refuse_to_guess_production_when_latest_is_not_a_model(t
 def test_promotion_moves_the_configured_alias(tmp_path):
     import numpy as np
 
-    from gates.config import parse_policy
-    from gates.evaluate import Overrides
-    from gates.promotion import promote
+    from mlgate.gates.config import parse_policy
+    from mlgate.gates.evaluate import Overrides
+    from mlgate.gates.promotion import promote
 
     ws = tmp_path / "ws"
     registry = FileRegistry(ws / "models" / "registry", create=True)

@@ -9,8 +9,8 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gates.config import parse_policy
-from gates.report import fmt_against
+from mlgate.gates.config import parse_policy
+from mlgate.gates.report import fmt_against
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -70,13 +70,13 @@ import json  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from gates import curves as curves_module  # noqa: E402
-from gates.decision import Decision  # noqa: E402
-from gates.evaluate import Result  # noqa: E402
-from gates.report import (COMMENT_LIMIT, MARKER, SUMMARY_LIMIT, gate_row, render_html,  # noqa: E402
+from mlgate.gates import curves as curves_module  # noqa: E402
+from mlgate.gates.decision import Decision  # noqa: E402
+from mlgate.gates.evaluate import Result  # noqa: E402
+from mlgate.gates.report import (COMMENT_LIMIT, MARKER, SUMMARY_LIMIT, gate_row, render_html,  # noqa: E402
                           render_junit, render_markdown, render_summary, trim_markdown)
-from gates.result import schema_path, to_dict  # noqa: E402
-from gates.rules import GateResult, SliceResult  # noqa: E402
+from mlgate.gates.result import schema_path, to_dict  # noqa: E402
+from mlgate.gates.rules import GateResult, SliceResult  # noqa: E402
 
 SHA = "ab" * 32
 

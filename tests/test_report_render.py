@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from gates.demo import build
-from gates.config import load_policy
-from gates.evaluate import evaluate
-from gates.outputs import write_outputs
-from gates.report import COMMENT_LIMIT, SUMMARY_LIMIT, render_markdown
+from mlgate.gates.demo import build
+from mlgate.gates.config import load_policy
+from mlgate.gates.evaluate import evaluate
+from mlgate.gates.outputs import write_outputs
+from mlgate.gates.report import COMMENT_LIMIT, SUMMARY_LIMIT, render_markdown
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_report import gate, result, slice_gate  # noqa: E402

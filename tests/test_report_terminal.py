@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from action.terminal import Progress, verdict_lines
+from mlgate.action.terminal import Progress, verdict_lines
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_report import gate, result  # noqa: E402

@@ -266,7 +266,7 @@ def test_the_build_job_refuses_to_train_beside_any_token(action, github, variabl
 
 
 def test_a_train_command_that_writes_nothing_is_not_replaced_by_a_stale_model(tmp_path, run_cli):
-    from gates.demo import build
+    from mlgate.gates.demo import build
 
     ws = build(tmp_path / "ws", "better")
     _train_policy(ws, "true")  # the old build/model.skops is still there
@@ -277,7 +277,7 @@ def test_a_train_command_that_writes_nothing_is_not_replaced_by_a_stale_model(tm
 
 def test_processes_a_train_command_leaves_behind_are_killed(tmp_path, run_cli):
     """A daemon left by the train command would swap the holdout while the gate reads it."""
-    from gates.demo import build
+    from mlgate.gates.demo import build
 
     ws = build(tmp_path / "ws", "worse")
     holdout = (ws / "data" / "holdout.csv").read_bytes()
@@ -323,7 +323,7 @@ def test_an_edit_behind_a_holdout_symlink_blocks(action, github):
 
 
 def test_an_in_workspace_mlflow_store_is_protected_like_a_file_registry():
-    from action.runner import mlflow_sources
+    from mlgate.action.runner import mlflow_sources
 
     ws = Path("/work/x")
     assert mlflow_sources("sqlite:///mlflow.db", None, ws) == ["mlflow.db", "mlruns", "mlartifacts"]
@@ -334,8 +334,8 @@ def test_an_in_workspace_mlflow_store_is_protected_like_a_file_registry():
 
 
 def test_a_pr_editing_the_mlflow_store_is_blocked(action, github):
-    from action.runner import protected_blockers
-    from gates.config import parse_policy
+    from mlgate.action.runner import protected_blockers
+    from mlgate.gates.config import parse_policy
 
     policy = parse_policy(
         "version: 1\ndata: {holdout: data/h.csv, target: y}\ncandidate: {path: m.skops}\n"
@@ -471,7 +471,7 @@ def test_a_dispatched_override_sets_the_check_but_a_merge_still_needs_the_commen
 def test_a_stored_result_claiming_an_override_promotes_nothing(tmp_path, run_cli):
     """`mlgate promote` reuses a matching result.json, but an `overridden` written into it (by
     anyone who can write the file, e.g. a PR's build artifact) is not an override."""
-    from gates.demo import build
+    from mlgate.gates.demo import build
 
     ws = build(tmp_path / "ws", "worse")
     out = tmp_path / "out"
@@ -550,7 +550,7 @@ def test_a_judge_that_cannot_judge_fails_the_check_and_skips_cancelled_builds(ac
 
 
 def test_the_cli_in_a_workflow_refuses_to_train_beside_a_token(tmp_path, monkeypatch, run_cli):
-    from gates.demo import build
+    from mlgate.gates.demo import build
 
     ws = build(tmp_path / "ws", "better")
     (ws / "build" / "orig.skops").write_bytes((ws / "build" / "model.skops").read_bytes())
@@ -568,7 +568,7 @@ def test_a_model_fed_the_label_is_refused(tmp_path, run_cli):
     holdout (the holdout hands it the answer) and serves blind."""
     from sklearn.linear_model import LogisticRegression
 
-    from gates.demo import build
+    from mlgate.gates.demo import build
 
     ws = build(tmp_path / "ws", "better")
     holdout = pd.read_csv(ws / "data" / "holdout.csv")
@@ -645,9 +645,9 @@ def test_a_candidate_cannot_bring_a_phantom_class(tmp_path, run_cli, cancer):
 def test_a_slice_the_candidate_breaks_fails_the_gate():
     """The candidate never predicts the positive class in one slice: its precision there is
     undefined, production's is not. Not 'not gated' — a drop."""
-    from gates.config import GateSpec
-    from gates.evidence import Comparands, build_evidence
-    from gates.rules import StatSettings, evaluate_gate
+    from mlgate.gates.config import GateSpec
+    from mlgate.gates.evidence import Comparands, build_evidence
+    from mlgate.gates.rules import StatSettings, evaluate_gate
 
     rng = np.random.default_rng(2)
     n = 400
@@ -670,7 +670,7 @@ def test_the_size_gate_weighs_the_model_not_its_compression(tmp_path):
 
     from sklearn.ensemble import RandomForestClassifier
 
-    from gates.models import load_model_file
+    from mlgate.gates.models import load_model_file
 
     X, y = np.random.default_rng(0).random((2000, 10)), np.arange(2000) % 2
     big = RandomForestClassifier(n_estimators=20, random_state=0).fit(X, y)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gates.config import GateSpec
-from gates.decision import APPROVE, BLOCK, INCONCLUSIVE, decide
-from gates.evidence import Evidence
-from gates.rules import StatSettings, evaluate_gate
-from gates.stats import JointCells, PairedMoments
+from mlgate.gates.config import GateSpec
+from mlgate.gates.decision import APPROVE, BLOCK, INCONCLUSIVE, decide
+from mlgate.gates.evidence import Evidence
+from mlgate.gates.rules import StatSettings, evaluate_gate
+from mlgate.gates.stats import JointCells, PairedMoments
 
 SETTINGS = StatSettings(alpha=0.05, resamples=200, seed=0, positive_label=1, average_default="binary")
 
@@ -139,7 +139,7 @@ def test_a_bootstrap_fallback_never_passes_where_a_kind_of_disagreement_is_missi
 def test_a_candidate_cannot_unlock_delong_with_decoy_misorderings():
     """Informative rows are production's: a candidate's own harmless misorderings (a positive
     just below one negative) do not count towards DeLong's minimum."""
-    from gates.stats import compare_auc
+    from mlgate.gates.stats import compare_auc
 
     y = np.r_[np.ones(200, bool), np.zeros(2000, bool)]
     neg = np.linspace(0, 0.5, 2000)

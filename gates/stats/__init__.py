@@ -9,15 +9,15 @@ engines all call the same functions on merged statistics. The array functions (`
 Only numpy and scipy are needed at run time.
 """
 
-from gates.stats.bootstrap import bootstrap_cells, paired_bootstrap
-from gates.stats.cells import JointCells, PairedMoments, label_codes
-from gates.stats.compare import compare_auc, compare_confusion, compare_loss
-from gates.stats.confusion import confusion_metric
-from gates.stats.delong import delong, roc_auc
-from gates.stats.losses import loss_row_tests
-from gates.stats.mcnemar import mcnemar, mcnemar_from_cells
-from gates.stats.multiple import holm
-from gates.stats.results import (
+from .bootstrap import bootstrap_cells, paired_bootstrap
+from .cells import JointCells, PairedMoments, label_codes
+from .compare import compare_auc, compare_confusion, compare_loss
+from .confusion import confusion_metric
+from .delong import delong, roc_auc
+from .losses import loss_row_tests
+from .mcnemar import mcnemar, mcnemar_from_cells
+from .multiple import holm
+from .results import (
     BootstrapResult,
     Comparison,
     ConfidenceInterval,

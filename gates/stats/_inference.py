@@ -16,8 +16,8 @@ import math
 
 from scipy import stats
 
-from gates.stats._validation import alpha_of
-from gates.stats.results import ConfidenceInterval
+from ._validation import alpha_of
+from .results import ConfidenceInterval
 
 
 def wald_test(estimate: float, se: float, null: float, alternative: str, confidence_level: float,

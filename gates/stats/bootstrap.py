@@ -34,7 +34,7 @@ import numbers
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from gates.stats._validation import (
+from ._validation import (
     alpha_of,
     as_1d,
     check_alternative,
@@ -43,9 +43,9 @@ from gates.stats._validation import (
     check_positive_int,
     check_same_length,
 )
-from gates.stats.cells import JointCells
-from gates.stats.confusion import AVERAGED_METRICS, AVERAGES, CONFUSION_METRICS, confusion_metric
-from gates.stats.results import NAN_INTERVAL, BootstrapResult, ConfidenceInterval
+from .cells import JointCells
+from .confusion import AVERAGED_METRICS, AVERAGES, CONFUSION_METRICS, confusion_metric
+from .results import NAN_INTERVAL, BootstrapResult, ConfidenceInterval
 
 INTERVALS = ("percentile", "bca")
 MAX_UNDEFINED_SHARE = 0.01  # above this share of undefined resamples the result is undefined

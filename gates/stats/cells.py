@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gates.stats._validation import as_1d, check_same_length
+from ._validation import as_1d, check_same_length
 
 _WHICH = ("candidate", "production")
 _DENSE_LABEL_RANGE = 1 << 20  # integer labels spanning less than this are mapped by a lookup table

@@ -13,8 +13,8 @@ import math
 import numpy as np
 from scipy import stats
 
-from gates.stats._inference import wald_test
-from gates.stats._validation import (
+from ._inference import wald_test
+from ._validation import (
     as_binary_target,
     as_finite_scores,
     check_alternative,
@@ -23,14 +23,14 @@ from gates.stats._validation import (
     check_null,
     check_same_length,
 )
-from gates.stats._validation import alpha_of
-from gates.stats.bootstrap import bootstrap_cells, resolve_positive
-from gates.stats.cells import JointCells, PairedMoments
-from gates.stats.delong import delong_test, structural_components
-from gates.stats.losses import LOSS_METRICS, MEAN_LOSSES, loss_difference
-from gates.stats.confusion import AVERAGES, CONFUSION_METRICS, confusion_metric
-from gates.stats.results import NAN_INTERVAL, Comparison, ConfidenceInterval
-from gates.stats.score import (
+from ._validation import alpha_of
+from .bootstrap import bootstrap_cells, resolve_positive
+from .cells import JointCells, PairedMoments
+from .delong import delong_test, structural_components
+from .losses import LOSS_METRICS, MEAN_LOSSES, loss_difference
+from .confusion import AVERAGES, CONFUSION_METRICS, confusion_metric
+from .results import NAN_INTERVAL, Comparison, ConfidenceInterval
+from .score import (
     MAX_SCORE_CLASSES,
     RestrictedScore,
     ScoreFitError,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gates.stats._validation import check_choice
+from ._validation import check_choice
 
 CONFUSION_METRICS = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "mcc")
 AVERAGES = ("binary", "macro", "micro", "weighted")

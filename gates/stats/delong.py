@@ -24,15 +24,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from gates.stats._inference import wald_test
-from gates.stats._validation import (
+from ._inference import wald_test
+from ._validation import (
     as_binary_target,
     as_finite_scores,
     check_alternative,
     check_confidence_level,
     check_same_length,
 )
-from gates.stats.results import DeLongResult
+from .results import DeLongResult
 
 _THREADED_ROWS = 1 << 18  # below this the second thread saves next to nothing
 _SIGN_BIT = np.uint64(1 << 63)

@@ -23,15 +23,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from gates.stats._validation import (
+from ._validation import (
     alpha_of,
     as_1d,
     check_confidence_level,
     check_positive_int,
 )
-from gates.stats.bootstrap import _make_rng, _order_index
-from gates.stats.cells import PairedMoments
-from gates.stats.results import ConfidenceInterval, LossRowTests
+from .bootstrap import _make_rng, _order_index
+from .cells import PairedMoments
+from .results import ConfidenceInterval, LossRowTests
 
 MEAN_LOSSES = ("log_loss", "brier", "mae", "mse")
 LOSS_METRICS = (*MEAN_LOSSES, "rmse", "r2")

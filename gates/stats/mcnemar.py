@@ -30,14 +30,14 @@ import math
 import numpy as np
 from scipy import stats
 
-from gates.stats._validation import (
+from ._validation import (
     as_1d,
     check_choice,
     check_confidence_level,
     check_same_length,
 )
-from gates.stats.cells import JointCells
-from gates.stats.results import ConfidenceInterval, McNemarResult
+from .cells import JointCells
+from .results import ConfidenceInterval, McNemarResult
 
 METHODS = ("midp", "exact", "asymptotic", "asymptotic_cc")
 

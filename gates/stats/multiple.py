@@ -11,8 +11,8 @@ import numbers
 
 import numpy as np
 
-from gates.stats._validation import show
-from gates.stats.results import HolmResult
+from ._validation import show
+from .results import HolmResult
 
 
 def holm(pvalues, alpha: float = 0.05) -> HolmResult:

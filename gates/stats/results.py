@@ -132,7 +132,7 @@ class BootstrapResult:
 
     def pvalue(self, null: float = 0.0, alternative: str = "greater") -> float:
         """One-sided (or two-sided) bootstrap p-value of H0 at ``null``, matched to the interval."""
-        from gates.stats.bootstrap import bootstrap_pvalue
+        from .bootstrap import bootstrap_pvalue
 
         return bootstrap_pvalue(self, null, alternative)
 

@@ -31,9 +31,9 @@ import warnings
 import numpy as np
 from scipy import optimize, stats
 
-from gates.stats.cells import JointCells
-from gates.stats.confusion import confusion_metric
-from gates.stats.results import ConfidenceInterval
+from .cells import JointCells
+from .confusion import confusion_metric
+from .results import ConfidenceInterval
 
 # The fit has K³ cells and its gradient 2K² metric evaluations of K×K matrices: 0.02 s per
 # comparison at 10 classes, 0.1 s at 20 (faster than 10,000 bootstrap resamples at both).

@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 from scipy import optimize, stats
 
-from gates.stats.confusion import confusion_metric
+from mlgate.gates.stats.confusion import confusion_metric
 
 
 # ----------------------------------------------------------------------------- confusion metrics

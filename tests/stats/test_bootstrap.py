@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from scipy import stats
 from sklearn.metrics import accuracy_score, f1_score
 
-from gates.stats import JointCells, compare_confusion, paired_bootstrap
+from mlgate.gates.stats import JointCells, compare_confusion, paired_bootstrap
 
 
 def scipy_paired(y, c, p, metric_fn, n_resamples, method, seed=0):
@@ -134,7 +134,7 @@ def test_validation_messages():
 
 
 def paired_distribution(cells, metric, n_resamples, interval):
-    from gates.stats import bootstrap_cells
+    from mlgate.gates.stats import bootstrap_cells
 
     res = bootstrap_cells(cells, metric, n_resamples=n_resamples, interval=interval)
     return res.distribution[np.isfinite(res.distribution)]

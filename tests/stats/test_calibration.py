@@ -11,8 +11,8 @@ import math
 import numpy as np
 import pytest
 
-from gates.stats import JointCells, PairedMoments, compare_auc, compare_confusion, compare_loss
-from gates.stats.power import power_report
+from mlgate.gates.stats import JointCells, PairedMoments, compare_auc, compare_confusion, compare_loss
+from mlgate.gates.stats.power import power_report
 from regimes import (
     AucRegime, cells_regime, confidently_wrong, draw_cells, gaussian_losses, recall_only, regression_errors,
 )

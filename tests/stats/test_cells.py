@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sklearn.metrics import confusion_matrix
 
-from gates.stats import JointCells, PairedMoments
+from mlgate.gates.stats import JointCells, PairedMoments
 
 
 def naive_counts(y, c, p, labels):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from gates.stats import JointCells, confusion_metric
+from mlgate.gates.stats import JointCells, confusion_metric
 
 SKLEARN_PRF = {"precision": skm.precision_score, "recall": skm.recall_score, "f1": skm.f1_score}
 

@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
-from gates.stats import compare_auc, delong
+from mlgate.gates.stats import compare_auc, delong
 
 
 def delong_by_pairs(y, s1, s2):
@@ -120,7 +120,7 @@ def test_interval_and_p_value_agree(seed, null, level, alternative):
 def test_threaded_path_gives_the_same_answer(rng, monkeypatch):
     import importlib
 
-    module = importlib.import_module("gates.stats.delong")  # the package re-exports the function
+    module = importlib.import_module("mlgate.gates.stats.delong")  # the package re-exports the function
 
     y = rng.random(3000) < 0.3
     s1, s2 = rng.normal(size=3000) + y, np.round(rng.normal(size=3000) + 0.5 * y, 1)
@@ -137,7 +137,7 @@ def test_threaded_path_gives_the_same_answer(rng, monkeypatch):
 def _module():
     import importlib
 
-    return importlib.import_module("gates.stats.delong")  # the package re-exports the function
+    return importlib.import_module("mlgate.gates.stats.delong")  # the package re-exports the function
 
 
 def components_by_argsort(pos, score):

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gates.stats import JointCells, PairedMoments, compare_auc, compare_confusion, compare_loss
+from mlgate.gates.stats import JointCells, PairedMoments, compare_auc, compare_confusion, compare_loss
 
 N_RESAMPLES = 1000
 CONFUSION = [

@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 from scipy import stats
 from sklearn.metrics import mean_squared_error, r2_score
 
-from gates.stats import PairedMoments, compare_loss, loss_row_tests
+from mlgate.gates.stats import PairedMoments, compare_loss, loss_row_tests
 
 
 def loss_rows(rng, n, better=0.0):

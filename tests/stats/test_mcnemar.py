@@ -6,7 +6,7 @@ from scipy import stats
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 from statsmodels.stats.proportion import proportion_confint
 
-from gates.stats import JointCells, mcnemar, mcnemar_from_cells
+from mlgate.gates.stats import JointCells, mcnemar, mcnemar_from_cells
 
 
 def rows_for(a, b, c, d):

@@ -9,8 +9,8 @@ import pytest
 from scipy import stats as sps
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 
-from gates.stats import JointCells, compare_confusion
-from gates.stats.score import RestrictedScore, score_interval, tango_statistic
+from mlgate.gates.stats import JointCells, compare_confusion
+from mlgate.gates.stats.score import RestrictedScore, score_interval, tango_statistic
 
 
 def _cells(pos_only: dict, neg_only: dict) -> JointCells:
