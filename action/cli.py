@@ -14,16 +14,19 @@ import sys
 import traceback
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ..gates import __version__
-from ..gates.config import load_policy
+from .. import __version__
 from ..gates.errors import InputError, MlgateError
 from ..gates.escape import log_text
-from ..gates.evaluate import Overrides, Result, evaluate
-from ..gates.outputs import write_outputs
-from ..gates.result import dumps, to_dict
+
+if TYPE_CHECKING:
+    from ..gates.evaluate import Result
+
+# Heavy imports (numpy, pandas, scipy, scikit-learn) happen inside the commands that need them,
+# so that `mlgate --help` and `mlgate <command> --help` start at once.
 
 EXIT_OK, EXIT_BLOCK, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 DEFAULT_CONFIG = ".github/mlgate.yml"
@@ -130,6 +133,8 @@ def workspace_options(f):
 
 
 def _policy(config, workspace):
+    from ..gates.config import load_policy
+
     workspace = Path(workspace)
     if not workspace.is_dir():
         raise InputError(f"--workspace: directory {str(workspace)!r} not found")
@@ -155,6 +160,10 @@ def _policy(config, workspace):
 def evaluate_command(config, workspace, out, candidate, production, data, engine, scheduler, trust_pickle, quiet,
                      as_json, debug) -> int:
     """Score the candidate and production models on the holdout and apply the gates."""
+    from ..gates.evaluate import Overrides, evaluate
+    from ..gates.outputs import write_outputs
+    from ..gates.result import dumps, to_dict
+
     policy, workspace = _policy(config, workspace)
     if (engine or policy.engine) == "dask" and not (scheduler or policy.scheduler):
         raise InputError("--scheduler: the Dask engine needs a scheduler address (--scheduler ADDR or engine.scheduler)")
@@ -214,8 +223,9 @@ def _who(by: str | None) -> str:
 @debug_option
 def promote_command(config, workspace, candidate, out, force, reason, by, trust_pickle, quiet, debug) -> int:
     """Promote the candidate into the registry if the gate approves (or --force --reason)."""
-    from .registries import open_registry
+    from ..gates.evaluate import Overrides
     from ..gates.promotion import load_result, promote
+    from .registries import open_registry
 
     policy, workspace = _policy(config, workspace)
     registry = open_registry(policy, workspace)
@@ -283,6 +293,7 @@ def registry_show(number, config, workspace, debug) -> int:
     """Everything recorded about version NUMBER, as JSON."""
     import dataclasses
 
+    from ..gates.result import dumps
     from .registries import open_registry
 
     policy, workspace = _policy(config, workspace)
@@ -337,7 +348,10 @@ def seal_command(src, dst, new_key, key_env, debug) -> int:
 @debug_option
 def demo_command(out, scenario, quiet, debug) -> int:
     """Build an example workspace from scikit-learn's bundled data and evaluate it."""
+    from ..gates.config import load_policy
     from ..gates.demo import build
+    from ..gates.evaluate import evaluate
+    from ..gates.outputs import write_outputs
 
     progress = None if quiet else _progress
     workspace = build(Path(out), scenario)
@@ -373,7 +387,7 @@ def _progress(message: str) -> None:
     progress(message)
 
 
-def print_verdict(result: Result, written: dict[str, Path]) -> None:
+def print_verdict(result: "Result", written: dict[str, Path]) -> None:
     from .terminal import print_verdict as show
 
     show(result, written)
