@@ -56,7 +56,7 @@ def supervise(settings: Settings, trigger: Trigger, forge_factory: Callable[[Set
     limit = limit_for(settings, trigger, forge_factory)
     # -P: the working directory (the repository) is not put on sys.path, so a `gates/` or
     # `action/` folder in it can neither shadow mlgate nor run inside this privileged job.
-    argv = [sys.executable, "-P", "-m", "action", "action"] + (["--debug"] if debug else [])
+    argv = [sys.executable, "-P", "-m", "mlgate", "action"] + (["--debug"] if debug else [])
     # Everything the child writes to the temporary directory (a sealed holdout's plaintext)
     # lives in a directory of its own, removed here however the child ends, even when killed.
     private = tempfile.mkdtemp(prefix="mlgate-job-")

@@ -169,12 +169,20 @@ def evaluate_pull_request(settings: Settings, trigger: Trigger, forge: Forge, pu
     if policy_source != "base":  # a PR-written policy (first set-up) must not reach a sealed holdout's secret
         overrides = dataclasses.replace(overrides, env={})
     result = evaluate(policy, settings.workspace, overrides, policy_source=policy_source,
-                      blockers=tuple(blockers), registry=open_registry(policy, settings.workspace, settings))
-    override = verified_override(forge, trigger.pr, trigger.head_sha, result.candidate["sha256"],
-                                 bot_login=settings.bot_login)
-    result = dataclasses.replace(result, notes=[*notes, *result.notes], commit=trigger.head_sha,
-                                 overridden=override.record() if override else None)
+                      blockers=tuple(blockers), registry=open_registry(policy, settings.workspace, settings),
+                      notes=tuple(notes), commit=trigger.head_sha,
+                      verify_override=_override_check(settings, forge, trigger.pr, trigger.head_sha))
     return publish(settings, trigger.pr, trigger.head_sha, result, forge, pub, existing=existing)
+
+
+def _override_check(settings: Settings, forge: Forge, pr: int, head_sha: str):
+    """The override verification ``evaluate`` runs once the candidate's SHA-256 is known."""
+
+    def check(candidate_sha256: str) -> dict | None:
+        override = verified_override(forge, pr, head_sha, candidate_sha256, bot_login=settings.bot_login)
+        return override.record() if override else None
+
+    return check
 
 
 def train_with_token(settings: Settings) -> str:
@@ -209,10 +217,9 @@ def build(settings: Settings, trigger: Trigger, pub: Publication) -> int:
     if registry is not None and registry.kind != "file" and not settings.production:
         return build_candidate_only(settings, policy, overrides, pub,
                                     f"the production model is in a {registry.kind} registry, which only the judge reads")
-    result = evaluate(policy, settings.workspace, overrides, policy_source="pr")
-    result = dataclasses.replace(result, commit=trigger.head_sha, notes=[
+    result = evaluate(policy, settings.workspace, overrides, policy_source="pr", commit=trigger.head_sha, notes=(
         "Build job: advice under this checkout's policy. The judge workflow re-evaluates the uploaded candidate "
-        "under the base branch's policy and holdout; its check decides.", *result.notes])
+        "under the base branch's policy and holdout; its check decides.",))
     return publish(settings, None, trigger.head_sha, result, None, pub)
 
 
@@ -654,10 +661,8 @@ def _judge_gate_run(settings: Settings, trigger: Trigger, forge: Forge, pub: Pub
     existing = forge.find_comment(pr, MARKER, settings.bot_login)
     overrides = _overrides(settings, allow_train=False, trust_pickle=False).with_candidate(candidate)
     result = evaluate(policy, settings.workspace, overrides, policy_source="base", blockers=tuple(blockers),
-                      registry=open_registry(policy, settings.workspace, settings))
-    override = verified_override(forge, pr, trigger.head_sha, result.candidate["sha256"], bot_login=settings.bot_login)
-    result = dataclasses.replace(result, notes=[*notes, *result.notes], commit=trigger.head_sha,
-                                 overridden=override.record() if override else None)
+                      registry=open_registry(policy, settings.workspace, settings), notes=tuple(notes),
+                      commit=trigger.head_sha, verify_override=_override_check(settings, forge, pr, trigger.head_sha))
     newest = forge.find_gate_run(settings.gate_workflow, trigger.head_sha)
     if newest == trigger.run_id and artifact.id is not None and \
             forge.newest_artifact_id(trigger.run_id, ARTIFACT) != artifact.id:

@@ -14,7 +14,6 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import __version__
 from .config import Policy
 from .curves import Curves, summarize as summarize_curves
 from .data import Holdout, load_holdout, resolve_positive_label, table_format
@@ -26,10 +25,12 @@ from .metrics import AVERAGED, METRICS
 from .models import Model, load_model_file, load_predictions_file, measure_latency, model_classes, score_model
 from .paths import inside
 from .registry import FileRegistry, Registry, UnknownAlias
-from .rules import GateResult, StatSettings, evaluate_gate
+from .result import Result
+from .rules import StatSettings, evaluate_gate
 from .train import run_train
 
 Progress = Callable[[str], None]
+VerifyOverride = Callable[[str], "dict | None"]
 
 
 @dataclass
@@ -56,35 +57,21 @@ class Overrides:
         return dataclasses.replace(self, candidate=path)
 
 
-@dataclass
-class Result:
-    decision: Decision
-    gates: list[GateResult]
-    task: str
-    labels: list | None
-    positive_label: object
-    alpha: float
-    candidate: dict
-    production: dict | None
-    data: dict
-    config_sha256: str
-    policy_source: str
-    engine: str = "local"
-    overridden: dict | None = None
-    commit: str | None = None  # the commit evaluated (in GitHub): the override command names it
-    notes: list[str] = field(default_factory=list)
-    mlgate_version: str = __version__
-    curves: Curves | None = None  # ROC and calibration of both models, for the report
-    candidate_file: Path | None = field(default=None, repr=False)  # copied next to the report
-
-
 def evaluate(policy: Policy, workspace: Path, overrides: Overrides | None = None, *,
              policy_source: str = "local", progress: Progress | None = None,
-             registry: Registry | None = None, blockers: tuple[str, ...] = ()) -> Result:
-    """``blockers`` are reasons to block found outside the gates (e.g. the PR edits the holdout)."""
+             registry: Registry | None = None, blockers: tuple[str, ...] = (), notes: tuple[str, ...] = (),
+             commit: str | None = None, verify_override: VerifyOverride | None = None) -> Result:
+    """Score both models on the holdout and apply the policy's gates.
+
+    What only the caller knows goes in, so the ``Result`` is built once: ``blockers`` (reasons
+    to block found outside the gates, e.g. the PR edits the holdout), ``notes`` shown before
+    the evaluation's own, the ``commit`` evaluated, and ``verify_override``, called with the
+    candidate's SHA-256 once it is known, returning the verified override record or None.
+    """
     try:
         return _evaluate(policy, workspace, overrides, policy_source=policy_source, progress=progress,
-                         registry=registry, blockers=blockers)
+                         registry=registry, blockers=blockers, notes=tuple(notes), commit=commit,
+                         verify_override=verify_override)
     except (ModelError, DataError) as exc:
         if _sealed(policy, overrides) and not isinstance(exc, ConfigError):
             # A model's failure names rows and values of the holdout; a sealed holdout's rows are
@@ -108,7 +95,8 @@ def _sealed(policy: Policy, overrides: Overrides | None) -> bool:
 
 
 def _evaluate(policy: Policy, workspace: Path, overrides: Overrides | None, *, policy_source: str,
-              progress: Progress | None, registry: Registry | None, blockers: tuple[str, ...]) -> Result:
+              progress: Progress | None, registry: Registry | None, blockers: tuple[str, ...],
+              notes: tuple[str, ...], commit: str | None, verify_override: VerifyOverride | None) -> Result:
     overrides = overrides or Overrides()
     say = progress or (lambda _msg: None)
     workspace = Path(workspace)
@@ -177,16 +165,16 @@ def _evaluate(policy: Policy, workspace: Path, overrides: Overrides | None, *, p
     say("testing gates")
     results = [evaluate_gate(g, overall, slices, costs, settings, has_production=has_production) for g in policy.gates]
     decision = decide(results, has_production=has_production, blockers=blockers)
-    notes = [registry_note] if registry_note else []
-    if note:
-        notes.append(note)
+    identity = _identity(candidate)
+    notes = (*notes, *([registry_note] if registry_note else []), *([note] if note else []))
     return Result(
-        decision=decision, gates=results, task=holdout.task,
-        labels=None if labels is None else [_plain_label(v) for v in labels],
+        decision=decision, gates=tuple(results), task=holdout.task,
+        labels=None if labels is None else tuple(_plain_label(v) for v in labels),
         positive_label=_plain_label(positive), alpha=policy.alpha,
-        candidate=_identity(candidate), production=_identity(production) if has_production else None,
+        candidate=identity, production=_identity(production) if has_production else None,
         data={"source": holdout.source, "sha256": holdout.sha256, "rows": holdout.rows, "sealed": sealed},
-        config_sha256=policy.sha256, policy_source=policy_source, notes=notes, engine=engine,
+        config_sha256=policy.sha256, policy_source=policy_source, notes=notes, engine=engine, commit=commit,
+        overridden=verify_override(identity["sha256"]) if verify_override is not None else None,
         curves=summarize_curves(overall.positive, overall.score_candidate,
                                 overall.score_production if has_production else None, overall.score_bins),
         candidate_file=candidate.path if candidate.estimator is not None else None,

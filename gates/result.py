@@ -10,11 +10,40 @@ import dataclasses
 import hashlib
 import json
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .evaluate import Result
+from . import __version__
+from .curves import Curves
+from .decision import Decision
+from .rules import GateResult
 
 SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Result:
+    """One evaluation's verdict and everything that decided it, built once and never patched:
+    what the caller knows (the commit, its notes, a verified override) goes into ``evaluate``."""
+
+    decision: Decision
+    gates: tuple[GateResult, ...]
+    task: str
+    labels: tuple | None
+    positive_label: object
+    alpha: float
+    candidate: dict
+    production: dict | None
+    data: dict
+    config_sha256: str
+    policy_source: str
+    engine: str = "local"
+    overridden: dict | None = None
+    commit: str | None = None  # the commit evaluated (in GitHub): the override command names it
+    notes: tuple[str, ...] = ()
+    mlgate_version: str = __version__
+    curves: Curves | None = None  # ROC and calibration of both models, for the report
+    candidate_file: Path | None = field(default=None, repr=False)  # copied next to the report
 
 
 def to_dict(result: Result) -> dict:
@@ -33,7 +62,7 @@ def to_dict(result: Result) -> dict:
         "overridden": result.overridden,
         "commit": result.commit,
         "task": result.task,
-        "labels": result.labels,
+        "labels": None if result.labels is None else list(result.labels),
         "positive_label": result.positive_label,
         "alpha": result.alpha,
         "notes": list(result.notes),

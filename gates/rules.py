@@ -8,7 +8,7 @@ never a NaN that compares False. One-sided rules at ``alpha`` are decided by the
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from .metrics import CONFUSION, COST, LOSS, METRICS, RANKING, oriented_differenc
 from .stats.power import power_report
 
 
-@dataclass
+@dataclass(frozen=True)
 class SliceResult:
     slice: str
     n: int
@@ -34,7 +34,7 @@ class SliceResult:
     detail: str = ""
 
 
-@dataclass
+@dataclass(frozen=True)
 class GateResult:
     name: str
     metric: str
@@ -136,36 +136,30 @@ def _relative_gate(gate, overall, settings, average, base) -> GateResult:
     else:  # max_drop: decided by the point estimate; the interval is reported as evidence
         null = -gate.max_drop
     cmp = compare(gate, overall, settings, average, null=null, alternative="greater")
-    result = _from_comparison(gate, cmp, base)
-    result.supplementary.update(_supplementary(gate, overall, settings))
+    result = _from_comparison(gate, cmp, base, supplementary=_supplementary(gate, overall, settings))
     if cmp.undefined:
         return _fail_closed(result, cmp.detail)
     level = f"{cmp.confidence_level:.0%}"
     if gate.rule == "max_drop":
-        result.p_value = None
-        result.passed = cmp.estimate >= -gate.max_drop
-        result.outcome = "pass" if result.passed else "fail"
-        result.detail = (
-            f"Δ = {cmp.estimate:+.4g} {'≥' if result.passed else '<'} −{gate.max_drop:g} (max_drop)"
-        )
-        return result
-    result.power = power_report(cmp.se, cmp.n, alpha=settings.alpha, power=settings.power,
-                                margin=gate.margin if gate.rule == "non_inferior" else None, se_equal=cmp.se_equal)
+        passed = cmp.estimate >= -gate.max_drop
+        return replace(result, p_value=None, passed=passed, outcome="pass" if passed else "fail",
+                       detail=f"Δ = {cmp.estimate:+.4g} {'≥' if passed else '<'} −{gate.max_drop:g} (max_drop)")
+    power = power_report(cmp.se, cmp.n, alpha=settings.alpha, power=settings.power,
+                         margin=gate.margin if gate.rule == "non_inferior" else None, se_equal=cmp.se_equal)
     low, high = cmp.confidence_interval
     bound = f"margin −{gate.margin:g}" if gate.rule == "non_inferior" else "0"
     if high < null:  # evidence of harm is reported as such, however thin the evidence for a pass
-        result.outcome = "fail"
-        result.detail = f"the whole {level} interval lies below {bound} (upper end {high:+.4g}): evidence of harm"
+        outcome = "fail"
+        detail = f"the whole {level} interval lies below {bound} (upper end {high:+.4g}): evidence of harm"
     elif cmp.insufficient:  # the minimum-information rule stops a pass, never a failure
-        result.outcome, result.detail = "inconclusive", f"inconclusive: {cmp.detail}"
+        outcome, detail = "inconclusive", f"inconclusive: {cmp.detail}"
     elif low > null:
-        result.outcome, result.detail = "pass", f"lower end of the {level} interval {low:+.4g} > {bound}"
+        outcome, detail = "pass", f"lower end of the {level} interval {low:+.4g} > {bound}"
     else:
-        result.outcome = "inconclusive"
-        result.detail = (f"inconclusive: the {level} interval [{low:+.4g}, {high:+.4g}] straddles {bound}; "
-                         + _settle(result.power, gate))
-    result.passed = result.outcome == "pass"
-    return result
+        outcome = "inconclusive"
+        detail = (f"inconclusive: the {level} interval [{low:+.4g}, {high:+.4g}] straddles {bound}; "
+                  + _settle(power, gate))
+    return replace(result, power=power, outcome=outcome, detail=detail, passed=outcome == "pass")
 
 
 def _settle(power: dict | None, gate) -> str:
@@ -187,28 +181,28 @@ def _slice_gate(gate, overall, slices, settings, average, base) -> GateResult:
     thin: list[str] = []  # gated, with too little information for a drop to show reliably
     for label, ev in slices.items():
         if ev.n < gate.min_support:
-            results.append(SliceResult(label, ev.n, None, None, None, None, None, None, False, True,
-                                       f"not gated: {ev.n} rows < min_support {gate.min_support}"))
+            results.append(_slice(label, ev.n, gated=False, passed=True,
+                                  detail=f"not gated: {ev.n} rows < min_support {gate.min_support}"))
             continue
         cmp = compare(gate, ev, settings, average, null=null, alternative="less")
         if cmp.undefined and math.isnan(cmp.candidate) and not math.isnan(cmp.production):
             # Undefined for the candidate alone (it never predicts the class here, say): the
             # candidate broke this slice; that is a drop, not a reason to stop looking.
-            results.append(SliceResult(label, ev.n, None, _num(cmp.production), None, None, None, None, True, False,
-                                       f"{gate.metric} is undefined for the candidate and defined for production: fails closed"))
+            results.append(_slice(label, ev.n, production=_num(cmp.production), gated=True, passed=False,
+                                  detail=f"{gate.metric} is undefined for the candidate and defined for production: fails closed"))
             broken.append(results[-1])
             continue
         if cmp.undefined:
-            results.append(SliceResult(label, ev.n, _num(cmp.candidate), _num(cmp.production), None, None, None, None,
-                                       False, True, f"not gated: {cmp.detail}"))
+            results.append(_slice(label, ev.n, candidate=_num(cmp.candidate), production=_num(cmp.production), gated=False,
+                                  passed=True, detail=f"not gated: {cmp.detail}"))
             unusable.append(label)
             continue
         # A slice with less information than a test needs to hold its level is still tested:
         # this is a test for harm, so too little information can only keep a drop from showing
         # (or, rarely, block wrongly) — it cannot approve. The report says the slice is thin.
-        results.append(SliceResult(label, ev.n, _num(cmp.candidate), _num(cmp.production), cmp.estimate,
-                                   tuple(cmp.confidence_interval), cmp.p_value, None, True, True,
-                                   f"thin: {cmp.detail}" if cmp.insufficient else ""))
+        results.append(_slice(label, ev.n, candidate=_num(cmp.candidate), production=_num(cmp.production), estimate=cmp.estimate,
+                              confidence_interval=tuple(cmp.confidence_interval), p_value=cmp.p_value, gated=True,
+                              passed=True, detail=f"thin: {cmp.detail}" if cmp.insufficient else ""))
         tested.append((len(results) - 1, cmp))
         if cmp.insufficient:
             thin.append(label)
@@ -234,8 +228,7 @@ def _slice_gate(gate, overall, slices, settings, average, base) -> GateResult:
     adjusted = stats.holm([c.p_value for _, c in tested], alpha=settings.alpha)
     failed = list(broken)
     for (i, cmp), p_adj, reject in zip(tested, adjusted.pvalues, adjusted.reject):
-        results[i].p_value_adjusted = float(p_adj)
-        results[i].passed = not bool(reject)
+        results[i] = replace(results[i], p_value_adjusted=float(p_adj), passed=not bool(reject))
         if reject:
             failed.append(results[i])
     # The gate reports the slice that decided it: the most significant drop after Holm. Beside
@@ -245,27 +238,26 @@ def _slice_gate(gate, overall, slices, settings, average, base) -> GateResult:
     worst_i = min(range(len(tested)), key=lambda k: (adjusted.pvalues[k], tested[k][1].estimate))
     worst = results[tested[worst_i][0]]
     deciding = tested[worst_i][1]
-    result = GateResult(
+    if failed:
+        names = ", ".join(f"{s.slice} (undefined for the candidate)" if s.estimate is None else
+                          f"{s.slice} (Δ {s.estimate:+.4g}, Holm p {_p(s.p_value_adjusted)})" for s in failed[:5])
+        detail = f"{len(failed)} of {len(tested)} gated slices dropped by more than {gate.max_drop:g}: {names}"
+    else:
+        detail = (
+            f"no slice dropped significantly by more than {gate.max_drop:g} ({len(tested)} gated, Holm at "
+            f"alpha {settings.alpha:g}; worst {worst.slice} Δ {worst.estimate:+.4g})"
+        )
+    detail += unusable_note
+    if thin:
+        detail += (f"; too little information in {', '.join(thin[:5])}"
+                   + (f" and {len(thin) - 5} more" if len(thin) > 5 else "") + " for a drop there to show")
+    return GateResult(
         **base, candidate=_point(gate, overall, {}, settings, average),
         production=_point(gate, overall, {}, settings, average, which="production"),
         estimate=worst.estimate, confidence_interval=worst.confidence_interval,
         confidence_level=deciding.confidence_level, p_value=worst.p_value_adjusted, method=deciding.method,
-        passed=not failed, undefined=False, detail="", slices=results, outcome="fail" if failed else "pass",
+        passed=not failed, undefined=False, detail=detail, slices=results, outcome="fail" if failed else "pass",
     )
-    if failed:
-        names = ", ".join(f"{s.slice} (undefined for the candidate)" if s.estimate is None else
-                          f"{s.slice} (Δ {s.estimate:+.4g}, Holm p {_p(s.p_value_adjusted)})" for s in failed[:5])
-        result.detail = f"{len(failed)} of {len(tested)} gated slices dropped by more than {gate.max_drop:g}: {names}"
-    else:
-        result.detail = (
-            f"no slice dropped significantly by more than {gate.max_drop:g} ({len(tested)} gated, Holm at "
-            f"alpha {settings.alpha:g}; worst {worst.slice} Δ {worst.estimate:+.4g})"
-        )
-    result.detail += unusable_note
-    if thin:
-        result.detail += (f"; too little information in {', '.join(thin[:5])}"
-                          + (f" and {len(thin) - 5} more" if len(thin) > 5 else "") + " for a drop there to show")
-    return result
 
 
 def _absolute_gate(gate, overall, costs, settings, average, base, has_production) -> GateResult:
@@ -277,8 +269,8 @@ def _absolute_gate(gate, overall, costs, settings, average, base, has_production
                         confidence_level=None, p_value=None, method="point", passed=False, undefined=False, detail="")
     if cand is None:
         return _fail_closed(result, f"{gate.metric} is undefined for the candidate on this holdout")
-    result.passed, result.detail = _threshold_check(gate, cand)
-    return result
+    passed, detail = _threshold_check(gate, cand)
+    return replace(result, passed=passed, detail=detail)
 
 
 def _cost_gate(gate, costs, base) -> GateResult:
@@ -289,22 +281,21 @@ def _cost_gate(gate, costs, base) -> GateResult:
     if cand is None:
         return _fail_closed(result, f"{gate.metric} cannot be measured for the candidate (a predictions file has no model to time or weigh)")
     if gate.rule in ("min", "max"):
-        result.passed, result.detail = _threshold_check(gate, cand)
-        return result
+        passed, detail = _threshold_check(gate, cand)
+        return replace(result, passed=passed, detail=detail)
     if prod is None:
         return _fail_closed(result, f"{gate.metric} cannot be measured for the production model")
-    result.estimate = oriented_difference(METRICS[gate.metric], cand, prod)
+    estimate = oriented_difference(METRICS[gate.metric], cand, prod)
     if gate.rule == "max_drop":
-        result.passed = result.estimate >= -gate.max_drop
-        result.detail = f"Δ = {result.estimate:+.4g} {'≥' if result.passed else '<'} −{gate.max_drop:g}"
-        return result
+        passed = estimate >= -gate.max_drop
+        return replace(result, estimate=estimate, passed=passed,
+                       detail=f"Δ = {estimate:+.4g} {'≥' if passed else '<'} −{gate.max_drop:g}")
     if prod <= 0:
-        return _fail_closed(result, f"production {gate.metric} is {prod:g}; a ratio is undefined")
+        return _fail_closed(replace(result, estimate=estimate), f"production {gate.metric} is {prod:g}; a ratio is undefined")
     ratio = cand / prod
-    result.passed = ratio <= gate.threshold
-    result.detail = f"ratio {ratio:.3g} {'≤' if result.passed else '>'} {gate.threshold:g}"
-    result.supplementary["ratio"] = ratio
-    return result
+    passed = ratio <= gate.threshold
+    return replace(result, estimate=estimate, passed=passed, supplementary={"ratio": ratio},
+                   detail=f"ratio {ratio:.3g} {'≤' if passed else '>'} {gate.threshold:g}")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -338,6 +329,13 @@ def _point(gate, ev: Evidence, costs, settings, average, which: str = "candidate
     return mean
 
 
+def _slice(label: str, n: int, *, gated: bool, passed: bool, detail: str, candidate=None, production=None,
+           estimate=None, confidence_interval=None, p_value=None) -> SliceResult:
+    return SliceResult(slice=label, n=n, candidate=candidate, production=production, estimate=estimate,
+                       confidence_interval=confidence_interval, p_value=p_value, p_value_adjusted=None,
+                       gated=gated, passed=passed, detail=detail)
+
+
 def _threshold_check(gate: GateSpec, value: float) -> tuple[bool, str]:
     passed = value >= gate.threshold if gate.rule == "min" else value <= gate.threshold
     op = ("≥" if passed else "<") if gate.rule == "min" else ("≤" if passed else ">")
@@ -348,14 +346,14 @@ def _average(gate: GateSpec, settings: StatSettings) -> str:
     return gate.average or settings.average_default
 
 
-def _from_comparison(gate, cmp: stats.Comparison, base) -> GateResult:
+def _from_comparison(gate, cmp: stats.Comparison, base, *, supplementary: dict) -> GateResult:
     ci = cmp.confidence_interval
     return GateResult(
         **{**base, "n": cmp.n},
         candidate=_num(cmp.candidate), production=_num(cmp.production), estimate=_num(cmp.estimate),
         confidence_interval=None if ci is None or not np.isfinite(ci.low) or not np.isfinite(ci.high) else (float(ci.low), float(ci.high)),
         confidence_level=cmp.confidence_level, p_value=_num(cmp.p_value), method=cmp.method,
-        passed=False, undefined=bool(cmp.undefined), detail=cmp.detail,
+        passed=False, undefined=bool(cmp.undefined), detail=cmp.detail, supplementary=supplementary,
     )
 
 
@@ -384,17 +382,13 @@ def _p(value: float) -> str:
 
 def _by_point(result: GateResult) -> GateResult:
     """Absolute and cost rules compare a point value: they pass or fail, never inconclusive."""
-    if result.outcome != "undefined":
-        result.outcome = "pass" if result.passed else "fail"
-    return result
+    if result.outcome == "undefined":
+        return result
+    return replace(result, outcome="pass" if result.passed else "fail")
 
 
 def _fail_closed(result: GateResult, reason: str) -> GateResult:
-    result.passed = False
-    result.outcome = "undefined"
-    result.undefined = True
-    result.detail = f"undefined, fails closed: {reason}"
-    return result
+    return replace(result, passed=False, outcome="undefined", undefined=True, detail=f"undefined, fails closed: {reason}")
 
 
 def _num(value) -> float | None:
