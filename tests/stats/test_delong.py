@@ -24,16 +24,26 @@ def delong_by_pairs(y, s1, s2):
     return v10a.mean(), v10b.mean(), np.sqrt(var)
 
 
-def test_reproduces_proc_on_asah(asah):
-    # pROC: roc.test(roc(outcome, wfns), roc(outcome, s100b)) on aSAH:
-    # AUCs 0.8237 and 0.7314, Z = 2.209, p-value = 0.02718 (two-sided DeLong)
+# pROC's own expectations on its aSAH data (tests/testthat/test-roc.test.R and test-auc.R of
+# pROC 1.19): roc.test(r1, r2) with r = roc(aSAH$outcome, aSAH$marker), paired DeLong,
+# two-sided, 95 % interval of AUC(r1) − AUC(r2); AUCs from test-auc.R and helper-roc-expected.R.
+PROC_AUC = {"wfns": 0.823678861788618, "ndka": 0.611957994579946, "s100b": 0.73136856368563685}
+PROC_ROC_TEST = [
+    ("wfns", "s100b", 2.20898359144091, 0.0271757822291882, (0.0104061769564846, 0.174214419249478)),
+    ("wfns", "ndka", 2.79777591868904, 0.00514557970691098, (0.0634011709339876, 0.3600405634833566)),
+    ("ndka", "s100b", -1.39077002573558, 0.164295175223054, (-0.2876917446341914, 0.0488706064228094)),
+]
+
+
+@pytest.mark.parametrize("first, second, z, p, interval", PROC_ROC_TEST, ids=[f"{a}-vs-{b}" for a, b, *_ in PROC_ROC_TEST])
+def test_reproduces_proc_on_asah(asah, first, second, z, p, interval):
     y = (asah["outcome"] == "Poor").to_numpy()
-    res = delong(y, asah["wfns"].to_numpy(), asah["s100b"].to_numpy())
-    assert round(res.auc_candidate, 4) == 0.8237
-    assert round(res.auc_production, 4) == 0.7314
-    assert round(res.statistic, 3) == 2.209
-    assert round(res.pvalue, 5) == 0.02718
+    res = delong(y, asah[first].to_numpy(float), asah[second].to_numpy(float))
     assert (res.n_positive, res.n_negative) == (41, 72)
+    assert (res.auc_candidate, res.auc_production) == pytest.approx((PROC_AUC[first], PROC_AUC[second]), rel=1e-12)
+    assert res.statistic == pytest.approx(z, rel=1e-9)
+    assert res.pvalue == pytest.approx(p, rel=1e-9)
+    assert res.confidence_interval == pytest.approx(interval, rel=1e-9)
 
 
 @pytest.mark.parametrize("decimals", [None, 1])  # rounding the scores creates many ties
