@@ -1,8 +1,7 @@
-"""The holdout: read it, check it, and settle the task and the labels.
+"""Tables: read them, and settle the task and the labels.
 
-Both models are scored on exactly these rows, so every problem with them (a missing target,
-a NaN label, duplicated ids) is reported here, naming the file and the column, before any
-model runs.
+The holdout's own checks (a missing target, a NaN label, duplicated ids) live in one place,
+the survey pass of ``engine.survey``, which every evaluation runs before any model does.
 """
 
 from __future__ import annotations
@@ -14,9 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import DataSpec
 from .errors import ConfigError, DataError
-from .paths import sha256_file
 
 TABULAR_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 MAX_COLUMNS = 100_000  # far above real holdouts; a wider header is an attack on the parser
@@ -95,47 +92,6 @@ def _column_count(path: Path, fmt: str) -> int:
             commas += (block if cut < 0 else block[:cut]).count(b",")
             if cut >= 0 or commas > MAX_COLUMNS:
                 return commas + 1
-
-
-def load_holdout(path: Path, spec: DataSpec, *, task: str | None, label: str | None = None) -> Holdout:
-    label = label or spec.holdout
-    frame = read_table(path, label, "data.holdout")
-    if len(frame) == 0:
-        raise DataError(f"{label}: the holdout has no rows")
-    columns = list(frame.columns)
-    if spec.target not in frame.columns:
-        raise DataError(
-            f"{label}: target column {spec.target!r} (data.target) not found; columns are {_preview(columns)}"
-        )
-    for key, name in [("data.id_column", spec.id_column)] + [(f"data.slices[{i}]", s) for i, s in enumerate(spec.slices)]:
-        if name is not None and name not in frame.columns:
-            raise DataError(f"{label}: column {name!r} ({key}) not found; columns are {_preview(columns)}")
-    target = frame[spec.target]
-    missing = target.isna().to_numpy()
-    if missing.any():
-        raise DataError(
-            f"{label}: target column {spec.target!r} has {int(missing.sum())} missing value(s) "
-            f"(first at data row {int(np.argmax(missing)) + 1})"
-        )
-    task = task or infer_task(target)
-    if task == "regression":
-        values = pd.to_numeric(target, errors="coerce")
-        bad = values.isna().to_numpy() | ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
-        if bad.any():
-            first = int(np.argmax(bad))
-            raise DataError(
-                f"{label}: target column {spec.target!r} must be numeric and finite for regression; "
-                f"data row {first + 1} holds {plain(target.iloc[first])!r}"
-            )
-        frame[spec.target] = values.astype(float)
-    if spec.id_column is not None:
-        ids = frame[spec.id_column]
-        dup = ids.duplicated()
-        if dup.any():
-            raise DataError(
-                f"{label}: id column {spec.id_column!r} (data.id_column) has duplicated ids, e.g. {plain(ids[dup].iloc[0])!r}"
-            )
-    return Holdout(frame=frame, source=label, sha256=sha256_file(path), target=spec.target, task=task)
 
 
 def infer_task(target: pd.Series) -> str:

@@ -1,15 +1,15 @@
-"""Streaming evaluation: a holdout larger than memory, read and scored chunk by chunk.
+"""The one scoring path: the holdout read and scored chunk by chunk, whatever its size.
 
 Two passes over the file, both in chunks of ``engine.chunk_rows`` rows (CSV through
-``pandas.read_csv(chunksize=)``, Parquet through ``ParquetFile.iter_batches``):
+``pandas.read_csv(chunksize=)``, Parquet through ``ParquetFile.iter_batches``); a small
+holdout is one chunk:
 
 1. **Survey** — only the target, slice and id columns (cheap for Parquet, which is columnar;
    for CSV the parser still tokenizes every line, and the file's SHA-256 is computed from the
-   same bytes as they stream past, so CSV is hashed without a pass of its own). The survey
-   validates what ``load_holdout`` validates on a whole frame — missing target values,
-   non-numeric regression targets, duplicated ids, missing columns — with the same messages
-   and global data-row numbers, infers the task, and collects the label set *before* any model
-   runs. Knowing the labels up front settles the positive label, the probability columns and
+   same bytes as they stream past, so CSV is hashed without a pass of its own). The survey is
+   the holdout's one set of checks — missing target values, non-numeric regression targets,
+   duplicated ids, missing columns — with global data-row numbers; it infers the task and
+   collects the label set *before* any model runs. Knowing the labels up front settles the positive label, the probability columns and
    the gates' fit exactly as the in-memory engine does (discovering labels as chunks arrive
    would change them mid-stream). CSV chunks infer dtypes one by one, so a column that reads as
    int in one chunk and float in another would give different labels or slice keys than one
@@ -62,13 +62,18 @@ import pandas as pd
 
 from . import stats
 from .config import DataSpec
-from .data import Holdout, _preview, infer_task, plain, table_format
+from .data import MAX_COLUMNS, Holdout, _preview, infer_task, plain, table_format
 from .errors import DataError, ModelError
-from .evidence import Comparands, Evidence, build_evidence
+from .evidence import Comparands, Evidence, EvidenceSum, build_evidence
 from .models import Model, Scores, score_model
 from .paths import sha256_file
 
 DEFAULT_CHUNK_ROWS = 250_000
+# Up to this many rows the engine keeps what only rows in memory allow: per-row loss
+# differences for the reported Wilcoxon and row bootstrap, float64 scores and exact curves
+# (8 bytes per row per loss metric and 8 per score). Beyond it, per-row state is the compact
+# float32 scores DeLong needs and nothing else.
+ROW_EXTRAS_MAX_ROWS = 1_000_000
 LATENCY_ROWS = 10_000  # rows kept from the first chunk to time predict (as measure_latency does)
 MAX_DISTINCT_LABELS = 10_000  # a classification target with more distinct values is refused
 _COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".zip": "zip", ".xz": "xz"}
@@ -209,6 +214,9 @@ class Survey:
     columns: list
     ids: pd.Series | None = field(default=None, repr=False)  # only with data.id_column
     first_target: float = 0.0  # regression: the first row's target (the loss moments' centre)
+    # The whole holdout's chunks, held in memory when the file may not outlive the survey (a
+    # sealed holdout's decrypted copy is removed before any train command runs).
+    held: list | None = field(default=None, repr=False)
 
     @property
     def sha256(self) -> str:
@@ -217,9 +225,16 @@ class Survey:
         return self.digest
 
 
-def survey(path: Path, spec: DataSpec, *, task: str | None, label: str, chunk_rows: int) -> Survey:
+def survey(path: Path, spec: DataSpec, *, task: str | None, label: str, chunk_rows: int,
+           hold: bool = False) -> Survey:
+    """Check the holdout (the one set of holdout checks) and plan the scoring pass.
+
+    ``hold`` reads every column and keeps the chunks, so the file can be removed at once.
+    """
     fmt = table_format(path, "data.holdout")
     columns = read_columns(path, label)
+    if len(columns) > MAX_COLUMNS:
+        raise DataError(f"{label}: more than {MAX_COLUMNS} columns in the header; mlgate reads at most {MAX_COLUMNS}")
     dupes = pd.Index(columns)[pd.Index(columns).duplicated()].tolist()
     if dupes:
         raise DataError(f"{label}: duplicated column names {dupes}")
@@ -233,12 +248,13 @@ def survey(path: Path, spec: DataSpec, *, task: str | None, label: str, chunk_ro
     wanted = list(dict.fromkeys([spec.target, *spec.slices] + ([spec.id_column] if spec.id_column else [])))
     hasher = hashlib.sha256() if fmt == "csv" else None
     dtypes = None
-    seen = _survey_pass(path, label, spec, wanted, chunk_rows, None, hasher)
+    read = None if hold else wanted
+    seen = _survey_pass(path, label, spec, wanted, chunk_rows, None, hasher, read)
     if fmt == "csv":
         resolved = {c: _resolve(k) for c, k in seen["kinds"].items() if k}
         dtypes = {c: _KIND_DTYPE[k] for c, k in resolved.items()}
         if any(len(k) > 1 for k in seen["kinds"].values()):
-            seen = _survey_pass(path, label, spec, wanted, chunk_rows, dtypes, None)
+            seen = _survey_pass(path, label, spec, wanted, chunk_rows, dtypes, None, read)
     digest = hasher.hexdigest() if hasher is not None else _hash_in_background(path)
     rows = seen["rows"]
     if rows == 0:
@@ -253,7 +269,7 @@ def survey(path: Path, spec: DataSpec, *, task: str | None, label: str, chunk_ro
         row, value = seen["first_bad"]
         raise DataError(
             f"{label}: target column {spec.target!r} must be numeric and finite for regression; "
-            f"data row {row + 1} holds {value!r}"
+            f"data row {row + 1} holds {plain(value)!r}"
         )
     ids = None
     if spec.id_column is not None:
@@ -276,7 +292,7 @@ def survey(path: Path, spec: DataSpec, *, task: str | None, label: str, chunk_ro
         observed = list(seen["uniques"])
     return Survey(path=path, source=label, fmt=fmt, digest=digest, target=spec.target, task=task, rows=rows,
                   observed=observed, dtypes=dtypes, columns=columns, ids=ids,
-                  first_target=first)
+                  first_target=first, held=seen["frames"] if hold else None)
 
 
 def _hash_in_background(path: Path) -> Future:
@@ -294,11 +310,13 @@ def _hash_in_background(path: Path) -> Future:
     return future
 
 
-def _survey_pass(path, label, spec, wanted, chunk_rows, dtypes, hasher) -> dict:
+def _survey_pass(path, label, spec, wanted, chunk_rows, dtypes, hasher, read) -> dict:
     seen = {"rows": 0, "kinds": {c: set() for c in wanted}, "missing": 0, "first_missing": None,
             "first_bad": None, "uniques": {}, "overflow": False, "ids": [], "target_sample": None,
-            "first_value": None}
-    for frame in iter_chunks(path, label, chunk_rows=chunk_rows, columns=wanted, dtypes=dtypes, hasher=hasher):
+            "first_value": None, "frames": []}
+    for frame in iter_chunks(path, label, chunk_rows=chunk_rows, columns=read, dtypes=dtypes, hasher=hasher):
+        if read is None:
+            seen["frames"].append(frame)
         offset = seen["rows"]
         seen["rows"] += len(frame)
         if not len(frame):
@@ -355,6 +373,8 @@ class Plan:
     slice_scores: bool  # keep per-slice score arrays (a roc_auc slice gate needs them)
     y_center: float = 0.0  # regression: the first target value (see Comparands.y_center)
     bin_scores: bool = True  # count the curves' score bins per chunk (2 MB of counts each)
+    keep_rows: bool = False  # keep per-row loss differences (holdouts up to ROW_EXTRAS_MAX_ROWS)
+    score_dtype: str | None = "float32"  # DeLong's scores; None keeps the models' float64
 
 
 def fixed_scores(model: Model, survey: Survey, plan: Plan) -> Scores:
@@ -414,54 +434,20 @@ def predict_chunk(frame: pd.DataFrame, plan: Plan, candidate: Model, production:
 def reduce_chunk(frame: pd.DataFrame, c: Comparands, plan: Plan) -> tuple[Evidence, dict]:
     """One chunk's model outputs reduced to evidence, overall and per slice (no model runs)."""
     metrics = set(plan.loss_metrics)
-    overall = build_evidence(c, metrics, keep_rows=False, score_dtype=np.float32, bin_scores=plan.bin_scores)
+    dtype = None if plan.score_dtype is None else np.dtype(plan.score_dtype)
+    overall = build_evidence(c, metrics, keep_rows=plan.keep_rows, score_dtype=dtype, bin_scores=plan.bin_scores)
     slices: dict = {}
     for column in plan.slices:
         values = frame[column]
         missing = values.isna().to_numpy()
         keys = values.astype(str).to_numpy()
         for key in pd.unique(keys[~missing]):
-            slices[(column, key)] = build_evidence(c, metrics, (keys == key) & ~missing, keep_rows=False,
-                                                   keep_scores=plan.slice_scores, score_dtype=np.float32)
+            slices[(column, key)] = build_evidence(c, metrics, (keys == key) & ~missing, keep_rows=plan.keep_rows,
+                                                   keep_scores=plan.slice_scores, score_dtype=dtype)
         if missing.any():
-            slices[(column, None)] = build_evidence(c, metrics, missing, keep_rows=False,
-                                                    keep_scores=plan.slice_scores, score_dtype=np.float32)
+            slices[(column, None)] = build_evidence(c, metrics, missing, keep_rows=plan.keep_rows,
+                                                    keep_scores=plan.slice_scores, score_dtype=dtype)
     return overall, slices
-
-
-class EvidenceSum:
-    """Running merge of chunk evidence: counts and moments are added as chunks arrive; the
-    per-row arrays are kept as a list and concatenated once (no quadratic copying)."""
-
-    def __init__(self):
-        self.n = 0
-        self.cells = None
-        self.moments: dict = {}
-        self.bins: dict = {}
-        self._arrays = {"positive": [], "score_candidate": [], "score_production": []}
-
-    def add(self, ev: Evidence) -> None:
-        self.n += ev.n
-        if ev.cells is not None:
-            self.cells = ev.cells if self.cells is None else self.cells + ev.cells
-        for metric, m in ev.moments.items():
-            self.moments[metric] = m if metric not in self.moments else self.moments[metric] + m
-        for role, b in ev.score_bins.items():  # a chunk whose scores left [0, 1] spoils the sum
-            before = self.bins.get(role, 0)
-            self.bins[role] = None if b is None or before is None else before + b
-        for name, parts in self._arrays.items():
-            value = getattr(ev, name)
-            if value is not None:
-                parts.append(value)
-
-    def result(self) -> Evidence:
-        ev = Evidence(n=self.n, cells=self.cells, moments=dict(self.moments), score_bins=dict(self.bins))
-        for name, parts in self._arrays.items():
-            if parts:
-                dtype = np.bool_ if name == "positive" else np.float32
-                setattr(ev, name, np.concatenate(parts).astype(dtype, copy=False))
-                parts.clear()
-        return ev
 
 
 class StreamTotals:
@@ -522,7 +508,10 @@ def stream_local(survey: Survey, plan: Plan, candidate: Model, production: Model
     sample = None
     offset = 0
     pending: deque = deque()
-    chunks = _read_ahead(iter_chunks(survey.path, survey.source, chunk_rows=chunk_rows, dtypes=survey.dtypes))
+    if survey.held is not None:
+        chunks = _read_ahead(iter(survey.held))
+    else:
+        chunks = _read_ahead(iter_chunks(survey.path, survey.source, chunk_rows=chunk_rows, dtypes=survey.dtypes))
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mlgate-reduce") as reducer:
         try:
             for frame in chunks:
@@ -603,5 +592,5 @@ def sample_holdout(survey: Survey, sample: pd.DataFrame | None) -> Holdout:
     return Holdout(frame=sample, source=survey.source, sha256=survey.sha256, target=survey.target, task=survey.task)
 
 
-__all__ = ["DEFAULT_CHUNK_ROWS", "Plan", "Survey", "Streamed", "StreamTotals", "EvidenceSum", "survey", "iter_chunks",
+__all__ = ["DEFAULT_CHUNK_ROWS", "ROW_EXTRAS_MAX_ROWS", "Plan", "Survey", "Streamed", "StreamTotals", "survey", "iter_chunks",
            "score_chunk", "predict_chunk", "reduce_chunk", "stream_local", "fixed_scores", "sample_holdout"]

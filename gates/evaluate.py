@@ -7,22 +7,21 @@ takes plain data (a policy, a workspace, explicit overrides) and returns a ``Res
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import pandas as pd
 
 from .config import Policy
-from .curves import Curves, summarize as summarize_curves
-from .data import Holdout, load_holdout, resolve_positive_label, table_format
+from .curves import summarize as summarize_curves
+from .data import Holdout, resolve_positive_label, table_format
 from .engine import DEFAULT_CHUNK_ROWS, Survey, survey
-from .decision import Decision, decide
+from .decision import decide
 from .errors import ConfigError, DataError, InputError, ModelError
-from .evidence import first_target, Comparands, Evidence, build_evidence, loss_metrics_of
+from .evidence import loss_metrics_of
 from .metrics import AVERAGED, METRICS
-from .models import Model, load_model_file, load_predictions_file, measure_latency, model_classes, score_model
+from .models import Model, load_model_file, load_predictions_file, measure_latency, model_classes
 from .paths import inside
 from .registry import FileRegistry, Registry, UnknownAlias
 from .result import Result
@@ -101,21 +100,38 @@ def _evaluate(policy: Policy, workspace: Path, overrides: Overrides | None, *, p
     say = progress or (lambda _msg: None)
     workspace = Path(workspace)
 
-    say("loading holdout")
+    say("checking holdout")
     engine, scheduler, chunk_rows = _engine(policy, overrides)
-    if engine == "local" and chunk_rows is None:
-        holdout, sealed = _holdout(policy, workspace, overrides)
-        say(f"loaded {holdout.rows} rows from {holdout.source}")
-    else:  # streaming (local chunks or Dask partitions): a survey pass, then scoring in chunks
-        holdout, sealed = _holdout(policy, workspace, overrides, chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS)
-        say(f"checked {holdout.rows} rows of {holdout.source}")
+    # One path for every size: a survey pass checks the holdout, then both models score it in
+    # chunks (one chunk when it is small) and each chunk is reduced to mergeable evidence.
+    where = _locate(policy, workspace, overrides)
+    try:
+        return _judge(policy, workspace, overrides, where, engine=engine, scheduler=scheduler,
+                      chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS, policy_source=policy_source, say=say,
+                      registry=registry, blockers=blockers, notes=notes, commit=commit,
+                      verify_override=verify_override)
+    finally:
+        where.discard()
+
+
+def _judge(policy: Policy, workspace: Path, overrides: Overrides, where, *, engine: str, scheduler: str | None,
+           chunk_rows: int, policy_source: str, say: Progress, registry: Registry | None,
+           blockers: tuple[str, ...], notes: tuple[str, ...], commit: str | None,
+           verify_override: VerifyOverride | None) -> Result:
+    # A private copy (a sealed holdout's plaintext) is held in memory and removed before any
+    # train command runs; Dask workers read the file, so it stays until the evaluation ends.
+    holdout = _survey(policy, overrides, where, chunk_rows=chunk_rows, hold=where.private and engine == "local")
+    if holdout.held is not None:
+        where.discard()
+    sealed = where.sealed
+    say(f"checked {holdout.rows} rows of {holdout.source}")
     # Everything the gate compares against is read before the candidate, which a train command
     # may produce: PR code must find production already loaded and the holdout already hashed.
     production, registry_note = _production(policy, workspace, overrides, registry)
     candidate = _candidate(policy, workspace, overrides)
     has_production = production is not None
-    if policy.candidate.train is not None and overrides.candidate is None and isinstance(holdout, Survey):
-        _check_unchanged(holdout)  # a streamed holdout is read again while scoring
+    if policy.candidate.train is not None and overrides.candidate is None and holdout.held is None:
+        _check_unchanged(holdout)  # the holdout is read again while scoring
 
     labels = positive = pos_index = None
     if holdout.task == "classification":
@@ -128,35 +144,9 @@ def _evaluate(policy: Policy, workspace: Path, overrides: Overrides | None, *, p
     want_proba = any(METRICS[m].needs_scores for m in metrics)
     exclude = {holdout.target} | ({policy.data.id_column} if policy.data.id_column else set())
     kwargs = dict(labels=labels, positive_label=positive, id_column=policy.data.id_column, exclude=exclude, want_proba=want_proba)
-    if isinstance(holdout, Survey):
-        overall, slices, costs, note = _streamed(
-            policy, holdout, candidate, production, kwargs, pos_index, engine=engine, scheduler=scheduler,
-            chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS, overrides=overrides, say=say)
-    else:
-        say("scoring candidate")
-        cand_scores = score_model(candidate, holdout, **kwargs)
-        prod_scores = cand_scores
-        if has_production:
-            say("scoring production")
-            prod_scores = score_model(production, holdout, **kwargs)
-
-        if labels is not None:
-            unknown = set(pd.unique(cand_scores.predicted)) - set(labels)
-            if unknown:
-                raise ModelError(f"{candidate.source}: predicted label(s) {sorted(map(str, unknown))[:5]} not among the labels {list(labels)}")
-
-        comparands = Comparands(
-            task=holdout.task, labels=labels, pos_index=pos_index, y=holdout.y,
-            pred_candidate=cand_scores.predicted, pred_production=prod_scores.predicted,
-            proba_candidate=cand_scores.proba, proba_production=prod_scores.proba,
-            y_center=first_target(holdout.task, holdout.y),
-        )
-        say("computing statistics")
-        loss_metrics = loss_metrics_of(metrics)
-        overall = build_evidence(comparands, loss_metrics)
-        slices = _slice_evidence(holdout, policy, comparands, loss_metrics) if _needs_slices(policy) else {}
-        costs = _costs(policy, candidate, production, holdout, exclude)
-        note = None
+    overall, slices, costs, note = _scored(
+        policy, holdout, candidate, production, kwargs, pos_index, engine=engine, scheduler=scheduler,
+        chunk_rows=chunk_rows, configured=bool(overrides.chunk_rows or policy.chunk_rows), overrides=overrides, say=say)
 
     settings = StatSettings(
         alpha=policy.alpha, power=policy.power, resamples=policy.resamples, seed=policy.seed, positive_label=positive,
@@ -184,23 +174,20 @@ def _evaluate(policy: Policy, workspace: Path, overrides: Overrides | None, *, p
 # ----------------------------------------------------------------------------- resolution
 
 
-def _holdout(policy: Policy, workspace: Path, overrides: Overrides, chunk_rows: int | None = None):
-    """The holdout (in memory, or surveyed for streaming) and whether it was sealed."""
+def _locate(policy: Policy, workspace: Path, overrides: Overrides):
     from .holdout_source import locate_holdout
 
-    where = locate_holdout(policy, workspace, data_override=overrides.data, env=overrides.env,
-                           cache_dir=Path(workspace) / ".mlgate-cache")
-    path, label = where.path, where.label
-    if chunk_rows is None:
-        holdout = load_holdout(path, policy.data, task=policy.task, label=label)
-        where.discard()  # in memory now: a sealed holdout's plaintext is not kept on disk a moment longer
-    else:
-        holdout = survey(path, policy.data, task=policy.task, label=label, chunk_rows=chunk_rows)
+    return locate_holdout(policy, workspace, data_override=overrides.data, env=overrides.env,
+                          cache_dir=Path(workspace) / ".mlgate-cache")
+
+
+def _survey(policy: Policy, overrides: Overrides, where, *, chunk_rows: int, hold: bool) -> Survey:
+    holdout = survey(where.path, policy.data, task=policy.task, label=where.label, chunk_rows=chunk_rows, hold=hold)
     if policy.data.sha256 and overrides.data is None and holdout.sha256 != policy.data.sha256:
         raise ConfigError(
-            f"data.sha256: {label} has SHA-256 {holdout.sha256}, the policy pins {policy.data.sha256}"
+            f"data.sha256: {where.label} has SHA-256 {holdout.sha256}, the policy pins {policy.data.sha256}"
         )
-    return holdout, where.sealed
+    return holdout
 
 
 def _candidate(policy: Policy, workspace: Path, overrides: Overrides) -> Model:
@@ -299,12 +286,11 @@ def _load_any(path: Path, role: str, label: str, policy: Policy, overrides: Over
     return load_model_file(path, role=role, label=label, trusted_types=policy.trusted_types, trust_pickle=overrides.trust_pickle)
 
 
-def _labels(holdout: Holdout, models: list[Model]) -> tuple:
+def _labels(holdout: Survey, models: list[Model]) -> tuple:
     """The holdout's labels plus any the production model knows that the holdout lacks (a rare
     class). The candidate may not add labels: a class only it claims would turn the binary
     gates into macro averages over a class nobody has (a "phantom class"), so it is refused."""
-    found = holdout.observed if isinstance(holdout, Survey) else pd.unique(holdout.frame[holdout.target])
-    observed = [_plain_label(v) for v in found]
+    observed = [_plain_label(v) for v in holdout.observed]
     seen = list(observed)
     known = {m.role: [_plain_label(v) for v in model_classes(m)] for m in models if m.estimator is not None}
     for m in models:
@@ -358,19 +344,6 @@ def _needs_slices(policy: Policy) -> bool:
     return needed
 
 
-def _slice_evidence(holdout: Holdout, policy: Policy, c: Comparands, loss_metrics) -> dict[str, Evidence]:
-    out: dict[str, Evidence] = {}
-    for column in policy.data.slices:
-        values = holdout.frame[column]
-        missing = values.isna().to_numpy()
-        keys = values.astype(str).to_numpy()
-        for key in sorted(set(keys[~missing])):
-            out[f"{column}={key}"] = build_evidence(c, loss_metrics, (keys == key) & ~missing)
-        if missing.any():
-            out[f"{column}=<missing>"] = build_evidence(c, loss_metrics, missing)
-    return out
-
-
 def _engine(policy: Policy, overrides: Overrides) -> tuple[str, str | None, int | None]:
     engine = overrides.engine or policy.engine
     scheduler = overrides.scheduler or policy.scheduler
@@ -380,11 +353,18 @@ def _engine(policy: Policy, overrides: Overrides) -> tuple[str, str | None, int 
     return engine, scheduler, chunk_rows
 
 
-def _streamed(policy: Policy, survey: Survey, candidate: Model, production: Model | None, kwargs: dict, pos_index,
-              *, engine: str, scheduler: str | None, chunk_rows: int, overrides: Overrides, say: Progress):
-    """Evidence and costs from the streaming engine (local chunks) or the Dask engine."""
-    from .engine import Plan, fixed_scores, sample_holdout, stream_local
+def _scored(policy: Policy, survey: Survey, candidate: Model, production: Model | None, kwargs: dict, pos_index,
+            *, engine: str, scheduler: str | None, chunk_rows: int, configured: bool, overrides: Overrides,
+            say: Progress):
+    """Evidence and costs, from local chunks or Dask partitions.
 
+    A holdout of up to ``ROW_EXTRAS_MAX_ROWS`` rows keeps its per-row extras (float64 scores,
+    exact curves, loss differences for the reported row tests); a larger one keeps only what
+    the deciding statistics need.
+    """
+    from .engine import ROW_EXTRAS_MAX_ROWS, Plan, fixed_scores, sample_holdout, stream_local
+
+    small = survey.rows <= ROW_EXTRAS_MAX_ROWS
     needs_slices = _needs_slices(policy)
     plan = Plan(
         source=survey.source, target=survey.target, task=survey.task, labels=kwargs["labels"],
@@ -393,6 +373,7 @@ def _streamed(policy: Policy, survey: Survey, candidate: Model, production: Mode
         want_proba=kwargs["want_proba"], loss_metrics=frozenset(loss_metrics_of({g.metric for g in policy.gates})),
         y_center=survey.first_target,
         slice_scores=any(g.rule == "slice_max_drop" and METRICS[g.metric].needs_scores for g in policy.gates),
+        keep_rows=small, score_dtype=None if small else "float32", bin_scores=not small,
     )
     fixed = {m.role: fixed_scores(m, survey, plan) for m in (candidate, production) if m is not None and m.estimator is None}
     if engine == "dask":
@@ -403,11 +384,13 @@ def _streamed(policy: Policy, survey: Survey, candidate: Model, production: Mode
                                progress=say)
         note = f"engine: dask at {scheduler}"
     else:
-        say(f"scoring both models in chunks of {chunk_rows} rows")
+        say(f"scoring both models in chunks of {chunk_rows} rows" if survey.rows > chunk_rows else "scoring both models")
         streamed = stream_local(survey, plan, candidate, production, chunk_rows=chunk_rows, fixed=fixed)
-        note = f"engine: local, streamed in chunks of {chunk_rows} rows"
+        note = f"engine: local, streamed in chunks of {chunk_rows} rows" if configured or not small else None
     costs = _costs(policy, candidate, production, sample_holdout(survey, streamed.sample), kwargs["exclude"])
-    return streamed.overall, streamed.slices, costs, note + " (per-row Wilcoxon and bootstrap of losses not kept)"
+    if note and not small:
+        note += f" (per-row Wilcoxon and bootstrap of losses kept only up to {ROW_EXTRAS_MAX_ROWS:,} rows)"
+    return streamed.overall, streamed.slices, costs, note
 
 
 def _costs(policy: Policy, candidate: Model, production: Model | None, holdout: Holdout, exclude) -> dict:

@@ -4,13 +4,16 @@ Gates decide from these and nothing else — joint confusion cells, moments of p
 and the score arrays DeLong needs — so an engine that streams chunks or runs on a cluster
 only has to build and merge ``Evidence`` to reuse every gate unchanged.
 
-Merging (``a + b``, :func:`merge_evidence`, :func:`merge_slices`) adds the joint cells (exact
-integer counts), merges the loss moments with Chan et al.'s update (exact in exact arithmetic,
-equal to the whole-data moments to rounding), and concatenates the score arrays and positive
-flags in chunk order, so DeLong sees exactly the rows it would have seen on the whole holdout.
-Per-row loss differences survive a merge only when both sides kept them (the in-memory
-engine); the streaming engines build evidence with ``keep_rows=False`` and the reported-only
-row tests are then omitted.
+One merge, :class:`EvidenceSum` (``a + b``, ``sum()``, :func:`merge_evidence` and every engine
+use it): it adds the joint cells (exact integer counts), merges the loss moments with Chan et
+al.'s update (exact in exact arithmetic, equal to the whole-data moments to rounding), and
+concatenates the score arrays and positive flags in chunk order, so DeLong sees exactly the
+rows it would have seen on the whole holdout. One rule for what a part lacks: per-row arrays
+(scores, positive flags) come from every part or from none — a mix would misalign rows, so it
+is an error — while summaries a part may legitimately lack (curve bins of scores outside
+[0, 1], per-row loss differences beyond ``ROW_EXTRAS_MAX_ROWS``) survive only when every part
+has them. The reported-only row tests (Wilcoxon, row bootstrap) then say nothing rather than
+something about a subset.
 
 Memory: a streamed ``Evidence`` holds O(K³) counts and O(metrics) moments, plus — only when
 a roc_auc gate or the report's curves need them — the two scores as float32 and one bool per
@@ -55,6 +58,62 @@ class Evidence:
 
     __radd__ = __add__
 
+
+class EvidenceSum:
+    """The running merge of evidence in row order: counts and moments are added as parts
+    arrive; per-row arrays are kept as a list and concatenated once (no quadratic copying)."""
+
+    _ARRAYS = {"positive": np.bool_, "score_candidate": None, "score_production": None}
+
+    def __init__(self):
+        self.n = 0
+        self.parts = 0
+        self.cells = None
+        self.moments: dict = {}
+        self.bins: dict = {}
+        self.differences: dict = {}
+        self._arrays: dict[str, list] = {name: [] for name in self._ARRAYS}
+
+    def add(self, ev: Evidence) -> None:
+        first = self.parts == 0
+        self.parts += 1
+        self.n += ev.n
+        if (ev.cells is None) != (self.cells is None) and not first:
+            raise ValueError("cannot merge classification evidence with evidence that has no joint cells")
+        if ev.cells is not None:
+            self.cells = ev.cells if self.cells is None else self.cells + ev.cells
+        if not first and set(ev.moments) != set(self.moments):
+            raise ValueError(f"cannot merge evidence with moments of {sorted(ev.moments)} and {sorted(self.moments)}")
+        for metric, m in ev.moments.items():
+            self.moments[metric] = m if first else self.moments[metric] + m
+        for name, parts in self._arrays.items():
+            value = getattr(ev, name)
+            if (value is None) != (not parts) and not first:
+                raise ValueError(f"cannot merge evidence with and without {name.replace('_', ' ')}")
+            if value is not None:
+                parts.append(value)
+        self.bins = _kept_by_all(self.bins, ev.score_bins, first, lambda a, b: None if a is None or b is None else a + b)
+        self.differences = _kept_by_all(self.differences, {k: [v] for k, v in ev.loss_differences.items()}, first,
+                                        lambda a, b: a + b)
+
+    def result(self) -> Evidence:
+        ev = Evidence(n=self.n, cells=self.cells, moments=dict(self.moments),
+                      score_bins={k: v for k, v in self.bins.items() if v is not None},
+                      loss_differences={k: np.concatenate(v) if len(v) > 1 else v[0]
+                                        for k, v in self.differences.items()})
+        for name, parts in self._arrays.items():
+            if parts:
+                joined = np.concatenate(parts) if len(parts) > 1 else parts[0]
+                dtype = self._ARRAYS[name] or (np.float32 if any(p.dtype == np.float32 for p in parts) else None)
+                setattr(ev, name, joined.astype(dtype, copy=False) if dtype is not None else joined)
+        return ev
+
+
+def _kept_by_all(total: dict, more: dict, first: bool, add) -> dict:
+    """Entries every part has, merged with ``add``; any other entry is dropped."""
+    if first:
+        return dict(more)
+    return {key: add(total[key], more[key]) for key in total.keys() & more.keys()}
 
 @dataclass
 class Comparands:
@@ -134,37 +193,11 @@ def first_target(task: str, y) -> float:
 
 
 def merge_evidence(parts: Iterable[Evidence]) -> Evidence:
-    """The evidence of the rows of all ``parts``, in order (arrays are concatenated once)."""
-    parts = list(parts)
-    if not parts:
-        return Evidence(n=0)
-    out = Evidence(n=sum(p.n for p in parts))
-    cells = [p.cells for p in parts if p.cells is not None]
-    if cells:
-        if len(cells) != len(parts):
-            raise ValueError("cannot merge classification evidence with evidence that has no joint cells")
-        total = cells[0]
-        for more in cells[1:]:
-            total = total + more
-        out.cells = total
-    out.positive = _concat([p.positive for p in parts], np.bool_, "positive flags")
-    out.score_candidate = _concat([p.score_candidate for p in parts], np.float32, "candidate scores")
-    out.score_production = _concat([p.score_production for p in parts], np.float32, "production scores")
-    for metric in parts[0].moments:
-        if any(metric not in p.moments for p in parts):
-            raise ValueError(f"cannot merge evidence with and without {metric} moments")
-        total = parts[0].moments[metric]
-        for p in parts[1:]:
-            total = total + p.moments[metric]
-        out.moments[metric] = total
-    for role in parts[0].score_bins:
-        found = [p.score_bins.get(role) for p in parts]
-        if all(b is not None for b in found):
-            out.score_bins[role] = sum(found)
-    for metric in parts[0].loss_differences:
-        if all(metric in p.loss_differences for p in parts):
-            out.loss_differences[metric] = np.concatenate([p.loss_differences[metric] for p in parts])
-    return out
+    """The evidence of the rows of all ``parts``, in order."""
+    total = EvidenceSum()
+    for part in parts:
+        total.add(part)
+    return total.result()
 
 
 def merge_slices(parts: Iterable[dict[str, Evidence]]) -> dict[str, Evidence]:
@@ -174,16 +207,6 @@ def merge_slices(parts: Iterable[dict[str, Evidence]]) -> dict[str, Evidence]:
         for key, ev in part.items():
             grouped.setdefault(key, []).append(ev)
     return {key: merge_evidence(evs) for key, evs in grouped.items()}
-
-
-def _concat(arrays: list, dtype, what: str):
-    if all(a is None for a in arrays):
-        return None
-    if any(a is None for a in arrays):
-        raise ValueError(f"cannot merge evidence with and without {what}")
-    if len(arrays) == 1:
-        return arrays[0].astype(dtype, copy=False)
-    return np.concatenate(arrays).astype(dtype, copy=False)
 
 
 def _moments(lc: np.ndarray, lp: np.ndarray, y: np.ndarray) -> stats.PairedMoments:

@@ -210,7 +210,7 @@ def unsupported_holdout_format(ws, cancer, models):
 
 
 def ragged_csv(ws, cancer, models):
-    ws.write("data/holdout.csv", "label,a,b\n1,2,3\n0,1,2,3,4,5\n")
+    ws.write("data/holdout.csv", "label,a,size\n1,2,3\n0,1,2,3,4,5\n")  # the columns the policy names
 
 
 def huge_config(ws, cancer, models):
@@ -375,7 +375,7 @@ def test_internal_errors_exit_3_with_one_line(run_cli, cancer_workspace, tmp_pat
     def boom(*a, **k):
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(mlgate.gates.evaluate, "build_evidence", boom)
+    monkeypatch.setattr(mlgate.gates.evaluate, "evaluate_gate", boom)
     args = ("evaluate", "--workspace", cancer_workspace.root, "--out", tmp_path / "o")
     result = run_cli(*args)
     assert result.code == 3

@@ -119,9 +119,25 @@ def test_float32_scores_and_no_row_differences_when_streaming():
     streamed = build_evidence(c, {"log_loss"}, keep_rows=False, score_dtype=np.float32)
     assert streamed.score_candidate.dtype == np.float32 and streamed.loss_differences == {}
     both = kept + kept
-    assert both.n == 8 and both.score_candidate.dtype == np.float32
+    assert both.n == 8 and both.score_candidate.dtype == np.float64  # a merge loses no precision
     assert len(both.loss_differences["log_loss"]) == 8  # both sides kept rows: still kept
-    assert (kept + streamed).loss_differences == {}  # one side did not: dropped, never partial
+    assert (streamed + streamed).score_candidate.dtype == np.float32
+    mixed = kept + streamed
+    assert mixed.loss_differences == {}  # one side did not keep rows: dropped, never partial
+    assert mixed.score_candidate.dtype == np.float32  # no more precision than the coarsest part
+
+
+def test_a_merge_never_misaligns_rows():
+    """Per-row arrays come from every part or none: a part without scores is an error."""
+    y = np.array([0, 1, 1, 0])
+    proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6], [0.7, 0.3]])
+    c = Comparands("classification", (0, 1), 1, y, y, y, proba, proba)
+    with_scores = build_evidence(c, set())
+    without = build_evidence(c, set(), keep_scores=False)
+    with pytest.raises(ValueError, match="with and without positive"):
+        with_scores + without
+    with pytest.raises(ValueError, match="with and without positive"):
+        without + with_scores
 
 
 # ----------------------------------------------------------------------------- end to end
@@ -174,10 +190,24 @@ def test_streaming_gives_the_in_memory_decision_and_numbers(cancer_workspace, ca
     _, streamed = _result(run_cli, tmp_path, cancer_workspace, name="streamed")
     _same_numbers(whole, streamed)
     assert streamed["engine"] == "local" and any("chunks of 37 rows" in n for n in streamed["notes"])
-    # the row tests need rows in memory; the deciding paired t does not
+    # one scoring path: a small holdout keeps its row tests however it is chunked
     loss = next(g for g in whole["gates"] if g["metric"] == "log_loss")
     assert "row_tests" in loss["supplementary"]
-    assert "row_tests" not in next(g for g in streamed["gates"] if g["metric"] == "log_loss")["supplementary"]
+    assert next(g for g in streamed["gates"] if g["metric"] == "log_loss")["supplementary"] == loss["supplementary"]
+    assert not any("engine:" in n for n in whole["notes"])  # the default says nothing about chunks
+
+
+def test_beyond_the_row_extras_limit_only_the_deciding_statistics_are_kept(cancer_workspace, run_cli, tmp_path,
+                                                                           monkeypatch):
+    import mlgate.gates.engine
+
+    cancer_workspace.policy(STREAM_GATES)
+    _, small = _result(run_cli, tmp_path, cancer_workspace, name="small")
+    monkeypatch.setattr(mlgate.gates.engine, "ROW_EXTRAS_MAX_ROWS", 100)  # the holdout now counts as large
+    _, large = _result(run_cli, tmp_path, cancer_workspace, name="large")
+    _same_numbers(small, large)
+    assert "row_tests" not in next(g for g in large["gates"] if g["metric"] == "log_loss")["supplementary"]
+    assert any("kept only up to 100 rows" in n for n in large["notes"])
 
 
 def test_streamed_regression_and_predictions_files_by_id(workspace, diabetes_split, diabetes_models, run_cli, tmp_path):

@@ -54,10 +54,11 @@ def gfm(markdown: str) -> str | None:
 def hostile_result(value: str, **kw):
     """One blocked result carrying ``value`` in every place a PR controls."""
     slices = slice_gate(f"recall {value}", 6, failed=1)
-    slices.slices[0] = dataclasses.replace(slices.slices[0], slice=f"region={value}")
-    slices.slices[1] = dataclasses.replace(slices.slices[1], slice=f"region={value}", gated=False,
-                                           detail=f"not gated: region={value} has 12 rows < min_support 50")
-    slices.detail = f"1 of 6 gated slices dropped: region={value}"
+    rows = list(slices.slices)
+    rows[0] = dataclasses.replace(rows[0], slice=f"region={value}")
+    rows[1] = dataclasses.replace(rows[1], slice=f"region={value}", gated=False,
+                                  detail=f"not gated: region={value} has 12 rows < min_support 50")
+    slices = dataclasses.replace(slices, slices=rows, detail=f"1 of 6 gated slices dropped: region={value}")
     named = gate(f"auc {value}", passed=False, detail=f"column {value!s} is undefined")
     res = result([gate(), named, slices], notes=[f"This PR changes the holdout data/{value}.csv"])
     res = dataclasses.replace(
@@ -155,8 +156,9 @@ MERMAID_ATTACKS = ['a"] , "b', "x`` ```\n", "y\n    bar [1000]", '%%{init: {"the
 def test_a_name_cannot_close_a_mermaid_label_line_or_fence():
     gates = [gate(f"g{i} {v}") for i, v in enumerate(MERMAID_ATTACKS)]
     tricky = slice_gate("s", 8, failed=2)
-    tricky.slices = [dataclasses.replace(s, slice=f"region={MERMAID_ATTACKS[i % len(MERMAID_ATTACKS)]}")
-                     for i, s in enumerate(tricky.slices)]
+    tricky = dataclasses.replace(tricky, slices=[
+        dataclasses.replace(s, slice=f"region={MERMAID_ATTACKS[i % len(MERMAID_ATTACKS)]}")
+        for i, s in enumerate(tricky.slices)])
     text = render_markdown(result([*gates, tricky]))
     blocks = re.findall(r"```mermaid\n(.*?)\n```\n", text, re.S)
     assert len(blocks) == 2

@@ -54,4 +54,4 @@ def test_quiet_and_json_print_no_progress_nor_table(tmp_path, run_cli):
     as_json = run_cli("evaluate", "--workspace", ws, "--out", tmp_path / "j", "--json")
     assert as_json.err == "" and json.loads(as_json.out)["decision"] == "approve"
     loud = run_cli("evaluate", "--workspace", ws, "--out", tmp_path / "l")
-    assert "· scoring candidate" in loud.err and "mlgate: APPROVE" in loud.out and "report.html:" in loud.out
+    assert "· scoring both models" in loud.err and "mlgate: APPROVE" in loud.out and "report.html:" in loud.out
