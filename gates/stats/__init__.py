@@ -9,7 +9,7 @@ engines all call the same functions on merged statistics. The array functions (`
 Only numpy and scipy are needed at run time.
 """
 
-from .bootstrap import bootstrap_cells, paired_bootstrap
+from .bootstrap import BootstrapResult, bootstrap_cells, paired_bootstrap
 from .cells import JointCells, PairedMoments, label_codes
 from .compare import compare_auc, compare_confusion, compare_loss
 from .confusion import confusion_metric
@@ -18,7 +18,6 @@ from .losses import loss_row_tests
 from .mcnemar import mcnemar, mcnemar_from_cells
 from .multiple import holm
 from .results import (
-    BootstrapResult,
     Comparison,
     ConfidenceInterval,
     DeLongResult,

@@ -31,6 +31,8 @@ from __future__ import annotations
 import math
 import numbers
 
+from dataclasses import dataclass, field
+
 import numpy as np
 from scipy.special import ndtr, ndtri
 
@@ -45,11 +47,42 @@ from ._validation import (
 )
 from .cells import JointCells
 from .confusion import AVERAGED_METRICS, AVERAGES, CONFUSION_METRICS, confusion_metric
-from .results import NAN_INTERVAL, BootstrapResult, ConfidenceInterval
+from .results import NAN_INTERVAL, ConfidenceInterval
 
 INTERVALS = ("percentile", "bca")
 MAX_UNDEFINED_SHARE = 0.01  # above this share of undefined resamples the result is undefined
 _BATCH_ELEMENTS = 2_000_000  # bounds the per-batch arrays (resamples × cells)
+
+
+@dataclass(frozen=True, eq=False)
+class BootstrapResult:
+    """Paired bootstrap of Δ = metric(candidate) − metric(production) over the joint cells.
+
+    ``distribution`` keeps every resampled Δ (NaN where the metric was undefined for either
+    model), like scipy's ``BootstrapResult.bootstrap_distribution``. ``undefined`` is True when
+    the point estimate is undefined or more than 1 % of the resamples are; then the interval is
+    NaN and ``detail`` says why. ``pvalue(null, alternative)`` gives the p-value matched to the
+    interval (see :func:`gates.stats.bootstrap.percentile_rank`).
+    """
+
+    estimate: float
+    confidence_interval: ConfidenceInterval
+    confidence_level: float
+    method: str
+    n_resamples: int
+    undefined_resamples: int
+    distribution: np.ndarray = field(repr=False)
+    candidate: float
+    production: float
+    n: int
+    undefined: bool = False
+    detail: str = ""
+    bias_correction: float = 0.0  # BCa z0 (0 for the percentile interval)
+    acceleration: float = 0.0  # BCa a (0 for the percentile interval)
+
+    def pvalue(self, null: float = 0.0, alternative: str = "greater") -> float:
+        """One-sided (or two-sided) bootstrap p-value of H0 at ``null``, matched to the interval."""
+        return bootstrap_pvalue(self, null, alternative)
 
 
 def paired_bootstrap(
@@ -108,7 +141,7 @@ def bootstrap_cells(
     check_choice("interval", interval, INTERVALS)
     n_resamples = check_positive_int("n_resamples", n_resamples)
     confidence_level = check_confidence_level(confidence_level)
-    rng = _make_rng(seed)
+    rng = make_rng(seed)
     cells, pos_index = resolve_positive(cells, metric, average, pos_label)
 
     def metric_of(cm):
@@ -175,8 +208,8 @@ def bootstrap_cells(
     else:
         low_level = high_level = alpha
     b = defined.size
-    low = defined[_order_index(low_level, b) - 1]
-    high = defined[b - _order_index(high_level, b)]
+    low = defined[order_index(low_level, b) - 1]
+    high = defined[b - order_index(high_level, b)]
     return BootstrapResult(
         estimate=estimate,
         confidence_interval=ConfidenceInterval(float(low), float(high)),
@@ -236,7 +269,7 @@ def resolve_positive(cells: JointCells, metric: str, average: str, pos_label):
     return cells, cells.labels.index(pos_label)
 
 
-def _make_rng(seed):
+def make_rng(seed):
     if isinstance(seed, np.random.Generator):
         return seed
     if seed is None or (
@@ -311,7 +344,7 @@ def _jackknife_acceleration(cells: JointCells, metric_of) -> float:
     return float(np.dot(w, u**3) / den) if den > 0 else 0.0
 
 
-def _order_index(level: float, b: int) -> int:
+def order_index(level: float, b: int) -> int:
     """Smallest k ≥ 1 with k / b ≥ level (the float comparison the p-value uses)."""
     if level >= 1.0:
         return b

@@ -29,7 +29,7 @@ from ._validation import (
     check_confidence_level,
     check_positive_int,
 )
-from .bootstrap import _make_rng, _order_index
+from .bootstrap import make_rng, order_index
 from .cells import PairedMoments
 from .results import ConfidenceInterval, LossRowTests
 
@@ -110,7 +110,7 @@ def loss_row_tests(
     confidence_level = check_confidence_level(confidence_level)
     budget = check_positive_int("budget", budget)
     n_resamples = check_positive_int("n_resamples", n_resamples)
-    rng = _make_rng(seed)
+    rng = make_rng(seed)
     n = d.size
     estimate = float(d.mean())
     wilcoxon_p = 1.0 if not np.any(d) else float(stats.wilcoxon(d).pvalue)
@@ -122,7 +122,7 @@ def loss_row_tests(
             size = min(batch, n_resamples - start)
             means[start : start + size] = d[rng.integers(0, n, size=(size, n))].mean(axis=1)
         means.sort()
-        k = _order_index(alpha, n_resamples)
+        k = order_index(alpha, n_resamples)
         ci = ConfidenceInterval(float(means[k - 1]), float(means[n_resamples - k]))
         method, used = "row-bootstrap-percentile", n_resamples
     else:

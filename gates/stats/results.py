@@ -8,7 +8,7 @@ distribution) so a report can show *why* a gate decided as it did.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -102,39 +102,6 @@ class DeLongResult:
     # DeLong's normal approximation then rejects far more often than it says.
     informative_positive: int = 0
     informative_negative: int = 0
-
-
-@dataclass(frozen=True, eq=False)
-class BootstrapResult:
-    """Paired bootstrap of Δ = metric(candidate) − metric(production) over the joint cells.
-
-    ``distribution`` keeps every resampled Δ (NaN where the metric was undefined for either
-    model), like scipy's ``BootstrapResult.bootstrap_distribution``. ``undefined`` is True when
-    the point estimate is undefined or more than 1 % of the resamples are; then the interval is
-    NaN and ``detail`` says why. ``pvalue(null, alternative)`` gives the p-value matched to the
-    interval (see :func:`gates.stats.bootstrap.percentile_rank`).
-    """
-
-    estimate: float
-    confidence_interval: ConfidenceInterval
-    confidence_level: float
-    method: str
-    n_resamples: int
-    undefined_resamples: int
-    distribution: np.ndarray = field(repr=False)
-    candidate: float
-    production: float
-    n: int
-    undefined: bool = False
-    detail: str = ""
-    bias_correction: float = 0.0  # BCa z0 (0 for the percentile interval)
-    acceleration: float = 0.0  # BCa a (0 for the percentile interval)
-
-    def pvalue(self, null: float = 0.0, alternative: str = "greater") -> float:
-        """One-sided (or two-sided) bootstrap p-value of H0 at ``null``, matched to the interval."""
-        from .bootstrap import bootstrap_pvalue
-
-        return bootstrap_pvalue(self, null, alternative)
 
 
 @dataclass(frozen=True, eq=False)
