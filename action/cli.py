@@ -23,7 +23,7 @@ from ..gates.errors import InputError, MlgateError
 from ..gates.escape import log_text
 
 if TYPE_CHECKING:
-    from ..gates.evaluate import Result
+    from ..gates.result import Result
 
 # Heavy imports (numpy, pandas, scipy, scikit-learn) happen inside the commands that need them,
 # so that `mlgate --help` and `mlgate <command> --help` start at once.
@@ -160,7 +160,7 @@ def _policy(config, workspace):
 def evaluate_command(config, workspace, out, candidate, production, data, engine, scheduler, trust_pickle, quiet,
                      as_json, debug) -> int:
     """Score the candidate and production models on the holdout and apply the gates."""
-    from ..gates.evaluate import Overrides, evaluate
+    from ..gates.engine import Overrides, evaluate
     from ..gates.outputs import write_outputs
     from ..gates.result import dumps, to_dict
 
@@ -223,7 +223,7 @@ def _who(by: str | None) -> str:
 @debug_option
 def promote_command(config, workspace, candidate, out, force, reason, by, trust_pickle, quiet, debug) -> int:
     """Promote the candidate into the registry if the gate approves (or --force --reason)."""
-    from ..gates.evaluate import Overrides
+    from ..gates.engine import Overrides
     from ..gates.promotion import load_result, promote
     from .registries import open_registry
 
@@ -325,7 +325,7 @@ def seal_command(src, dst, new_key, key_env, debug) -> int:
     The key is printed only with --new-key, alone on standard output.
     """
     from ..gates.paths import sha256_file
-    from ..gates.sealing import new_key as make_key, seal_file
+    from ..gates.holdout.sealing import new_key as make_key, seal_file
 
     if new_key:
         key, where = make_key(), "the new key"
@@ -350,7 +350,7 @@ def demo_command(out, scenario, quiet, debug) -> int:
     """Build an example workspace from scikit-learn's bundled data and evaluate it."""
     from ..gates.config import load_policy
     from ..gates.demo import build
-    from ..gates.evaluate import evaluate
+    from ..gates.engine import evaluate
     from ..gates.outputs import write_outputs
 
     progress = None if quiet else _progress

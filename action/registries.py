@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..gates.config import Policy
 from ..gates.errors import ConfigError
-from ..gates.evaluate import open_registry as open_file_registry
+from ..gates.registry.open import open_registry as open_file_registry
 
 from .settings import Settings, from_environment
 
@@ -22,7 +22,7 @@ def open_registry(policy: Policy, workspace: Path, settings: Settings | None = N
 
         return GitHubReleasesRegistry(GitHubForge(settings or from_environment()), tag_prefix=spec.tag_prefix)
     if spec.kind == "mlflow":
-        from ..gates.registry_mlflow import MlflowRegistry
+        from ..gates.registry.mlflow import MlflowRegistry
 
         return MlflowRegistry(spec.model_name, spec.tracking_uri, artifact_location=spec.artifact_location,
                               alias=policy.production.alias)

@@ -26,7 +26,7 @@ from github import GithubException
 
 from ..gates.errors import RegistryError
 from ..gates.paths import sha256_file
-from ..gates.registry import MANAGED_ALIASES, UnknownAlias, Version, unset_alias
+from ..gates.registry.base import MANAGED_ALIASES, UnknownAlias, Version, unset_alias
 
 from .github_api import GitHubForge, _translate
 

@@ -19,7 +19,8 @@ from typing import Callable, NamedTuple
 
 from ..gates.config import Policy, load_policy, parse_policy
 from ..gates.errors import ConfigError, InfrastructureError, MlgateError
-from ..gates.evaluate import Overrides, Result, evaluate
+from ..gates.engine import Overrides, evaluate
+from ..gates.result import Result
 from ..gates.outputs import write_outputs
 from ..gates.report import MARKER, trim_markdown
 
@@ -228,7 +229,7 @@ def build_candidate_only(settings: Settings, policy: Policy, overrides, pub: Pub
     alone: the build job produces the candidate and says who evaluates it."""
     import shutil
 
-    from ..gates.evaluate import candidate_only
+    from ..gates.engine import candidate_only
 
     path = candidate_only(policy, settings.workspace, overrides)
     out_dir = settings.workspace / REPORT_DIR

@@ -21,7 +21,7 @@ from pathlib import Path
 import click
 
 from ..gates.escape import log_text
-from ..gates.evaluate import Result
+from ..gates.result import Result
 from ..gates.report import LOG, gate_row
 
 VERDICT_STYLE = {"approve": ("APPROVE", "green"), "block": ("BLOCK", "red"), "inconclusive": ("INCONCLUSIVE", "yellow"),

@@ -116,7 +116,7 @@ def run_floor(ws: Path, chunk_rows: int, model: str) -> dict:
 
 def run_engine(ws: Path, mode: str, chunk_rows: int, scheduler: str | None, model: str, gates: str) -> dict:
     from mlgate.gates.config import load_policy
-    from mlgate.gates.evaluate import Overrides, evaluate
+    from mlgate.gates.engine.evaluation import Overrides, evaluate
 
     chunk = "" if mode == "in-memory" else f", chunk_rows: {chunk_rows}"
     (ws / "policy.yml").write_text(POLICY.format(chunk=chunk, model=model, gates=GATES[gates], security=TRUSTED.get(model, "")))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import demo_train
 from .errors import InputError
-from .registry import FileRegistry
+from .registry.file import FileRegistry
 
 SCENARIOS = ("better", "worse", "first")
 

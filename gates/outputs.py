@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .evaluate import Result
+from .result import Result
 from .report import COMMENT_LIMIT, FULL_LIMIT, SUMMARY_LIMIT, render_html, render_junit, render_markdown, render_summary
 from .result import dumps, to_dict
 

@@ -15,10 +15,11 @@ from pathlib import Path
 
 from .config import Policy
 from .errors import Blocked, ConfigError, InputError
-from .evaluate import Overrides, evaluate
-from .holdout_source import locate_holdout
+from .engine import Overrides, evaluate
+from .holdout.source import locate_holdout
 from .paths import inside, sha256_file
-from .registry import FileRegistry, UnknownAlias, Version
+from .registry.file import FileRegistry
+from .registry.base import UnknownAlias, Version
 from .result import dumps, result_sha256, to_dict
 
 

@@ -370,12 +370,12 @@ def test_usage_error_exits_2(run_cli):
 
 def test_internal_errors_exit_3_with_one_line(run_cli, cancer_workspace, tmp_path, monkeypatch):
     """A bug must never look like 'blocked' (exit 1): one line, exit 3, traceback only with --debug."""
-    import mlgate.gates.evaluate
+    import mlgate.gates.engine.evaluation
 
     def boom(*a, **k):
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(mlgate.gates.evaluate, "evaluate_gate", boom)
+    monkeypatch.setattr(mlgate.gates.engine.evaluation, "evaluate_gate", boom)
     args = ("evaluate", "--workspace", cancer_workspace.root, "--out", tmp_path / "o")
     result = run_cli(*args)
     assert result.code == 3

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mlgate.gates.download import fetch
+from mlgate.gates.holdout.download import fetch
 from mlgate.gates.errors import DataError
 from https_loopback import make_certificate, start
 from workspaces import CANCER_POLICY

@@ -11,9 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mlgate.gates.engine import Plan, StreamTotals, score_chunk
+from mlgate.gates.engine.chunks import Plan, StreamTotals, score_chunk
 from mlgate.gates.evidence import Comparands, build_evidence, merge_evidence, merge_slices
-from mlgate.gates.models import Model, Scores
+from mlgate.gates.models.load import Model
+from mlgate.gates.models.score import Scores
 from workspaces import CANCER_POLICY, fit_logistic
 
 
@@ -199,11 +200,11 @@ def test_streaming_gives_the_in_memory_decision_and_numbers(cancer_workspace, ca
 
 def test_beyond_the_row_extras_limit_only_the_deciding_statistics_are_kept(cancer_workspace, run_cli, tmp_path,
                                                                            monkeypatch):
-    import mlgate.gates.engine
+    import mlgate.gates.engine.chunks
 
     cancer_workspace.policy(STREAM_GATES)
     _, small = _result(run_cli, tmp_path, cancer_workspace, name="small")
-    monkeypatch.setattr(mlgate.gates.engine, "ROW_EXTRAS_MAX_ROWS", 100)  # the holdout now counts as large
+    monkeypatch.setattr(mlgate.gates.engine.chunks, "ROW_EXTRAS_MAX_ROWS", 100)  # the holdout now counts as large
     _, large = _result(run_cli, tmp_path, cancer_workspace, name="large")
     _same_numbers(small, large)
     assert "row_tests" not in next(g for g in large["gates"] if g["metric"] == "log_loss")["supplementary"]

@@ -71,9 +71,9 @@ def test_dask_engine_from_the_policy_and_its_failures(cluster, cancer_workspace,
     r = _run(run_cli, cancer_workspace, tmp_path / "c", "--engine", "dask")
     assert r.code == 2 and "needs a scheduler address" in r.err
 
-    import mlgate.gates.engine_dask
+    import mlgate.gates.engine.dask
 
-    monkeypatch.setattr(mlgate.gates.engine_dask, "CONNECT_TIMEOUT_S", 1)
+    monkeypatch.setattr(mlgate.gates.engine.dask, "CONNECT_TIMEOUT_S", 1)
     r = _run(run_cli, cancer_workspace, tmp_path / "d", "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9")
     assert r.code == 3 and "cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in r.err
     assert len(r.err.strip().splitlines()) == 1

@@ -19,7 +19,7 @@ from sklearn.metrics import roc_auc_score
 
 from mlgate.gates import curves
 from mlgate.gates.config import GateSpec
-from mlgate.gates.engine import _read_ahead
+from mlgate.gates.engine.local import _read_ahead
 from mlgate.gates.errors import DataError
 from mlgate.gates.evidence import Comparands, build_evidence
 from mlgate.gates.rules import StatSettings, evaluate_gate
@@ -255,7 +255,7 @@ def test_slice_gate_with_no_gated_slice_is_inconclusive():
 
 def test_streamed_frame_to_pandas_roundtrip_keeps_row_order(tmp_path):
     """The read-ahead thread hands chunks over in file order (global row numbers depend on it)."""
-    from mlgate.gates.engine import iter_chunks
+    from mlgate.gates.holdout.read_chunks import iter_chunks
 
     frame = pd.DataFrame({"x": np.arange(10_000), "label": np.arange(10_000) % 2})
     frame.to_parquet(tmp_path / "h.parquet", row_group_size=999)
@@ -285,7 +285,7 @@ def test_curves_counted_while_streaming_equal_the_in_memory_curves(tmp_path):
     from sklearn.linear_model import LogisticRegression
 
     from mlgate.gates.config import load_policy
-    from mlgate.gates.evaluate import Overrides, evaluate
+    from mlgate.gates.engine import Overrides, evaluate
 
     rng = np.random.default_rng(4)
     n = curves.EXACT_ROWS + 30_001
@@ -323,7 +323,7 @@ def test_score_bins_refuse_scores_outside_the_unit_interval():
 def test_columns_of_a_parquet_file_written_by_pandas_with_its_index(tmp_path):
     """pandas stores a RangeIndex as metadata (a dict) and a named index as a column: streaming
     such a file once failed with "unhashable type: 'dict'"."""
-    from mlgate.gates.engine import read_columns
+    from mlgate.gates.holdout.read_chunks import read_columns
 
     frame = pd.DataFrame({"x": [1.0, 2.0], "label": [0, 1]})
     frame.to_parquet(tmp_path / "range.parquet")
@@ -393,7 +393,7 @@ def test_a_model_failing_mid_stream_stops_every_stage(tmp_path):
 
     from mlgate.gates.config import load_policy
     from mlgate.gates.errors import ModelError
-    from mlgate.gates.evaluate import Overrides, evaluate
+    from mlgate.gates.engine import Overrides, evaluate
 
     rng = np.random.default_rng(0)
     n = 5000

@@ -19,9 +19,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import FixedThresholdClassifier
 from sklearn.tree import DecisionTreeClassifier
 
-from mlgate.gates.data import Holdout
+from mlgate.gates.holdout.read import Holdout
 from mlgate.gates.errors import DataError, ModelError
-from mlgate.gates.models import Model, check_probabilities, score_model
+from mlgate.gates.models.load import Model
+from mlgate.gates.models.score import check_probabilities, score_model
 
 TARGET = "label"
 
@@ -222,7 +223,7 @@ def test_check_probabilities_allows_rounding():
 
 
 def test_predictions_file_probabilities_must_sum_to_one(tmp_path):
-    from mlgate.gates.models import load_predictions_file
+    from mlgate.gates.models.load import load_predictions_file
 
     path = tmp_path / "pred.csv"
     pd.DataFrame({"prediction": [0, 1, 2], "proba_0": [0.2, 0.1, 0.3], "proba_1": [0.8, 0.1, 0.3],
@@ -238,7 +239,7 @@ def test_predictions_file_probabilities_must_sum_to_one(tmp_path):
 
 @pytest.mark.parametrize("write", ["float32 csv", "six digits", "float32 parquet"])
 def test_rounded_probabilities_in_a_file_are_accepted_and_renormalised(tmp_path, write):
-    from mlgate.gates.models import load_predictions_file
+    from mlgate.gates.models.load import load_predictions_file
 
     rng = np.random.default_rng(1)
     p = rng.dirichlet(np.ones(5), size=500)

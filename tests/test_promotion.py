@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mlgate.gates.registry import FileRegistry
+from mlgate.gates.registry.file import FileRegistry
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -170,7 +170,7 @@ def test_promote_reads_a_sealed_holdout_with_the_key_from_the_environment(cancer
 
     from mlgate.gates.config import load_policy
     from mlgate.gates.paths import sha256_file
-    from mlgate.gates.sealing import new_key, seal_file
+    from mlgate.gates.holdout.sealing import new_key, seal_file
     from workspaces import CANCER_POLICY
 
     ws = cancer_workspace.root

@@ -12,7 +12,8 @@ from sklearn.linear_model import LogisticRegression
 
 from fake_github import FakeGitHub
 from mlgate.gates.errors import InputError, RegistryError
-from mlgate.gates.registry import FileRegistry, UnknownAlias
+from mlgate.gates.registry.file import FileRegistry
+from mlgate.gates.registry.base import UnknownAlias
 
 TOKEN = "ghs_registry_contract_token"
 
@@ -52,7 +53,7 @@ def _tamper_file(registry, version):
 def backend(request, tmp_path):
     if request.param == "mlflow":
         pytest.importorskip("mlflow", reason="the MLflow backend needs the mlflow extra")
-        from mlgate.gates.registry_mlflow import MlflowRegistry
+        from mlgate.gates.registry.mlflow import MlflowRegistry
 
         registry = MlflowRegistry("churn", f"sqlite:///{tmp_path / 'mlflow.db'}",
                                   artifact_location=(tmp_path / "artifacts").as_uri(), cache=tmp_path / "cache")
@@ -159,7 +160,7 @@ def test_mlflow_an_alias_that_was_cleared_means_none(tmp_path):
     """MLflow keeps no alias history, so mlgate records every alias it moves as a tag on the
     registered model; one cleared in MLflow's UI afterwards reads as 'none', a typo does not."""
     pytest.importorskip("mlflow", reason="the MLflow backend needs the mlflow extra")
-    from mlgate.gates.registry_mlflow import MlflowRegistry
+    from mlgate.gates.registry.mlflow import MlflowRegistry
 
     registry = MlflowRegistry("churn", f"sqlite:///{tmp_path / 'mlflow.db'}",
                               artifact_location=(tmp_path / "artifacts").as_uri(), cache=tmp_path / "cache")
@@ -230,7 +231,7 @@ def test_promotion_moves_the_configured_alias(tmp_path):
     import numpy as np
 
     from mlgate.gates.config import parse_policy
-    from mlgate.gates.evaluate import Overrides
+    from mlgate.gates.engine.evaluation import Overrides
     from mlgate.gates.promotion import promote
 
     ws = tmp_path / "ws"

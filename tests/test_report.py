@@ -72,7 +72,7 @@ import pytest  # noqa: E402
 
 from mlgate.gates import curves as curves_module  # noqa: E402
 from mlgate.gates.decision import Decision  # noqa: E402
-from mlgate.gates.evaluate import Result  # noqa: E402
+from mlgate.gates.result import Result
 from mlgate.gates.report import (COMMENT_LIMIT, MARKER, SUMMARY_LIMIT, gate_row, render_html,  # noqa: E402
                           render_junit, render_markdown, render_summary, trim_markdown)
 from mlgate.gates.result import schema_path, to_dict  # noqa: E402

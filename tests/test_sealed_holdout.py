@@ -16,8 +16,8 @@ import pytest
 
 from mlgate.gates.config import parse_policy
 from mlgate.gates.errors import ConfigError, DataError, InfrastructureError, InputError
-from mlgate.gates.holdout_source import locate_holdout
-from mlgate.gates.sealing import new_key, seal_file
+from mlgate.gates.holdout.source import locate_holdout
+from mlgate.gates.holdout.sealing import new_key, seal_file
 from https_loopback import make_certificate, start
 
 TOKEN = "tok-SECRET-7f3a9c-do-not-print"
@@ -204,12 +204,12 @@ def test_a_variable_with_a_line_break_cannot_inject_a_header(sealed_server, tmp_
 
 def test_an_error_quoting_the_secret_is_scrubbed(sealed_server, tmp_path, monkeypatch):
     """Whatever fails underneath (here a simulated bug repeating the headers), the secret is not shown."""
-    import mlgate.gates.download
+    import mlgate.gates.holdout.download
 
     def leaky(url, sha256, cache, *, headers=None, **kw):
         raise RuntimeError(f"simulated failure with headers {headers}")
 
-    monkeypatch.setattr(mlgate.gates.download, "fetch", leaky)
+    monkeypatch.setattr(mlgate.gates.holdout.download, "fetch", leaky)
     with pytest.raises(InfrastructureError) as exc:
         locate(url_policy(f"{sealed_server.url}/holdout.csv"), tmp_path, env={"MLGATE_HOLDOUT_TOKEN": TOKEN})
     assert TOKEN not in str(exc.value) and "Bearer ***" in str(exc.value)
@@ -243,9 +243,9 @@ def test_an_encrypted_holdout_round_trips_into_a_private_file(tmp_path):
 
 
 def test_a_multi_chunk_holdout_round_trips(tmp_path, monkeypatch):
-    import mlgate.gates.sealing
+    import mlgate.gates.holdout.sealing
 
-    monkeypatch.setattr(mlgate.gates.sealing, "CHUNK_BYTES", 7)
+    monkeypatch.setattr(mlgate.gates.holdout.sealing, "CHUNK_BYTES", 7)
     body = b"".join(b"%d,%d\n" % (i, i % 2) for i in range(100))
     key = new_key()
     ws = sealed_workspace(tmp_path, key, b"x,label\n" + body)
@@ -303,9 +303,9 @@ def _chunks(path: Path) -> tuple[bytes, list[bytes]]:
 ], ids=["dropped-last-chunk", "reordered", "appended", "flipped-byte", "plaintext"])
 def test_a_tampered_sealed_file_is_refused(tamper, message, tmp_path, monkeypatch):
     """A pull request cannot read the holdout, but could try to drop or reorder its rows."""
-    import mlgate.gates.sealing
+    import mlgate.gates.holdout.sealing
 
-    monkeypatch.setattr(mlgate.gates.sealing, "CHUNK_BYTES", 4)
+    monkeypatch.setattr(mlgate.gates.holdout.sealing, "CHUNK_BYTES", 4)
     key = new_key()
     ws = sealed_workspace(tmp_path, key)
     sealed = ws / "data" / "holdout.csv.sealed"

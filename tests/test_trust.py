@@ -670,7 +670,7 @@ def test_the_size_gate_weighs_the_model_not_its_compression(tmp_path):
 
     from sklearn.ensemble import RandomForestClassifier
 
-    from mlgate.gates.models import load_model_file
+    from mlgate.gates.models.load import load_model_file
 
     X, y = np.random.default_rng(0).random((2000, 10)), np.arange(2000) % 2
     big = RandomForestClassifier(n_estimators=20, random_state=0).fit(X, y)

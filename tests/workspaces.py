@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from mlgate.gates.registry import FileRegistry
+from mlgate.gates.registry.file import FileRegistry
 
 
 def fit_logistic(train: pd.DataFrame, columns: list[str], target: str = "label", **kw):

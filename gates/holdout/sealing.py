@@ -16,15 +16,21 @@ came from (``key_source``) for messages.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import struct
 import tempfile
-from pathlib import Path
 
-from .errors import DataError, InputError
+from ..errors import DataError, InputError
 
 MAGIC = b"mlgate-sealed 1\n"
+
+
 CHUNK_BYTES = 4 << 20
+
+
 _HEAD = struct.Struct(">QB")  # chunk index, last-chunk flag
+
+
 # The longest token line a chunk makes (base64 of version, time, IV, padded ciphertext, HMAC).
 _MAX_LINE = 4 * ((1 + 8 + 16 + (_HEAD.size + CHUNK_BYTES) // 16 * 16 + 16 + 32 + 2) // 3) + 2
 

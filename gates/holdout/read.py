@@ -1,7 +1,7 @@
-"""Tables: read them, and settle the task and the labels.
+"""Reading tables: the holdout's file formats, whole or in chunks, and the label rules.
 
-The holdout's own checks (a missing target, a NaN label, duplicated ids) live in one place,
-the survey pass of ``engine.survey``, which every evaluation runs before any model does.
+Every parser failure becomes a DataError naming the file, so a user learns which file is
+broken, never a pandas traceback. The holdout's checks live in ``survey``.
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError, DataError
+from ..errors import ConfigError, DataError
 
 TABULAR_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+
 MAX_COLUMNS = 100_000  # far above real holdouts; a wider header is an attack on the parser
 
 
@@ -129,7 +131,7 @@ def plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _preview(columns: list, limit: int = 20) -> str:
+def preview(columns: list, limit: int = 20) -> str:
     shown = ", ".join(repr(c) for c in columns[:limit])
     more = f", … ({len(columns) - limit} more)" if len(columns) > limit else ""
     return f"[{shown}{more}]"

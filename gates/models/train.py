@@ -14,16 +14,18 @@ from __future__ import annotations
 
 import ctypes
 import os
+from pathlib import Path
 import shlex
 import signal
 import subprocess
 import tempfile
 import time
-from pathlib import Path
 
-from .errors import ModelError
+from ..errors import ModelError
 
 PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 36, 37
+
+
 TAIL_LINES = 20
 
 

@@ -1,171 +1,20 @@
-"""Load models safely and score them on the holdout.
+"""Scoring: what a model (or a predictions file) says about the holdout's rows.
 
-A model file may come from a pull request, so it is loaded through skops with an explicit
-type allowlist; pickles (which run code on load) only when the caller says it trusts them.
-Models that need libraries the container lacks take part through predictions files instead.
+Labels come from ``predict`` only, never an argmax of the probabilities, so the gate
+measures what will serve; probabilities are checked (finite, in [0, 1], rows summing to 1).
 """
 
 from __future__ import annotations
 
-import time
-import zipfile
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .data import Holdout, plain, read_table
-from .errors import ConfigError, DataError, ModelError
-from .paths import sha256_file
-
-SKOPS_SUFFIXES = {".skops"}
-PICKLE_SUFFIXES = {".pkl", ".pickle", ".joblib"}
-PREDICTION_COLUMN = "prediction"
-SCORE_COLUMN = "score"
-PROBA_PREFIX = "proba_"
-ROW_ID_COLUMN = "row_id"
-
-
-@dataclass
-class Model:
-    """One side of the comparison: an estimator or a file of its predictions."""
-
-    role: str  # candidate | production
-    source: str
-    sha256: str
-    path: Path | None = None
-    estimator: Any = None
-    predictions: pd.DataFrame | None = None
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def size_mb(self) -> float | None:
-        """On-disk size of the artifact in MB (10^6 bytes); None for a predictions file."""
-        if self.estimator is None or self.path is None:
-            return None
-        # Measured when loaded: a train command that runs later cannot resize what was judged.
-        return self.extra.get("size_bytes", self.path.stat().st_size) / 1e6
-
-    @property
-    def kind(self) -> str:
-        return "predictions" if self.estimator is None else "model"
-
-
-def load_model_file(path: Path, *, role: str, label: str, trusted_types=(), trust_pickle: bool = False) -> Model:
-    """Load ``path`` as a model; ``label`` is how the user named it (for messages)."""
-    if not path.is_file():
-        raise ModelError(f"{label}: {role} model file not found")
-    suffix = path.suffix.lower()
-    if suffix in SKOPS_SUFFIXES:
-        estimator = _load_skops(path, label, tuple(trusted_types))
-    elif suffix in PICKLE_SUFFIXES:
-        if not trust_pickle:
-            raise ModelError(
-                f"{label}: refusing to unpickle a {suffix} file, since unpickling can run arbitrary code; "
-                "save the model with skops (.skops), or pass --trust-pickle (action input trust_pickle) "
-                "if this file comes from a trusted source"
-            )
-        estimator = _load_pickle(path, label)
-    else:
-        raise ModelError(f"{label}: unsupported model file type {suffix or '(none)'!r}; expected .skops (or .joblib/.pkl with --trust-pickle)")
-    if not hasattr(estimator, "predict"):
-        raise ModelError(f"{label}: the loaded object ({type(estimator).__name__}) has no predict method")
-    return Model(role=role, source=label, sha256=sha256_file(path), path=path, estimator=estimator,
-                 extra={"size_bytes": _unpacked_size(path, suffix)})
-
-
-def _unpacked_size(path: Path, suffix: str) -> int:
-    """What the model weighs once loaded: a skops file is a zip, and a model recompressed with
-    DEFLATE would otherwise pass a size gate at a thousandth of its size."""
-    if suffix in SKOPS_SUFFIXES:
-        try:
-            with zipfile.ZipFile(path) as zf:
-                return max(sum(info.file_size for info in zf.infolist()), path.stat().st_size)
-        except (zipfile.BadZipFile, OSError):
-            pass
-    return path.stat().st_size
-
-
-def _load_skops(path: Path, label: str, trusted: tuple[str, ...]):
-    return _load_skops_source({"file": path}, label, trusted)
-
-
-def _load_skops_source(source: dict, label: str, trusted: tuple[str, ...]):
-    """``source`` is ``{"file": path}`` or ``{"data": bytes}`` (the two ways skops reads)."""
-    import skops.io as sio
-
-    try:
-        untrusted = sio.get_untrusted_types(**source)
-    except RecursionError:
-        raise ModelError(f"{label}: not a readable skops file (its schema nests too deeply)") from None
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, RuntimeError, NotImplementedError,
-            TypeError, AttributeError) as exc:
-        # zipfile raises RuntimeError for an encrypted member, NotImplementedError for an
-        # unknown compression; a hand-made schema can surface as TypeError/AttributeError.
-        raise ModelError(f"{label}: not a readable skops file ({type(exc).__name__}: {_first_line(exc)})") from None
-    refused = sorted(t for t in untrusted if t not in trusted)
-    if refused:
-        raise ModelError(
-            f"{label}: refusing to load untrusted types {refused}; if you trust them, list them under "
-            "security.trusted_types in the policy on the base branch"
-        )
-    try:
-        if "file" in source:
-            return sio.load(source["file"], trusted=list(untrusted))
-        return sio.loads(source["data"], trusted=list(untrusted))
-    except Exception as exc:  # skops surfaces many error types for a corrupt archive
-        raise ModelError(f"{label}: cannot load skops file ({type(exc).__name__}: {_first_line(exc)})") from None
-
-
-def load_model_bytes(data: bytes, *, suffix: str, role: str, label: str, trusted_types=(),
-                     trust_pickle: bool = False) -> Model:
-    """Load a model shipped as bytes (to a Dask worker) with the same checks as a file.
-
-    ``suffix`` is the original file's (``.skops``, or a pickle suffix that needs ``trust_pickle``).
-    """
-    import hashlib
-    import io
-
-    suffix = suffix.lower()
-    if suffix in SKOPS_SUFFIXES:
-        estimator = _load_skops_source({"data": data}, label, tuple(trusted_types))
-    elif suffix in PICKLE_SUFFIXES:
-        if not trust_pickle:
-            raise ModelError(f"{label}: refusing to unpickle a {suffix} model, since unpickling can run arbitrary code")
-        import joblib
-
-        try:
-            estimator = joblib.load(io.BytesIO(data))
-        except Exception as exc:
-            raise ModelError(f"{label}: cannot unpickle ({type(exc).__name__}: {_first_line(exc)})") from None
-    else:
-        raise ModelError(f"{label}: unsupported model file type {suffix or '(none)'!r}")
-    if not hasattr(estimator, "predict"):
-        raise ModelError(f"{label}: the loaded object ({type(estimator).__name__}) has no predict method")
-    return Model(role=role, source=label, sha256=hashlib.sha256(data).hexdigest(), estimator=estimator)
-
-
-def _load_pickle(path: Path, label: str):
-    import joblib
-
-    try:
-        return joblib.load(path)
-    except Exception as exc:
-        raise ModelError(f"{label}: cannot unpickle ({type(exc).__name__}: {_first_line(exc)})") from None
-
-
-def load_predictions_file(path: Path, *, role: str, label: str) -> Model:
-    if not path.is_file():
-        raise DataError(f"{label}: {role} predictions file not found")
-    frame = read_table(path, label, f"{role}.predictions")
-    if PREDICTION_COLUMN not in frame.columns:
-        raise DataError(f"{label}: column {PREDICTION_COLUMN!r} not found; columns are {list(frame.columns)[:20]}")
-    return Model(role=role, source=label, sha256=sha256_file(path), path=path, predictions=frame)
-
-
-# ----------------------------------------------------------------------------- scoring
+from ..errors import ConfigError, DataError, ModelError
+from ..holdout.read import Holdout, plain
+from .load import PREDICTION_COLUMN, PROBA_PREFIX, ROW_ID_COLUMN, SCORE_COLUMN, Model, first_line
 
 
 @dataclass
@@ -260,7 +109,7 @@ def _score_estimator(model: Model, holdout: Holdout, *, labels, exclude, want_pr
     except Exception as exc:
         raise ModelError(
             f"{model.source}: the {model.role} model failed to predict on {holdout.source} "
-            f"({type(exc).__name__}: {_first_line(exc)})"
+            f"({type(exc).__name__}: {first_line(exc)})"
         ) from None
     if len(predicted) != holdout.rows:
         raise ModelError(f"{model.source}: predict returned {len(predicted)} rows for {holdout.rows} holdout rows")
@@ -415,43 +264,3 @@ def _match_labels(values: np.ndarray, labels: tuple) -> np.ndarray:
 
 def _common_key(a: pd.Series, b: pd.Index):
     return str if (a.dtype == object or b.dtype == object) else (lambda v: v)
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else ""
-
-
-# ----------------------------------------------------------------------------- latency
-
-
-def measure_latency(models: list[Model], holdout: Holdout, exclude: set[str], *, batch_rows: int = 10_000,
-                    repeats: int = 7) -> list[float | None]:
-    """Predict time per 1,000 rows for each model, measured the same way for both.
-
-    Both models predict the same batch of ``batch_rows`` rows (the holdout's first rows, tiled
-    when the holdout is smaller, so a tiny holdout does not turn the ratio into timer noise).
-    Runs are interleaved, alternating which model goes first, and the minimum of each is kept:
-    load from a noisy neighbour only ever adds time, so the minimum is the stable estimate.
-    """
-    rows = min(holdout.rows, batch_rows)
-    frames = []
-    for m in models:
-        if m.estimator is None:
-            frames.append(None)
-            continue
-        frame = feature_frame(m, holdout, exclude).iloc[:rows]
-        if rows < batch_rows:
-            frame = pd.concat([frame] * -(-batch_rows // rows), ignore_index=True).iloc[:batch_rows]
-        frames.append(frame)
-    best = [float("inf")] * len(models)
-    order = list(range(len(models)))
-    for _ in range(repeats):
-        for i in order:
-            if frames[i] is None:
-                continue
-            start = time.perf_counter()
-            models[i].estimator.predict(frames[i])
-            best[i] = min(best[i], time.perf_counter() - start)
-        order.reverse()
-    return [None if f is None else best[i] * 1000.0 * 1000.0 / len(f) for i, f in enumerate(frames)]

@@ -14,16 +14,22 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
+import tempfile
 from typing import Mapping
 from urllib.parse import urljoin, urlparse
 
-from .errors import ConfigError, DataError, InfrastructureError
+from ..errors import ConfigError, DataError, InfrastructureError
 
 MAX_BYTES = 20 * 1024**3
+
+
 TIMEOUT_S = 60
+
+
 MAX_REDIRECTS = 5
+
+
 _REDIRECTS = {301, 302, 303, 307, 308}
 
 
@@ -88,6 +94,6 @@ def _origin(url: str) -> tuple:
 
 
 def _sha256(path: Path) -> str:
-    from .paths import sha256_file
+    from ..paths import sha256_file
 
     return sha256_file(path)

@@ -20,18 +20,20 @@ every run; an unsealed one is cached by its SHA-256 in ``cache_dir`` as before.
 from __future__ import annotations
 
 import atexit
-import shutil
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+import shutil
+import tempfile
 from typing import Mapping
 
-from .config import VARIABLE, VARIABLE_PREFIX, Policy
-from .errors import InfrastructureError, InputError, MlgateError
-from .paths import inside
+from ..config import VARIABLE, VARIABLE_PREFIX, Policy
+from ..errors import InfrastructureError, InputError, MlgateError
+from ..paths import inside
 
 SEALED_SUFFIX = ".sealed"
+
+
 _JUDGE_ONLY = ("sealed holdouts are readable only in the judge job (a GitHub environment restricted "
                "to the default branch); a pull request's build job never has it")
 

@@ -23,15 +23,17 @@ line saying what failed.
 from __future__ import annotations
 
 import dataclasses
-
-import math
 from dataclasses import dataclass
+import math
 
-from .engine import LATENCY_ROWS, Plan, Streamed, StreamTotals, Survey, check_rows, score_chunk, slice_scores
-from .errors import InfrastructureError, InputError, MlgateError
-from .models import Model, load_model_bytes
+from ..errors import InfrastructureError, InputError, MlgateError
+from ..holdout.survey import Survey
+from ..models.load import Model, load_model_bytes
+from .chunks import Plan, Streamed, StreamTotals, check_rows, score_chunk, slice_scores
 
 CONNECT_TIMEOUT_S = 20
+
+
 _LOADED: dict = {}  # per worker process: models already loaded from their bytes
 
 
@@ -92,9 +94,9 @@ def read_dataframe(survey: Survey, chunk_rows: int):
     path = str(survey.path)
     wanted = max(1, math.ceil(survey.rows / chunk_rows))
     if survey.fmt == "csv":
-        from .engine import _compression
+        from ..holdout.read_chunks import compression_of
 
-        compression = _compression(survey.path)
+        compression = compression_of(survey.path)
         blocksize = None
         if compression is None:
             blocksize = max(1 << 16, int(survey.path.stat().st_size / wanted) + 1)
@@ -117,7 +119,7 @@ def stream_dask(survey: Survey, plan: Plan, candidate: Model, production: Model 
         client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
     except Exception as exc:
         raise InfrastructureError(
-            f"--scheduler: cannot reach the Dask scheduler at {scheduler!r} ({type(exc).__name__}: {_first_line(exc)})"
+            f"--scheduler: cannot reach the Dask scheduler at {scheduler!r} ({type(exc).__name__}: {first_line(exc)})"
         ) from None
     try:
         ddf = read_dataframe(survey, chunk_rows)
@@ -160,14 +162,11 @@ def stream_dask(survey: Survey, plan: Plan, candidate: Model, production: Model 
 def _failure(exc: Exception, scheduler: str) -> str:
     name = type(exc).__name__
     if name == "KilledWorker":
-        return (f"Dask engine: a partition's worker died repeatedly and Dask gave up retrying it ({_first_line(exc)}); "
+        return (f"Dask engine: a partition's worker died repeatedly and Dask gave up retrying it ({first_line(exc)}); "
                 f"check the workers' memory and logs on {scheduler}")
-    return f"Dask engine: scoring on {scheduler} failed ({name}: {_first_line(exc)})"
+    return f"Dask engine: scoring on {scheduler} failed ({name}: {first_line(exc)})"
 
 
-def _first_line(exc: Exception) -> str:
+def first_line(exc: Exception) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:300] if text else ""
-
-
-__all__ = ["ModelPayload", "payload", "worker_model", "score_partition", "read_dataframe", "stream_dask", "LATENCY_ROWS"]

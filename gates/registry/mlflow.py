@@ -12,17 +12,21 @@ comes from the policy, never from the environment.
 
 from __future__ import annotations
 
-import json
-import tempfile
 from datetime import datetime, timezone
+import json
 from pathlib import Path
+import tempfile
 
-from .errors import InfrastructureError, RegistryError
-from .paths import sha256_file
-from .registry import Version, unset_alias
+from ..errors import InfrastructureError, RegistryError
+from ..paths import sha256_file
+from .base import Version, unset_alias
 
 EXPERIMENT = "mlgate"
+
+
 TAG = "mlgate."
+
+
 HISTORY_TAG = TAG + "aliases"  # on the registered model: a JSON list of every alias mlgate moved
 
 

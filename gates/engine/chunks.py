@@ -1,0 +1,219 @@
+"""The one scoring path: the holdout read and scored chunk by chunk, whatever its size.
+
+Two passes over the file, both in chunks of ``engine.chunk_rows`` rows (CSV through
+``pandas.read_csv(chunksize=)``, Parquet through ``ParquetFile.iter_batches``); a small
+holdout is one chunk:
+
+1. **Survey** — only the target, slice and id columns (cheap for Parquet, which is columnar;
+   for CSV the parser still tokenizes every line, and the file's SHA-256 is computed from the
+   same bytes as they stream past, so CSV is hashed without a pass of its own). The survey is
+   the holdout's one set of checks — missing target values, non-numeric regression targets,
+   duplicated ids, missing columns — with global data-row numbers; it infers the task and
+   collects the label set *before* any model runs. Knowing the labels up front settles the positive label, the probability columns and
+   the gates' fit exactly as the in-memory engine does (discovering labels as chunks arrive
+   would change them mid-stream). CSV chunks infer dtypes one by one, so a column that reads as
+   int in one chunk and float in another would give different labels or slice keys than one
+   whole read; the survey records each chunk's kind and, when they disagree, resolves them the
+   way a whole-file read does and re-reads those columns with that dtype forced.
+2. **Scoring** — each chunk is scored by both models and reduced to :class:`Evidence` (joint
+   cells, loss moments, float32 scores, the curves' score bins) which is merged into the
+   running total; nothing else about the chunk is kept, except its first ``LATENCY_ROWS`` rows
+   for the latency gate. Reading the next chunk, running the models on this one and reducing
+   the previous one overlap on three threads (see :func:`stream_local`), and a Parquet file is
+   hashed on a fourth, so a second core absorbs most of what the gate adds to the floor every
+   evaluation pays (reading the rows and running both models).
+
+Memory: the survey holds the label set (at most ``MAX_DISTINCT_LABELS``) and, only when
+``data.id_column`` is set, the ids (to find duplicates across chunks). Scoring holds up to
+four chunks, the merged counts, moments and curve bins (O(K³ + slices · metrics), 2 MB of
+bins), and the DeLong scores: 9 bytes per row (two float32 scores and one bool), 9 more per
+row per slice column when a roc_auc ``slice_max_drop`` gate needs slice scores, and twice that
+for a moment while the chunks' arrays are concatenated at the end. 50 million rows is 450 MB
+of scores. Gates without a rank statistic then need nothing per row (measured with
+benchmarks/bench_engine.py: 3.3–3.7 GB peak for 50 million rows, against 2.5 GB for merely reading
+and predicting). A roc_auc gate's DeLong needs O(n) temporaries on top — each model's sorted
+keys, permutation and components in 8-byte words, both models at once — which dominates the
+peak: 8.0 GB for 50 million rows, about 160 bytes per row. Budget ~170 bytes per row of RAM
+for a streamed holdout with a roc_auc gate.
+
+Predictions files are loaded whole (they hold two or three columns) and scored once against
+the survey's ids or row order with the in-memory code and its messages; each chunk then takes
+its slice of those predictions by global row offset.
+
+The functions here are pure (no environment, no globals) so ``gates.engine_dask`` runs the same
+``score_chunk`` on workers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .. import stats
+from ..errors import DataError, ModelError
+from ..evidence import Comparands, Evidence, EvidenceSum, build_evidence
+from ..holdout.read import Holdout
+from ..holdout.read_chunks import iter_chunks
+from ..holdout.survey import Survey
+from ..models.load import Model
+from ..models.score import Scores, score_model
+
+DEFAULT_CHUNK_ROWS = 250_000
+
+
+# Up to this many rows the engine keeps what only rows in memory allow: per-row loss
+# differences for the reported Wilcoxon and row bootstrap, float64 scores and exact curves
+# (8 bytes per row per loss metric and 8 per score). Beyond it, per-row state is the compact
+# float32 scores DeLong needs and nothing else.
+ROW_EXTRAS_MAX_ROWS = 1_000_000
+
+
+LATENCY_ROWS = 10_000  # rows kept from the first chunk to time predict (as measure_latency does)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a chunk needs to be scored, decided before the scoring pass (picklable)."""
+
+    source: str
+    target: str
+    task: str
+    labels: tuple | None
+    positive_label: object
+    pos_index: int | None
+    id_column: str | None
+    slices: tuple
+    exclude: frozenset
+    want_proba: bool
+    loss_metrics: frozenset
+    slice_scores: bool  # keep per-slice score arrays (a roc_auc slice gate needs them)
+    y_center: float = 0.0  # regression: the first target value (see Comparands.y_center)
+    bin_scores: bool = True  # count the curves' score bins per chunk (2 MB of counts each)
+    keep_rows: bool = False  # keep per-row loss differences (holdouts up to ROW_EXTRAS_MAX_ROWS)
+    score_dtype: str | None = "float32"  # DeLong's scores; None keeps the models' float64
+
+
+def fixed_scores(model: Model, survey: Survey, plan: Plan) -> Scores:
+    """A predictions file scored once against the whole holdout's ids or row count."""
+    if survey.ids is not None:
+        frame = pd.DataFrame({plan.id_column: survey.ids})
+    else:
+        frame = pd.DataFrame(index=pd.RangeIndex(survey.rows))
+    skeleton = Holdout(frame=frame, source=survey.source, sha256=survey.sha256, target=survey.target, task=survey.task)
+    return score_model(model, skeleton, labels=plan.labels, positive_label=plan.positive_label,
+                       id_column=plan.id_column, exclude=set(plan.exclude), want_proba=plan.want_proba)
+
+
+def slice_scores(scores: Scores | None, offset: int, n: int) -> Scores | None:
+    if scores is None:
+        return None
+    proba = None if scores.proba is None else scores.proba[offset:offset + n]
+    return Scores(predicted=scores.predicted[offset:offset + n], proba=proba)
+
+
+def score_chunk(frame: pd.DataFrame, plan: Plan, candidate: Model, production: Model | None,
+                fixed: dict | None = None) -> tuple[Evidence, dict]:
+    """Score one chunk with both models and reduce it to evidence, overall and per slice.
+
+    ``fixed`` maps a role to that model's predictions for exactly these rows (predictions files).
+    Slice evidence is keyed by ``(column, value as text)``, or ``(column, None)`` for missing.
+    """
+    return reduce_chunk(*predict_chunk(frame, plan, candidate, production, fixed), plan)
+
+
+def predict_chunk(frame: pd.DataFrame, plan: Plan, candidate: Model, production: Model | None,
+                  fixed: dict | None = None) -> tuple[pd.DataFrame, Comparands]:
+    """Both models' outputs on one chunk (the half of :func:`score_chunk` that runs the models)."""
+    fixed = fixed or {}
+    frame = frame.reset_index(drop=True)
+    if plan.task == "regression":
+        frame[plan.target] = pd.to_numeric(frame[plan.target]).astype(float)
+    chunk = Holdout(frame=frame, source=plan.source, sha256="", target=plan.target, task=plan.task)
+    kwargs = dict(labels=plan.labels, positive_label=plan.positive_label, id_column=plan.id_column,
+                  exclude=set(plan.exclude), want_proba=plan.want_proba)
+    cand = fixed.get("candidate") or score_model(candidate, chunk, **kwargs)
+    prod = cand
+    if production is not None:
+        prod = fixed.get("production") or score_model(production, chunk, **kwargs)
+    if plan.labels is not None:
+        unknown = set(pd.unique(cand.predicted)) - set(plan.labels)
+        if unknown:
+            raise ModelError(f"{candidate.source}: predicted label(s) {sorted(map(str, unknown))[:5]} not among the labels {list(plan.labels)}")
+    c = Comparands(
+        task=plan.task, labels=plan.labels, pos_index=plan.pos_index, y=chunk.y,
+        pred_candidate=cand.predicted, pred_production=prod.predicted,
+        proba_candidate=cand.proba, proba_production=prod.proba, y_center=plan.y_center,
+    )
+    return frame, c
+
+
+def reduce_chunk(frame: pd.DataFrame, c: Comparands, plan: Plan) -> tuple[Evidence, dict]:
+    """One chunk's model outputs reduced to evidence, overall and per slice (no model runs)."""
+    metrics = set(plan.loss_metrics)
+    dtype = None if plan.score_dtype is None else np.dtype(plan.score_dtype)
+    overall = build_evidence(c, metrics, keep_rows=plan.keep_rows, score_dtype=dtype, bin_scores=plan.bin_scores)
+    slices: dict = {}
+    for column in plan.slices:
+        values = frame[column]
+        missing = values.isna().to_numpy()
+        keys = values.astype(str).to_numpy()
+        for key in pd.unique(keys[~missing]):
+            slices[(column, key)] = build_evidence(c, metrics, (keys == key) & ~missing, keep_rows=plan.keep_rows,
+                                                   keep_scores=plan.slice_scores, score_dtype=dtype)
+        if missing.any():
+            slices[(column, None)] = build_evidence(c, metrics, missing, keep_rows=plan.keep_rows,
+                                                    keep_scores=plan.slice_scores, score_dtype=dtype)
+    return overall, slices
+
+
+class StreamTotals:
+    """Overall and per-slice running merges, in chunk order."""
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.rows = 0
+        self.overall = EvidenceSum()
+        self.slices: dict = {}
+
+    def add(self, overall: Evidence, slices: dict) -> None:
+        self.rows += overall.n
+        self.overall.add(overall)
+        for key, ev in slices.items():
+            self.slices.setdefault(key, EvidenceSum()).add(ev)
+
+    def result(self, labels: tuple | None) -> tuple[Evidence, dict[str, Evidence]]:
+        overall = self.overall.result()
+        if overall.cells is None and labels is not None:  # no rows at all: empty cells
+            overall.cells = stats.JointCells(labels, np.zeros((len(labels),) * 3, np.int64))
+        named: dict[str, Evidence] = {}
+        for column in self.plan.slices:  # the in-memory order: sorted values, then missing
+            keys = sorted(k for (col, k) in self.slices if col == column and k is not None)
+            for key in keys:
+                named[f"{column}={key}"] = self.slices[(column, key)].result()
+            if (column, None) in self.slices:
+                named[f"{column}=<missing>"] = self.slices[(column, None)].result()
+        return overall, named
+
+
+@dataclass
+class Streamed:
+    overall: Evidence
+    slices: dict[str, Evidence]
+    rows: int
+    sha256: str
+    sample: pd.DataFrame | None  # the first rows, to time predict
+
+
+def check_rows(survey: Survey, rows: int) -> None:
+    if rows != survey.rows:
+        raise DataError(f"{survey.source}: read {rows} rows while scoring but {survey.rows} while checking; "
+                        "did the file change during the evaluation?")
+
+
+def sample_holdout(survey: Survey, sample: pd.DataFrame | None) -> Holdout:
+    """The first rows as a Holdout, for ``measure_latency``."""
+    if sample is None:
+        sample = next(iter_chunks(survey.path, survey.source, chunk_rows=LATENCY_ROWS, dtypes=survey.dtypes))
+    return Holdout(frame=sample, source=survey.source, sha256=survey.sha256, target=survey.target, task=survey.task)
