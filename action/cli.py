@@ -133,7 +133,7 @@ def workspace_options(f):
 
 
 def _policy(config, workspace):
-    from ..gates.config import load_policy
+    from ..gates.config.parse import load_policy
 
     workspace = Path(workspace)
     if not workspace.is_dir():
@@ -348,7 +348,7 @@ def seal_command(src, dst, new_key, key_env, debug) -> int:
 @debug_option
 def demo_command(out, scenario, quiet, debug) -> int:
     """Build an example workspace from scikit-learn's bundled data and evaluate it."""
-    from ..gates.config import load_policy
+    from ..gates.config.parse import load_policy
     from ..gates.demo import build
     from ..gates.engine import evaluate
     from ..gates.outputs import write_outputs

@@ -39,7 +39,7 @@ def limit_for(settings: Settings, trigger: Trigger, forge_factory) -> float:
     except after a merge, whose checkout holds the PR's own policy — then the policy as it was
     before the merge (``base.sha``), as promotion reads it. The default when it cannot be read
     (the child will report why)."""
-    from ..gates.config import load_policy, parse_policy
+    from ..gates.config.parse import load_policy, parse_policy
 
     try:
         if trigger.kind == "merge" and trigger.base_sha:

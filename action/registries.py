@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..gates.config import Policy
+from ..gates.config.spec import Policy
 from ..gates.errors import ConfigError
 from ..gates.registry.open import open_registry as open_file_registry
 

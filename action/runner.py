@@ -17,7 +17,8 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Callable, NamedTuple
 
-from ..gates.config import Policy, load_policy, parse_policy
+from ..gates.config.spec import Policy
+from ..gates.config.parse import load_policy, parse_policy
 from ..gates.errors import ConfigError, InfrastructureError, MlgateError
 from ..gates.engine import Overrides, evaluate
 from ..gates.result import Result
@@ -245,7 +246,7 @@ def build_candidate_only(settings: Settings, policy: Policy, overrides, pub: Pub
 
 def holdout_secret_variables(policy: Policy) -> tuple[str, ...]:
     """The environment variables a sealed holdout's credential is read from."""
-    from ..gates.config import VARIABLE
+    from ..gates.config.spec import VARIABLE
 
     names = [name for _, text in policy.data.headers for name in VARIABLE.findall(text)]
     if policy.data.key_env:

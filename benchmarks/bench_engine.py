@@ -115,7 +115,7 @@ def run_floor(ws: Path, chunk_rows: int, model: str) -> dict:
 
 
 def run_engine(ws: Path, mode: str, chunk_rows: int, scheduler: str | None, model: str, gates: str) -> dict:
-    from mlgate.gates.config import load_policy
+    from mlgate.gates.config.parse import load_policy
     from mlgate.gates.engine.evaluation import Overrides, evaluate
 
     chunk = "" if mode == "in-memory" else f", chunk_rows: {chunk_rows}"

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Policy
+from .config.spec import Policy
 from .errors import Blocked, ConfigError, InputError
 from .engine import Overrides, evaluate
 from .holdout.source import locate_holdout

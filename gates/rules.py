@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from . import stats
-from .config import RELATIVE_RULES, GateSpec
+from .config.spec import RELATIVE_RULES, GateSpec
 from .evidence import Evidence
 from .metrics import CONFUSION, COST, LOSS, METRICS, RANKING, oriented_difference
 from .stats.power import power_report

@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from mlgate.gates.config import load_policy, parse_policy
+from mlgate.gates.config.parse import load_policy, parse_policy
 from mlgate.gates.errors import ConfigError
 
 SOURCE = ".github/mlgate.yml"

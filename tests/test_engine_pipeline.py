@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
 from mlgate.gates import curves
-from mlgate.gates.config import GateSpec
+from mlgate.gates.config.spec import GateSpec
 from mlgate.gates.engine.local import _read_ahead
 from mlgate.gates.errors import DataError
 from mlgate.gates.evidence import Comparands, build_evidence
@@ -284,7 +284,7 @@ def test_curves_counted_while_streaming_equal_the_in_memory_curves(tmp_path):
     import skops.io as sio
     from sklearn.linear_model import LogisticRegression
 
-    from mlgate.gates.config import load_policy
+    from mlgate.gates.config.parse import load_policy
     from mlgate.gates.engine import Overrides, evaluate
 
     rng = np.random.default_rng(4)
@@ -391,7 +391,7 @@ def test_a_model_failing_mid_stream_stops_every_stage(tmp_path):
     import skops.io as sio
     from sklearn.linear_model import LogisticRegression
 
-    from mlgate.gates.config import load_policy
+    from mlgate.gates.config.parse import load_policy
     from mlgate.gates.errors import ModelError
     from mlgate.gates.engine import Overrides, evaluate
 

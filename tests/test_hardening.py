@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlgate.action import commands
-from mlgate.gates.config import parse_policy
+from mlgate.gates.config.parse import parse_policy
 from mlgate.gates.errors import ConfigError
 from test_action import BASE_SHA, HEAD, POLICY, PR_REPO, REPO, TOKEN, checks, payload, report_comments  # noqa: F401
 from test_action import action, demo_templates, github  # noqa: F401 - pytest fixtures re-exported

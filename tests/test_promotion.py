@@ -168,7 +168,7 @@ def test_promote_reads_a_sealed_holdout_with_the_key_from_the_environment(cancer
     it stops (exit 2) before touching the registry."""
     import hashlib
 
-    from mlgate.gates.config import load_policy
+    from mlgate.gates.config.parse import load_policy
     from mlgate.gates.paths import sha256_file
     from mlgate.gates.holdout.sealing import new_key, seal_file
     from workspaces import CANCER_POLICY

@@ -230,7 +230,7 @@ def test_github_releases_refuse_to_guess_production_when_latest_is_not_a_model(t
 def test_promotion_moves_the_configured_alias(tmp_path):
     import numpy as np
 
-    from mlgate.gates.config import parse_policy
+    from mlgate.gates.config.parse import parse_policy
     from mlgate.gates.engine.evaluation import Overrides
     from mlgate.gates.promotion import promote
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlgate.gates.config import parse_policy
+from mlgate.gates.config.parse import parse_policy
 from mlgate.gates.report import fmt_against
 
 REPO = Path(__file__).resolve().parents[1]

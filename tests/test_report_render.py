@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from mlgate.gates.demo import build
-from mlgate.gates.config import load_policy
+from mlgate.gates.config.parse import load_policy
 from mlgate.gates.engine import evaluate
 from mlgate.gates.outputs import write_outputs
 from mlgate.gates.report import COMMENT_LIMIT, SUMMARY_LIMIT, render_markdown

@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 
 from mlgate.gates import rules
-from mlgate.gates.config import GateSpec
+from mlgate.gates.config.spec import GateSpec
 from mlgate.gates.decision import APPROVE, BLOCK, FIRST_MODEL, INCONCLUSIVE, decide
 from mlgate.gates.evidence import Evidence
 from mlgate.gates.stats import Comparison, ConfidenceInterval, JointCells, PairedMoments

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mlgate.gates.config import parse_policy
+from mlgate.gates.config.parse import parse_policy
 from mlgate.gates.errors import ConfigError, DataError, InfrastructureError, InputError
 from mlgate.gates.holdout.source import locate_holdout
 from mlgate.gates.holdout.sealing import new_key, seal_file

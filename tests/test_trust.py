@@ -335,7 +335,7 @@ def test_an_in_workspace_mlflow_store_is_protected_like_a_file_registry():
 
 def test_a_pr_editing_the_mlflow_store_is_blocked(action, github):
     from mlgate.action.runner import protected_blockers
-    from mlgate.gates.config import parse_policy
+    from mlgate.gates.config.parse import parse_policy
 
     policy = parse_policy(
         "version: 1\ndata: {holdout: data/h.csv, target: y}\ncandidate: {path: m.skops}\n"
@@ -645,7 +645,7 @@ def test_a_candidate_cannot_bring_a_phantom_class(tmp_path, run_cli, cancer):
 def test_a_slice_the_candidate_breaks_fails_the_gate():
     """The candidate never predicts the positive class in one slice: its precision there is
     undefined, production's is not. Not 'not gated' — a drop."""
-    from mlgate.gates.config import GateSpec
+    from mlgate.gates.config.spec import GateSpec
     from mlgate.gates.evidence import Comparands, build_evidence
     from mlgate.gates.rules import StatSettings, evaluate_gate
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mlgate.gates.config import GateSpec
+from mlgate.gates.config.spec import GateSpec
 from mlgate.gates.decision import APPROVE, BLOCK, INCONCLUSIVE, decide
 from mlgate.gates.evidence import Evidence
 from mlgate.gates.rules import StatSettings, evaluate_gate

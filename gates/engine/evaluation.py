@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from ..config import Policy
+from ..config.spec import Policy
 from ..curves import summarize as summarize_curves
 from ..decision import decide
 from ..errors import ConfigError, DataError, ModelError
@@ -66,7 +66,7 @@ def evaluate(policy: Policy, workspace: Path, overrides: Overrides | None = None
 
 
 def _sealed(policy: Policy, overrides: Overrides | None) -> bool:
-    from ..config import VARIABLE
+    from ..config.spec import VARIABLE
 
     if overrides is not None and overrides.data is not None:
         return False

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import Policy
+from ..config.spec import Policy
 from ..errors import ConfigError, InputError, ModelError
 from ..holdout.read import table_format
 from ..holdout.survey import Survey

@@ -27,7 +27,7 @@ import shutil
 import tempfile
 from typing import Mapping
 
-from ..config import VARIABLE, VARIABLE_PREFIX, Policy
+from ..config.spec import VARIABLE, VARIABLE_PREFIX, Policy
 from ..errors import InfrastructureError, InputError, MlgateError
 from ..paths import inside
 

@@ -19,7 +19,7 @@ import threading
 import numpy as np
 import pandas as pd
 
-from ..config import DataSpec
+from ..config.spec import DataSpec
 from ..errors import DataError
 from ..paths import sha256_file
 from .read import MAX_COLUMNS, infer_task, plain, preview, table_format

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..config import Policy
+from ..config.spec import Policy
 from ..errors import ConfigError
 from ..paths import inside
 from .file import FileRegistry

@@ -8,19 +8,28 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
+import re
 from typing import Any
 
 import yaml
 
-from .errors import ConfigError
-from .metrics import AVERAGES, AVERAGED, COST, METRICS
+from ..errors import ConfigError
+from ..metrics import AVERAGED, AVERAGES, COST, METRICS
+from .spec import (
+    MAX_CONFIG_BYTES,
+    RULES,
+    VARIABLE,
+    VARIABLE_PREFIX,
+    DataSpec,
+    GateSpec,
+    ModelSpec,
+    Policy,
+    RegistrySpec,
+    TrainSpec,
+)
+from .strict_yaml import DuplicateKey, StrictLoader, closest, join_key
 
-RULES = ("min", "max", "non_inferior", "superior", "max_drop", "max_ratio", "slice_max_drop")
-# Rules that compare against the production model (skipped when there is none).
-RELATIVE_RULES = {"non_inferior", "superior", "max_drop", "max_ratio", "slice_max_drop"}
 # What each rule requires, and what it additionally accepts.
 _RULE_KEYS: dict[str, tuple[set[str], set[str]]] = {
     "min": ({"threshold"}, set()),
@@ -31,99 +40,19 @@ _RULE_KEYS: dict[str, tuple[set[str], set[str]]] = {
     "max_ratio": ({"threshold"}, set()),
     "slice_max_drop": ({"max_drop"}, {"min_support"}),
 }
+
+
 _COST_RULES = {"min", "max", "max_ratio", "max_drop"}
-MAX_CONFIG_BYTES = 1_000_000
-# The one thing expanded in a policy: ``${NAME}`` in data.headers values and data.key, looked up
-# in the environment the caller passes (the policy is public, so secrets live there). Only
-# MLGATE_* names: a policy must not be able to send another secret of the job (GITHUB_TOKEN,
-# cloud credentials) to a server it names.
-VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-VARIABLE_PREFIX = "MLGATE_"
+
+
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
 # Headers whose value is a credential: written literally in a public policy, it is no secret.
 _CREDENTIAL_HEADER = re.compile(r"auth|token|key|secret|password|cookie|session", re.I)
 
 
-@dataclass(frozen=True)
-class TrainSpec:
-    command: str
-    output: str
-    timeout_s: float = 1800.0
-
-
-@dataclass(frozen=True)
-class RegistrySpec:
-    kind: str  # file | github-releases | mlflow
-    path: str | None = None
-    tag_prefix: str = "model-v"
-    model_name: str | None = None
-    tracking_uri: str | None = None
-    artifact_location: str | None = None  # mlflow: where new versions' artifacts go
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """Where a model comes from: exactly one of these is set."""
-
-    path: str | None = None
-    train: TrainSpec | None = None
-    predictions: str | None = None
-    registry: RegistrySpec | None = None
-    alias: str = "production"
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    holdout: str
-    target: str
-    sha256: str | None = None
-    id_column: str | None = None
-    slices: tuple[str, ...] = ()
-    positive_label: Any = None
-    allow_changes_in_pr: bool = False
-    # A sealed holdout (see holdout_source): request headers for an https holdout, values with
-    # ``${NAME}`` references; or the environment variable holding an encrypted file's key. With
-    # a key, data.sha256 pins the decrypted file (the rows the models are judged on).
-    headers: tuple[tuple[str, str], ...] = ()
-    key_env: str | None = None
-
-
-@dataclass(frozen=True)
-class GateSpec:
-    metric: str
-    rule: str
-    name: str
-    threshold: float | None = None
-    margin: float | None = None
-    max_drop: float | None = None
-    min_support: int = 30
-    average: str | None = None  # None: binary for two classes, macro otherwise
-
-
-@dataclass(frozen=True)
-class Policy:
-    version: int
-    task: str | None
-    data: DataSpec
-    candidate: ModelSpec
-    production: ModelSpec
-    gates: tuple[GateSpec, ...]
-    alpha: float = 0.05
-    power: float = 0.8  # the power each relative gate's detectable difference and rows needed are for
-    resamples: int = 10_000
-    seed: int = 0
-    trusted_types: tuple[str, ...] = ()
-    engine: str = "local"
-    scheduler: str | None = None
-    chunk_rows: int | None = None
-    promotion_when: str = "merge"
-    evaluate_s: float = 1800.0  # limits.evaluate_s: a privileged evaluation past this fails (exit 3)
-    source: str = ""
-    sha256: str = ""
-    raw: dict = field(default_factory=dict, compare=False, repr=False)
-
-
-class _Reader:
+class Reader:
     """Walks the YAML mapping, collecting the key path so every error can name it."""
 
     def __init__(self, source: str):
@@ -139,15 +68,15 @@ class _Reader:
             raise self.fail(path, "a mapping", value)
         for key in value:
             if not isinstance(key, str) or key not in allowed:
-                hint = _closest(str(key), allowed)
+                hint = closest(str(key), allowed)
                 extra = f" (did you mean {hint!r}?)" if hint else ""
                 raise ConfigError(
-                    f"{self.source}: {_join(path, str(key))}: unknown key{extra}; "
+                    f"{self.source}: {join_key(path, str(key))}: unknown key{extra}; "
                     f"expected one of {', '.join(sorted(allowed))}"
                 )
         for key in sorted(required):
             if key not in value or value[key] is None:
-                raise self.fail(_join(path, key), "a value (required)")
+                raise self.fail(join_key(path, key), "a value (required)")
         return value
 
     def string(self, value: Any, path: str) -> str:
@@ -178,25 +107,12 @@ class _Reader:
 
     def choice(self, value: Any, path: str, choices) -> str:
         if value not in choices:
-            hint = _closest(str(value), set(choices))
+            hint = closest(str(value), set(choices))
             extra = f" (did you mean {hint!r}?)" if hint else ""
             raise ConfigError(
                 f"{self.source}: {path}: expected one of {', '.join(choices)}, got {value!r}{extra}"
             )
         return value
-
-
-def _join(path: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else key
-
-
-def _closest(word: str, options: set[str]) -> str | None:
-    import difflib
-
-    match = difflib.get_close_matches(word, sorted(options), n=1, cutoff=0.75)
-    return match[0] if match else None
 
 
 def load_policy(path: str | Path, *, text: str | None = None, source: str | None = None) -> Policy:
@@ -220,15 +136,15 @@ def parse_policy(text: str, source: str) -> Policy:
     if len(text.encode("utf-8")) > MAX_CONFIG_BYTES:
         raise ConfigError(f"{source}: config is larger than {MAX_CONFIG_BYTES} bytes")
     try:
-        raw = yaml.load(text, Loader=_Loader)
-    except _DuplicateKey as exc:
+        raw = yaml.load(text, Loader=StrictLoader)
+    except DuplicateKey as exc:
         raise ConfigError(f"{source}: {exc.path}: {exc.problem}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{source}: invalid YAML{where}: {problem}") from None
-    r = _Reader(source)
+    r = Reader(source)
     top = r.mapping(
         raw,
         "",
@@ -299,7 +215,7 @@ def parse_policy(text: str, source: str) -> Policy:
     )
 
 
-def _data(r: _Reader, value: Any) -> DataSpec:
+def _data(r: Reader, value: Any) -> DataSpec:
     d = r.mapping(
         value,
         "data",
@@ -343,7 +259,7 @@ def _data(r: _Reader, value: Any) -> DataSpec:
     )
 
 
-def _headers(r: _Reader, value: Any, *, url: bool) -> tuple[tuple[str, str], ...]:
+def _headers(r: Reader, value: Any, *, url: bool) -> tuple[tuple[str, str], ...]:
     """``data.headers``; no message quotes a value (it may hold a credential by mistake)."""
     if value is None:
         return ()
@@ -353,7 +269,7 @@ def _headers(r: _Reader, value: Any, *, url: bool) -> tuple[tuple[str, str], ...
         raise r.fail("data.headers", "a mapping of header name to value")
     out = []
     for name, text in value.items():
-        where = _join("data.headers", str(name))
+        where = join_key("data.headers", str(name))
         if not isinstance(name, str) or not _HEADER_NAME.match(name):
             raise r.fail(where, "an HTTP header name (letters, digits and -)")
         if not isinstance(text, str) or not text.strip():
@@ -372,13 +288,13 @@ def _headers(r: _Reader, value: Any, *, url: bool) -> tuple[tuple[str, str], ...
     return tuple(out)
 
 
-def _prefixed(r: _Reader, name: str, where: str) -> None:
+def _prefixed(r: Reader, name: str, where: str) -> None:
     if not name.startswith(VARIABLE_PREFIX) or name == VARIABLE_PREFIX:
         raise r.fail(where, f"a variable named {VARIABLE_PREFIX}* (only those are looked up, so a policy cannot "
                             "send another secret of the job to a server)", "${" + name + "}")
 
 
-def _key(r: _Reader, value: Any, *, url: bool) -> str | None:
+def _key(r: Reader, value: Any, *, url: bool) -> str | None:
     """``data.key``: exactly ``${NAME}``; the variable's name is kept, never a key."""
     if value is None:
         return None
@@ -393,7 +309,7 @@ def _key(r: _Reader, value: Any, *, url: bool) -> str | None:
     return match.group(1)
 
 
-def _model(r: _Reader, value: Any, where: str, *, allow_registry: bool) -> ModelSpec:
+def _model(r: Reader, value: Any, where: str, *, allow_registry: bool) -> ModelSpec:
     keys = {"path", "train", "predictions"} | ({"registry", "alias"} if allow_registry else set())
     m = r.mapping(value, where, keys)
     sources = [k for k in ("path", "train", "predictions", "registry") if m.get(k) is not None]
@@ -425,7 +341,7 @@ def _model(r: _Reader, value: Any, where: str, *, allow_registry: bool) -> Model
     return ModelSpec(**spec)
 
 
-def _registry(r: _Reader, value: Any, where: str) -> RegistrySpec:
+def _registry(r: Reader, value: Any, where: str) -> RegistrySpec:
     if isinstance(value, str):
         return RegistrySpec(kind="file", path=r.string(value, where))
     m = r.mapping(value, where, {"kind", "path", "tag_prefix", "model_name", "tracking_uri", "artifact_location"}, {"kind"})
@@ -447,7 +363,7 @@ def _registry(r: _Reader, value: Any, where: str) -> RegistrySpec:
     )
 
 
-def _gates(r: _Reader, value: Any, task: str | None) -> tuple[GateSpec, ...]:
+def _gates(r: Reader, value: Any, task: str | None) -> tuple[GateSpec, ...]:
     if not isinstance(value, list) or not value:
         raise r.fail("gates", "a non-empty list of gates", value)
     gates = []
@@ -499,61 +415,3 @@ def _gates(r: _Reader, value: Any, task: str | None) -> tuple[GateSpec, ...]:
 def _default_name(metric: str, rule: str, g: dict) -> str:
     avg = f"[{g['average']}]" if g.get("average") else ""
     return f"{metric}{avg} {rule}"
-
-
-class _DuplicateKey(yaml.YAMLError):
-    """A key written twice in one mapping (YAML would keep the last one silently)."""
-
-    def __init__(self, path: str, problem: str):
-        super().__init__(problem)
-        self.path, self.problem = path, problem
-
-
-class _Loader(yaml.SafeLoader):
-    """Safe YAML that refuses aliases (the vehicle of 'billion laughs' bombs), duplicate keys
-    and merge keys: each lets one line silently override another a reviewer has read."""
-
-    def compose_node(self, parent, index):  # noqa: D401 - yaml hook
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(
-                None, None, "YAML aliases (*name) are not allowed in mlgate config", event.start_mark
-            )
-        return super().compose_node(parent, index)
-
-    def construct_document(self, node):
-        self._check_keys(node, "")
-        return super().construct_document(node)
-
-    def _check_keys(self, node, path: str) -> None:
-        if isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                self._check_keys(item, _join(path, i))
-        elif isinstance(node, yaml.MappingNode):
-            seen: dict = {}
-            for key_node, value_node in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    raise _DuplicateKey(_join(path, "<<"), f"YAML merge keys (<<) are not allowed (line {_line(key_node)})")
-                key = self.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
-                where = _join(path, str(key))
-                try:
-                    first = seen.setdefault(key, key_node) if key is not None else key_node
-                except TypeError:  # an unhashable key: the schema refuses it later
-                    first = key_node
-                if first is not key_node:
-                    raise _DuplicateKey(where, f"duplicate key ({_lines(first, key_node)})")
-                self._check_keys(value_node, where)
-
-
-def _line(node) -> int:
-    return node.start_mark.line + 1
-
-
-def _lines(first, second) -> str:
-    if _line(first) == _line(second):
-        return f"line {_line(first)}, columns {first.start_mark.column + 1} and {second.start_mark.column + 1}"
-    return f"lines {_line(first)} and {_line(second)}"
-
-
-# YAML 1.1 reads `on`, `yes`, `no` as booleans; mlgate keys avoid them, and `promotion.when`
-# exists precisely so nobody has to write `on:`.
