@@ -28,7 +28,7 @@ MAX_WAIT = 60
 MAX_ARTIFACT_BYTES = 2 * 1024**3
 
 
-def _translate(operation: str):
+def api_errors(operation: str):
     """Turn PyGithub and transport errors into mlgate's, naming what was being done."""
 
     def wrap(method):
@@ -89,14 +89,14 @@ class GitHubForge:
         )
         self.repo = self.gh.get_repo(settings.repository, lazy=True)
 
-    @_translate("read the pull request")
+    @api_errors("read the pull request")
     def pull(self, number: int) -> PullInfo:
         pr = self.repo.get_pull(number)
         head_repo = pr.head.repo.full_name if pr.head.repo else None
         return PullInfo(number=number, head_sha=pr.head.sha, base_ref=pr.base.ref, base_sha=pr.base.sha,
                         is_fork=bool(head_repo and head_repo != pr.base.repo.full_name))
 
-    @_translate("read a file from the base branch")
+    @api_errors("read a file from the base branch")
     def file_at(self, path: str, ref: str) -> str | None:
         try:
             content = self.repo.get_contents(path, ref=ref)
@@ -108,7 +108,7 @@ class GitHubForge:
             raise InputError(f"{path} on {ref} is a directory, expected the policy file")
         return content.decoded_content.decode("utf-8")
 
-    @_translate("list the pull request's files")
+    @api_errors("list the pull request's files")
     def changed_files(self, number: int) -> list[str]:
         files = []
         for f in self.repo.get_pull(number).get_files():
@@ -117,7 +117,7 @@ class GitHubForge:
                 files.append(f.previous_filename)
         return files
 
-    @_translate("compare the commit with the base branch")
+    @api_errors("compare the commit with the base branch")
     def compare_files(self, base: str, head: str) -> list[str]:
         files = []
         for f in self.repo.compare(base, head).files:
@@ -126,7 +126,7 @@ class GitHubForge:
                 files.append(f.previous_filename)
         return files
 
-    @_translate("start the check run")
+    @api_errors("start the check run")
     def start_check(self, name: str, head_sha: str) -> CheckRef:
         # A new run, not an edit: GitHub reads the newest run of a name, and a completed run
         # need not go back to in progress.
@@ -135,12 +135,12 @@ class GitHubForge:
                                                  "summary": "The judge is evaluating this commit."})
         return CheckRef(run.id, None, run.html_url)
 
-    @_translate("list the pull request's comments")
+    @api_errors("list the pull request's comments")
     def find_comments(self, number: int, marker: str, author: str) -> list[CommentRef]:
         return [CommentRef(c.id, c.body, c.html_url) for c in self.repo.get_issue(number).get_comments()
                 if c.user is not None and c.user.login == author and marker in (c.body or "")]
 
-    @_translate("list the pull request's comments")
+    @api_errors("list the pull request's comments")
     def comments(self, number: int) -> list[Comment]:
         return [Comment(c.id, c.body or "", c.html_url, c.user.login if c.user is not None else "",
                         _iso(c.created_at), _iso(c.updated_at))
@@ -150,7 +150,7 @@ class GitHubForge:
         found = self.find_comments(number, marker, author)
         return min(found, key=lambda c: c.id) if found else None
 
-    @_translate("delete a duplicate report comment")
+    @api_errors("delete a duplicate report comment")
     def delete_comment(self, comment_id: int) -> None:
         try:
             self._comment(comment_id).delete()
@@ -158,12 +158,12 @@ class GitHubForge:
             if exc.status != 404:  # another run deleted it first
                 raise
 
-    @_translate("create the report comment")
+    @api_errors("create the report comment")
     def create_comment(self, number: int, body: str) -> CommentRef:
         c = self.repo.get_issue(number).create_comment(body)
         return CommentRef(c.id, c.body, c.html_url)
 
-    @_translate("edit the report comment")
+    @api_errors("edit the report comment")
     def edit_comment(self, comment_id: int, body: str) -> CommentRef:
         c = self._comment(comment_id)
         c.edit(body)
@@ -173,17 +173,17 @@ class GitHubForge:
         """A comment by id: its URL does not involve the issue number, so any issue object serves."""
         return self.repo.get_issue(0).get_comment(comment_id)
 
-    @_translate("react to the comment")
+    @api_errors("react to the comment")
     def react(self, comment_id: int, content: str) -> None:
         self._comment(comment_id).create_reaction(content)
 
-    @_translate("read the check runs")
+    @api_errors("read the check runs")
     def find_check(self, name: str, head_sha: str) -> CheckRef | None:
         for run in self.repo.get_commit(head_sha).get_check_runs(check_name=name):
             return CheckRef(run.id, run.conclusion, run.html_url)
         return None
 
-    @_translate("publish the check run")
+    @api_errors("publish the check run")
     def publish_check(self, name: str, head_sha: str, *, conclusion: str, title: str, summary: str,
                       existing: CheckRef | None = None) -> CheckRef:
         output = {"title": title, "summary": summary}
@@ -195,7 +195,7 @@ class GitHubForge:
                                              conclusion=conclusion, output=output)
         return CheckRef(run.id, conclusion, run.html_url)
 
-    @_translate("read the commenter's permission")
+    @api_errors("read the commenter's permission")
     def role(self, user: str) -> str:
         try:
             role_name = self.repo.get_collaborator_role_name(user)
@@ -207,14 +207,14 @@ class GitHubForge:
             return role_name
         return effective_role(role_name, self.repo.get_collaborator_permission(user))
 
-    @_translate("find the pull request of the gate run")
+    @api_errors("find the pull request of the gate run")
     def find_pull(self, head_label: str, head_sha: str) -> int | None:
         for pr in self.repo.get_pulls(state="open", head=head_label):
             if pr.head.sha == head_sha:
                 return pr.number
         return None
 
-    @_translate("download the gate run's artifact")
+    @api_errors("download the gate run's artifact")
     def download_artifact(self, run_id: int, name: str) -> Artifact | None:
         artifact = self._newest_artifact(run_id, name)
         if artifact is None:
@@ -245,12 +245,12 @@ class GitHubForge:
         found = [a for a in self.repo.get_workflow_run(run_id).get_artifacts() if a.name == name and not a.expired]
         return max(found, key=lambda a: (a.created_at, a.id)) if found else None  # a re-run's upload is the newest
 
-    @_translate("find the gate run's artifact")
+    @api_errors("find the gate run's artifact")
     def newest_artifact_id(self, run_id: int, name: str) -> int | None:
         artifact = self._newest_artifact(run_id, name)
         return artifact.id if artifact is not None else None
 
-    @_translate("find the gate workflow's run")
+    @api_errors("find the gate workflow's run")
     def find_gate_run(self, workflow_file: str, head_sha: str) -> int | None:
         try:
             workflow = self.repo.get_workflow(workflow_file)
@@ -261,7 +261,7 @@ class GitHubForge:
         runs = [r for r in workflow.get_runs(head_sha=head_sha) if r.event == "pull_request"]
         return max(runs, key=lambda r: r.id).id if runs else None
 
-    @_translate("re-run the gate workflow")
+    @api_errors("re-run the gate workflow")
     def rerun_gate(self, workflow_file: str, head_sha: str) -> str | None:
         run_id = self.find_gate_run(workflow_file, head_sha)
         if run_id is None:

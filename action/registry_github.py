@@ -28,7 +28,7 @@ from ..gates.errors import RegistryError
 from ..gates.paths import sha256_file
 from ..gates.registry.base import MANAGED_ALIASES, UnknownAlias, Version, unset_alias
 
-from .github_api import GitHubForge, _translate
+from .github_api import GitHubForge, api_errors
 
 META = re.compile(r"<!-- mlgate:version (\{.*?\}) -->", re.S)
 ALIASES = ("production", "previous")  # the only aliases a release can carry
@@ -47,7 +47,7 @@ class GitHubReleasesRegistry:
 
     # -------------------------------------------------------------- reading
 
-    @_translate("list the registry's releases")
+    @api_errors("list the registry's releases")
     def _releases(self) -> dict[int, object]:
         out = {}
         pattern = re.compile(rf"^{re.escape(self.prefix)}(\d+)$")
@@ -75,7 +75,7 @@ class GitHubReleasesRegistry:
         text = json.dumps(meta, sort_keys=True).replace("<", "\\u003c").replace(">", "\\u003e")
         return f"<!-- mlgate:version {text} -->"
 
-    @_translate("list the registry's releases")
+    @api_errors("list the registry's releases")
     def _highest_tag(self) -> int:
         """Highest version number among all releases, drafts included (an interrupted promotion
         leaves a draft whose tag must not be reused)."""
@@ -100,7 +100,7 @@ class GitHubReleasesRegistry:
             raise RegistryError(f"{self.describe()}: no version {number}")
         return self._version(int(number), release)
 
-    @_translate("read the latest release")
+    @api_errors("read the latest release")
     def _latest(self) -> int | None:
         try:
             tag = self.repo.get_latest_release().tag_name
@@ -151,7 +151,7 @@ class GitHubReleasesRegistry:
                                held=self.held_aliases())
         return self.get(number)
 
-    @_translate("download the model from its release")
+    @api_errors("download the model from its release")
     def fetch(self, version: Version) -> Path:
         release = self._releases()[version.version]
         asset = next((a for a in release.get_assets() if a.name == version.path), None)
@@ -171,7 +171,7 @@ class GitHubReleasesRegistry:
 
     # -------------------------------------------------------------- writing
 
-    @_translate("promote a model release")
+    @api_errors("promote a model release")
     def promote(self, artifact: Path, *, source: str, by: str, reason: str = "", pr: int | None = None,
                 metrics: dict | None = None, result_sha256: str | None = None, result_json: bytes | None = None,
                 alias: str = "production", action: str = "promote") -> Version:
@@ -203,7 +203,7 @@ class GitHubReleasesRegistry:
         draft.update_release(name=f"Model v{number}", message=body, draft=False, make_latest="true")
         return self.get(number)
 
-    @_translate("roll back the production release")
+    @api_errors("roll back the production release")
     def rollback(self, to: int | None = None, *, by: str, reason: str = "", alias: str = "production") -> Version:
         aliases = self.aliases()
         current = aliases.get("production")
