@@ -17,6 +17,7 @@ from ..decision import decide
 from ..errors import ConfigError, DataError, ModelError
 from ..evidence import loss_metrics_of
 from ..holdout.read import Holdout, resolve_positive_label
+from ..holdout.read_chunks import read_columns
 from ..holdout.survey import Survey, survey
 from ..metrics import METRICS
 from ..models.latency import measure_latency
@@ -24,7 +25,7 @@ from ..models.load import Model
 from ..registry.base import Registry
 from ..result import Result
 from ..rules import StatSettings, evaluate_gate
-from .chunks import DEFAULT_CHUNK_ROWS
+from .chunks import default_chunk_rows
 from .overrides import Overrides
 from .resolve import check_gates_fit, comparison_labels, identity, plain_label, resolve_candidate, resolve_production
 
@@ -86,8 +87,10 @@ def _evaluate(policy: Policy, workspace: Path, overrides: Overrides | None, *, p
     # chunks (one chunk when it is small) and each chunk is reduced to mergeable evidence.
     where = _locate(policy, workspace, overrides)
     try:
+        if chunk_rows is None:
+            chunk_rows = default_chunk_rows(len(read_columns(where.path, where.label)))
         return _judge(policy, workspace, overrides, where, engine=engine, scheduler=scheduler,
-                      chunk_rows=chunk_rows or DEFAULT_CHUNK_ROWS, policy_source=policy_source, say=say,
+                      chunk_rows=chunk_rows, policy_source=policy_source, say=say,
                       registry=registry, blockers=blockers, notes=notes, commit=commit,
                       verify_override=verify_override)
     finally:
