@@ -10,14 +10,12 @@ privileged promotion needs.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
+import shutil
 
-from .result import Result
+from .paths import atomic_write
 from .report import COMMENT_LIMIT, FULL_LIMIT, SUMMARY_LIMIT, render_html, render_junit, render_markdown, render_summary
-from .result import dumps, to_dict
+from .result import Result, dumps, to_dict
 
 
 def write_outputs(result: Result, out: Path, *, candidate_path: Path | None = None, run_url: str | None = None) -> dict[str, Path]:
@@ -36,21 +34,13 @@ def write_outputs(result: Result, out: Path, *, candidate_path: Path | None = No
         written[name] = _atomic_text(out / name, text)
     if candidate_path is not None and candidate_path.is_file():
         target = out / f"candidate{candidate_path.suffix}"
-        fd, tmp = tempfile.mkstemp(dir=out, prefix=".candidate.", suffix=".tmp")
-        os.close(fd)
-        shutil.copyfile(candidate_path, tmp)
-        os.replace(tmp, target)
+        with open(candidate_path, "rb") as source, atomic_write(target) as copy:
+            shutil.copyfileobj(source, copy, 1 << 20)
         written["candidate"] = target
     return written
 
 
 def _atomic_text(path: Path, text: str) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
     return path

@@ -1,13 +1,19 @@
-"""Paths named in the policy stay inside the workspace.
+"""Files: paths named in the policy stay inside the workspace, and writes are atomic.
 
 A policy is partly attacker-controlled in a pull request, so ``../``, absolute paths and
-symlinks that point out of the workspace are refused rather than followed.
+symlinks that point out of the workspace are refused rather than followed. Every file mlgate
+writes (reports, the registry, a sealed or downloaded holdout) goes through
+:func:`atomic_write`, so a crash or a full disk leaves the old file or none, never half of one.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 import hashlib
+import os
 from pathlib import Path
+import tempfile
+from typing import IO, Iterator
 
 from .errors import ConfigError
 
@@ -24,6 +30,26 @@ def inside(workspace: Path, relative: str, key: str, *, must_exist: bool = True,
     if must_exist and not full.exists():
         raise ConfigError(f"{key}: {what} {relative!r} not found in the workspace {root}")
     return full
+
+
+@contextmanager
+def atomic_write(target: Path, mode: str = "wb", *, encoding: str | None = None) -> Iterator[IO]:
+    """A file to write that replaces ``target`` only when the block ends without an error.
+
+    The temporary file sits beside the target (same file system, so the rename is atomic) and
+    is flushed to disk before the rename; on any error it is removed and ``target`` is untouched.
+    """
+    target = Path(target)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode, encoding=encoding) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

@@ -13,13 +13,12 @@ redirect must stay on https. Where a sealed download is kept is the caller's cho
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
-import tempfile
 from typing import Mapping
 from urllib.parse import urljoin, urlparse
 
 from ..errors import ConfigError, DataError, InfrastructureError
+from ..paths import atomic_write
 
 MAX_BYTES = 20 * 1024**3
 
@@ -47,9 +46,8 @@ def fetch(url: str, sha256: str, cache: Path, *, max_bytes: int = MAX_BYTES,
 
     digest = hashlib.sha256()
     size = 0
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".download.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as out:
+        with atomic_write(target) as out:  # renamed into place only once the pinned hash matches
             with _get(url, dict(headers or {})) as response:
                 if response.status_code != 200:
                     hint = " (check the credential in data.headers)" if headers and response.status_code in (401, 403) else ""
@@ -60,14 +58,11 @@ def fetch(url: str, sha256: str, cache: Path, *, max_bytes: int = MAX_BYTES,
                         raise DataError(f"data.holdout: {url} is larger than {max_bytes} bytes; refusing to download more")
                     digest.update(block)
                     out.write(block)
-        if digest.hexdigest() != sha256:
-            raise DataError(f"data.holdout: {url} has SHA-256 {digest.hexdigest()}, the policy pins {sha256} (data.sha256)")
-        os.replace(tmp, target)
+            if digest.hexdigest() != sha256:
+                raise DataError(f"data.holdout: {url} has SHA-256 {digest.hexdigest()}, the policy pins {sha256} (data.sha256)")
         return target
     except requests.RequestException as exc:
         raise InfrastructureError(f"data.holdout: cannot download {url} ({type(exc).__name__})") from None
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 def _get(url: str, headers: dict):

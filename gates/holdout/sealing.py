@@ -18,9 +18,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 import struct
-import tempfile
 
 from ..errors import DataError, InputError
+from ..paths import atomic_write
 
 MAGIC = b"mlgate-sealed 1\n"
 
@@ -63,24 +63,16 @@ def seal_file(src: Path, dst: Path, key: str, *, key_source: str = "the key") ->
         raise InputError(f"{dst}: the sealed file must not replace its source")
     if not dst.parent.is_dir():
         raise InputError(f"{dst}: directory {str(dst.parent)!r} not found")
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out, open(src, "rb") as fh:
-            out.write(MAGIC)
-            index, block = 0, fh.read(CHUNK_BYTES)
-            while True:
-                following = fh.read(CHUNK_BYTES)
-                last = not following
-                out.write(fernet.encrypt(_HEAD.pack(index, last) + block) + b"\n")
-                if last:
-                    break
-                index, block = index + 1, following
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(dst) as out, open(src, "rb") as fh:
+        out.write(MAGIC)
+        index, block = 0, fh.read(CHUNK_BYTES)
+        while True:
+            following = fh.read(CHUNK_BYTES)
+            last = not following
+            out.write(fernet.encrypt(_HEAD.pack(index, last) + block) + b"\n")
+            if last:
+                break
+            index, block = index + 1, following
 
 
 def unseal_file(src: Path, dst: Path, key: str, *, label: str, key_source: str) -> None:

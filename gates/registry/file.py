@@ -11,12 +11,10 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 import fcntl
 import json
-import os
 from pathlib import Path
-import tempfile
 
 from ..errors import ConfigError, RegistryError
-from ..paths import sha256_file
+from ..paths import atomic_write, sha256_file
 from .base import INDEX, SCHEMA_VERSION, Version, unset_alias
 
 
@@ -182,17 +180,8 @@ def _move_alias(data: dict, alias: str, number: int, *, by, pr, reason, action, 
 
 
 def _atomic_write_bytes(target: Path, payload: bytes) -> None:
-    """Write to a temporary file in the same directory, fsync, then rename over the target."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(target) as fh:
+        fh.write(payload)
 
 
 def _now() -> str:
