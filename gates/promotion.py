@@ -84,8 +84,7 @@ def promote(policy: Policy, workspace: Path, registry: FileRegistry, overrides: 
         return Promotion(version=current, result={"decision": "unchanged", "reasons": [
             f"the candidate is already version {current.version}, {policy.production.alias}"]},
             reused_result=False, forced=False, unchanged=True)
-    holdout = locate_holdout(policy, workspace, data_override=overrides.data or None, env=overrides.env,
-                             cache_dir=Path(workspace) / ".mlgate-cache")
+    holdout = locate_holdout(policy, workspace, data_override=overrides.data or None, env=overrides.env)
     try:
         data_sha = sha256_file(holdout.path)
     finally:

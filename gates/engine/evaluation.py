@@ -157,8 +157,7 @@ def _judge(policy: Policy, workspace: Path, overrides: Overrides, where, *, engi
 def _locate(policy: Policy, workspace: Path, overrides: Overrides):
     from ..holdout.source import locate_holdout
 
-    return locate_holdout(policy, workspace, data_override=overrides.data, env=overrides.env,
-                          cache_dir=Path(workspace) / ".mlgate-cache")
+    return locate_holdout(policy, workspace, data_override=overrides.data or None, env=overrides.env)
 
 
 def _survey(policy: Policy, overrides: Overrides, where, *, chunk_rows: int, hold: bool) -> Survey:

@@ -51,10 +51,18 @@ class HoldoutLocation:
             shutil.rmtree(self.path.parent, ignore_errors=True)
 
 
+CACHE_DIR = ".mlgate-cache"  # under the workspace: downloaded holdouts, by SHA-256
+
+
 def locate_holdout(policy: Policy, workspace: Path, *, data_override: Path | None,
-                   env: Mapping[str, str] | None, cache_dir: Path) -> HoldoutLocation:
+                   env: Mapping[str, str] | None, cache_dir: Path | None = None) -> HoldoutLocation:
     """The holdout as a local file: ``--data`` as given, a workspace file, a downloaded URL,
-    or the decrypted copy of a sealed file (see the module docstring for where it lives)."""
+    or the decrypted copy of a sealed file (see the module docstring for where it lives).
+
+    Evaluation and promotion both find the holdout here, so the file a promotion checks a
+    stored result against is the file an evaluation would read.
+    """
+    cache_dir = Path(workspace) / CACHE_DIR if cache_dir is None else cache_dir
     if data_override is not None:
         path = Path(data_override)
         if not path.is_file():

@@ -66,8 +66,31 @@ def load_model_file(path: Path, *, role: str, label: str, trusted_types=(), trus
     if not path.is_file():
         raise ModelError(f"{label}: {role} model file not found")
     suffix = path.suffix.lower()
+    estimator = load_estimator({"file": path}, suffix, label, tuple(trusted_types), trust_pickle)
+    return Model(role=role, source=label, sha256=sha256_file(path), path=path, estimator=estimator,
+                 extra={"size_bytes": _unpacked_size(path, suffix)})
+
+
+def load_model_bytes(data: bytes, *, suffix: str, role: str, label: str, trusted_types=(),
+                     trust_pickle: bool = False) -> Model:
+    """Load a model shipped as bytes (to a Dask worker) with the same checks as a file.
+
+    ``suffix`` is the original file's (``.skops``, or a pickle suffix that needs ``trust_pickle``).
+    """
+    import hashlib
+
+    estimator = load_estimator({"data": data}, suffix.lower(), label, tuple(trusted_types), trust_pickle)
+    return Model(role=role, source=label, sha256=hashlib.sha256(data).hexdigest(), estimator=estimator)
+
+
+def load_estimator(source: dict, suffix: str, label: str, trusted: tuple[str, ...], trust_pickle: bool):
+    """The one suffix dispatch, for a file (``{"file": path}``) or bytes (``{"data": b}``).
+
+    New formats (ONNX, XGBoost and LightGBM native files) are one more branch here, so files
+    and bytes shipped to workers always load alike.
+    """
     if suffix in SKOPS_SUFFIXES:
-        estimator = _load_skops(path, label, tuple(trusted_types))
+        estimator = _load_skops_source(source, label, trusted)
     elif suffix in PICKLE_SUFFIXES:
         if not trust_pickle:
             raise ModelError(
@@ -75,13 +98,25 @@ def load_model_file(path: Path, *, role: str, label: str, trusted_types=(), trus
                 "save the model with skops (.skops), or pass --trust-pickle (action input trust_pickle) "
                 "if this file comes from a trusted source"
             )
-        estimator = _load_pickle(path, label)
+        estimator = _load_pickle(source, label)
     else:
         raise ModelError(f"{label}: unsupported model file type {suffix or '(none)'!r}; expected .skops (or .joblib/.pkl with --trust-pickle)")
     if not hasattr(estimator, "predict"):
         raise ModelError(f"{label}: the loaded object ({type(estimator).__name__}) has no predict method")
-    return Model(role=role, source=label, sha256=sha256_file(path), path=path, estimator=estimator,
-                 extra={"size_bytes": _unpacked_size(path, suffix)})
+    return estimator
+
+
+def _load_pickle(source: dict, label: str):
+    import io
+
+    import joblib
+
+    try:
+        return joblib.load(source["file"] if "file" in source else io.BytesIO(source["data"]))
+    except Exception as exc:
+        raise ModelError(f"{label}: cannot unpickle ({type(exc).__name__}: {first_line(exc)})") from None
+
+
 
 
 def _unpacked_size(path: Path, suffix: str) -> int:
@@ -96,8 +131,6 @@ def _unpacked_size(path: Path, suffix: str) -> int:
     return path.stat().st_size
 
 
-def _load_skops(path: Path, label: str, trusted: tuple[str, ...]):
-    return _load_skops_source({"file": path}, label, trusted)
 
 
 def _load_skops_source(source: dict, label: str, trusted: tuple[str, ...]):
@@ -127,41 +160,8 @@ def _load_skops_source(source: dict, label: str, trusted: tuple[str, ...]):
         raise ModelError(f"{label}: cannot load skops file ({type(exc).__name__}: {first_line(exc)})") from None
 
 
-def load_model_bytes(data: bytes, *, suffix: str, role: str, label: str, trusted_types=(),
-                     trust_pickle: bool = False) -> Model:
-    """Load a model shipped as bytes (to a Dask worker) with the same checks as a file.
-
-    ``suffix`` is the original file's (``.skops``, or a pickle suffix that needs ``trust_pickle``).
-    """
-    import hashlib
-    import io
-
-    suffix = suffix.lower()
-    if suffix in SKOPS_SUFFIXES:
-        estimator = _load_skops_source({"data": data}, label, tuple(trusted_types))
-    elif suffix in PICKLE_SUFFIXES:
-        if not trust_pickle:
-            raise ModelError(f"{label}: refusing to unpickle a {suffix} model, since unpickling can run arbitrary code")
-        import joblib
-
-        try:
-            estimator = joblib.load(io.BytesIO(data))
-        except Exception as exc:
-            raise ModelError(f"{label}: cannot unpickle ({type(exc).__name__}: {first_line(exc)})") from None
-    else:
-        raise ModelError(f"{label}: unsupported model file type {suffix or '(none)'!r}")
-    if not hasattr(estimator, "predict"):
-        raise ModelError(f"{label}: the loaded object ({type(estimator).__name__}) has no predict method")
-    return Model(role=role, source=label, sha256=hashlib.sha256(data).hexdigest(), estimator=estimator)
 
 
-def _load_pickle(path: Path, label: str):
-    import joblib
-
-    try:
-        return joblib.load(path)
-    except Exception as exc:
-        raise ModelError(f"{label}: cannot unpickle ({type(exc).__name__}: {first_line(exc)})") from None
 
 
 def load_predictions_file(path: Path, *, role: str, label: str) -> Model:
