@@ -171,7 +171,7 @@ def evaluate_command(config, workspace, out, candidate, production, data, engine
 
     if os.environ.get("GITHUB_ACTIONS") == "true" and policy.candidate.train is not None and not candidate:
         # In a workflow the same rule as the action's build job: PR code never beside a credential.
-        from .runner import holdout_secret_variables
+        from .trust import holdout_secret_variables
         from .safety import reachable_credentials
 
         found = reachable_credentials(workspace, dict(os.environ), holdout_secret_variables(policy))

@@ -323,7 +323,7 @@ def test_an_edit_behind_a_holdout_symlink_blocks(action, github):
 
 
 def test_an_in_workspace_mlflow_store_is_protected_like_a_file_registry():
-    from mlgate.action.runner import mlflow_sources
+    from mlgate.action.trust import mlflow_sources
 
     ws = Path("/work/x")
     assert mlflow_sources("sqlite:///mlflow.db", None, ws) == ["mlflow.db", "mlruns", "mlartifacts"]
@@ -334,7 +334,7 @@ def test_an_in_workspace_mlflow_store_is_protected_like_a_file_registry():
 
 
 def test_a_pr_editing_the_mlflow_store_is_blocked(action, github):
-    from mlgate.action.runner import protected_blockers
+    from mlgate.action.trust import protected_blockers
     from mlgate.gates.config.parse import parse_policy
 
     policy = parse_policy(

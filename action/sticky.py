@@ -1,0 +1,107 @@
+"""The one sticky report comment on a pull request: its body, its state line, and publishing it.
+
+There is one report comment per PR, found by the report marker and ``bot_login`` across all
+pages of comments and edited in place, never duplicated (two concurrent first runs can each
+create one: the oldest is kept, the others deleted). A run whose commit is no longer the PR's
+head never overwrites the newer verdict.
+
+mlgate's own bookkeeping — the commit and candidate a report evaluated — is one JSON line that
+is always the comment's *last* line. It is never authority: any workflow can post as the bot,
+so an override is only ever read from a maintainer's own comment (see ``overrides``).
+
+The body is the report fitted to GitHub's comment limit, less room kept for the state line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Callable
+
+from ..gates.report import MARKER, trim_markdown
+
+from .forge import CommentRef, Forge
+from .settings import Settings
+
+COMMENT_LIMIT = 65_536
+STATE = re.compile(r"^<!-- mlgate:state (\{.*\}) -->$")
+STATE_ROOM = 2_000  # the state line's share of the comment limit
+STATE_SEPARATOR = "\n\n"
+
+
+def state_line(state: dict) -> str:
+    """The state as the comment's last line; ``<`` and ``>`` escaped so it can never end the
+    HTML comment early."""
+    safe = json.dumps(state, sort_keys=True).replace("<", "\\u003c").replace(">", "\\u003e")
+    return f"<!-- mlgate:state {safe} -->"
+
+
+def with_state(text: str, state: dict) -> str:
+    return f"{text.rstrip()}{STATE_SEPARATOR}{state_line(state)}"
+
+
+def read_state(body: str) -> dict:
+    """The state on the body's last line, or an empty one."""
+    lines = body.rstrip().splitlines()
+    match = STATE.match(lines[-1]) if lines else None
+    if match is None:
+        return {}
+    try:
+        state = json.loads(match.group(1))
+    except json.JSONDecodeError:
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def strip_state(body: str) -> str:
+    lines = body.rstrip().splitlines()
+    return "\n".join(lines[:-1]) if lines and STATE.match(lines[-1]) else body
+
+
+def report_body(report: str, state: dict) -> str:
+    """The comment for the rendered ``report``: cut to the limit less the state's room, then the state line."""
+    return with_state(trim_markdown(report, COMMENT_LIMIT - STATE_ROOM), state)
+
+
+def with_banner(body: str, banner: str) -> str:
+    """An existing report comment with ``banner`` under its marker, still within the limit.
+
+    There is no result to render again here (the override handler evaluates nothing), so the
+    text is cut from the end, where the detail lives, as a last resort."""
+    state = read_state(body)
+    text = strip_state(body).replace(MARKER + "\n", MARKER + "\n" + banner, 1)
+    return with_state(trim_markdown(text, COMMENT_LIMIT - STATE_ROOM), state)
+
+
+def banner_only(banner: str, head_sha: str) -> str:
+    """A report comment that holds nothing but ``banner`` (no report was posted yet)."""
+    return with_state(f"{MARKER}\n{banner}", {"sha": head_sha, "candidate": None})
+
+
+def find_report(forge: Forge, pr: int, settings: Settings) -> CommentRef | None:
+    return forge.find_comment(pr, MARKER, settings.bot_login)
+
+
+def publish_comment(settings: Settings, forge: Forge, pr: int, head_sha: str | None, body: str,
+                    existing: CommentRef | None, say: Callable[[str], None]) -> CommentRef | None:
+    """Create or edit the one sticky comment; never let a stale run overwrite a newer verdict,
+    and collapse the duplicates two concurrent first runs can create. None when the PR moved
+    on and nothing was written."""
+    if head_sha is not None:
+        current = forge.pull(pr).head_sha
+        if current != head_sha:
+            say(f"mlgate: not editing the report: the pull request moved on to {current[:7]}, "
+                f"this run evaluated {head_sha[:7]}")
+            return None
+    existing = find_report(forge, pr, settings) if existing is None else existing
+    ref = forge.edit_comment(existing.id, body) if existing else forge.create_comment(pr, body)
+    if existing is None:
+        found = forge.find_comments(pr, MARKER, settings.bot_login)
+        if len(found) > 1:
+            keep = min(found, key=lambda c: c.id)
+            if keep.id != ref.id:
+                ref = forge.edit_comment(keep.id, body)
+            for other in found:
+                if other.id != keep.id:
+                    forge.delete_comment(other.id)
+    return ref
