@@ -18,14 +18,13 @@ from typing import Callable
 from ..gates.errors import ConfigError, InfrastructureError
 from ..gates.escape import log_text
 from ..gates.outputs import write_outputs
-from ..gates.report import trim_markdown
+from ..gates.report import SUMMARY_LIMIT, trim_markdown
 from ..gates.result import Result
 
 from .forge import CheckRef, CommentRef, Forbidden, Forge
 from .settings import Settings
 from .sticky import publish_comment, report_body
 
-CHECK_LIMIT = 65_535
 REPORT_DIR = "mlgate-report"
 PASSING = ("approve", "first-model")
 
@@ -116,7 +115,7 @@ def publish(settings: Settings, pr: int | None, head_sha: str | None, result: Re
         def publish_check() -> None:
             current = check if check is not None else forge.find_check(settings.check_name, head_sha)
             forge.publish_check(settings.check_name, head_sha, conclusion="success" if passed else "failure",
-                                title=check_title(result), summary=trim_markdown(summary, CHECK_LIMIT), existing=current)
+                                title=check_title(result), summary=trim_markdown(summary, SUMMARY_LIMIT), existing=current)
 
         step(pub, failures, "the check run", publish_check)
     if failures:

@@ -18,12 +18,11 @@ import json
 import re
 from typing import Callable
 
-from ..gates.report import MARKER, trim_markdown
+from ..gates.report import COMMENT_LIMIT, MARKER, trim_markdown
 
 from .forge import CommentRef, Forge
 from .settings import Settings
 
-COMMENT_LIMIT = 65_536
 STATE = re.compile(r"^<!-- mlgate:state (\{.*\}) -->$")
 STATE_ROOM = 2_000  # the state line's share of the comment limit
 STATE_SEPARATOR = "\n\n"
