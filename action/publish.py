@@ -18,7 +18,7 @@ from typing import Callable
 from ..gates.errors import ConfigError, InfrastructureError
 from ..gates.escape import log_text
 from ..gates.outputs import write_outputs
-from ..gates.report import SUMMARY_LIMIT, trim_markdown
+from ..gates.report import render_summary
 from ..gates.result import Result
 
 from .forge import CheckRef, CommentRef, Forbidden, Forge
@@ -87,15 +87,17 @@ def format_outputs(outputs: dict[str, str]) -> str:
 def publish(settings: Settings, pr: int | None, head_sha: str | None, result: Result, forge: Forge | None,
             pub: Publication, *, existing: CommentRef | None = None, check: CheckRef | None = None) -> int:
     """Write the report files, the outputs, the comment and the check. ``check`` is the run this
-    job started (the judge edits only its own, never another judge's newer run of the same name)."""
+    job started (the judge edits only its own, never another judge's newer run of the same name).
+
+    The files in ``mlgate-report/`` are the artifact; what goes to GitHub is rendered here at
+    GitHub's own limits (the comment's less its state line), never read back from those files."""
     out_dir = settings.workspace / REPORT_DIR
     if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
         raise ConfigError(f"{REPORT_DIR}: is a symbolic link or not a directory; mlgate writes its report only into "
                           "a real directory of the workspace")
     written = write_outputs(result, out_dir, candidate_path=result.candidate_file, run_url=settings.run_url)
-    report = (out_dir / "report.md").read_text(encoding="utf-8")  # fitted to the comment limit
-    summary = (out_dir / "summary.md").read_text(encoding="utf-8")  # fitted to the check-run limit
-    body = report_body(report, {"sha": head_sha, "candidate": result.candidate["sha256"]})
+    summary = render_summary(result, run_url=settings.run_url)  # fitted to the check-run limit
+    body = report_body(result, {"sha": head_sha, "candidate": result.candidate["sha256"]}, run_url=settings.run_url)
     pub.outputs.update(decision=result.decision.decision, report_path=str(written["report.md"]),
                        result_path=str(written["result.json"]))
     pub.summary.append(summary)
@@ -115,7 +117,7 @@ def publish(settings: Settings, pr: int | None, head_sha: str | None, result: Re
         def publish_check() -> None:
             current = check if check is not None else forge.find_check(settings.check_name, head_sha)
             forge.publish_check(settings.check_name, head_sha, conclusion="success" if passed else "failure",
-                                title=check_title(result), summary=trim_markdown(summary, SUMMARY_LIMIT), existing=current)
+                                title=check_title(result), summary=summary, existing=current)
 
         step(pub, failures, "the check run", publish_check)
     if failures:

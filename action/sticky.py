@@ -7,9 +7,12 @@ head never overwrites the newer verdict.
 
 mlgate's own bookkeeping — the commit and candidate a report evaluated — is one JSON line that
 is always the comment's *last* line. It is never authority: any workflow can post as the bot,
-so an override is only ever read from a maintainer's own comment (see ``overrides``).
+so an override is only ever read from a maintainer's own comment (see ``overrides``). Only
+the keys mlgate writes are carried over, each a short string, so the line stays small and the
+comment's budget is exact.
 
-The body is the report fitted to GitHub's comment limit, less room kept for the state line.
+The body is rendered once, at its final budget: GitHub's comment limit minus the state line,
+through the report's own fitting (least important detail first), never cut again afterwards.
 """
 
 from __future__ import annotations
@@ -18,13 +21,15 @@ import json
 import re
 from typing import Callable
 
-from ..gates.report import COMMENT_LIMIT, MARKER, trim_markdown
+from ..gates.report import COMMENT_LIMIT, MARKER, render_markdown, trim_markdown
+from ..gates.result import Result
 
 from .forge import CommentRef, Forge
 from .settings import Settings
 
 STATE = re.compile(r"^<!-- mlgate:state (\{.*\}) -->$")
-STATE_ROOM = 2_000  # the state line's share of the comment limit
+STATE_KEYS = ("sha", "candidate")  # what the line records; nothing else is read or carried over
+STATE_VALUE_MAX = 128  # a commit (40 or 64 hex digits) or a SHA-256
 STATE_SEPARATOR = "\n\n"
 
 
@@ -39,8 +44,14 @@ def with_state(text: str, state: dict) -> str:
     return f"{text.rstrip()}{STATE_SEPARATOR}{state_line(state)}"
 
 
+def room_for_state(state: dict) -> int:
+    """Characters the state line (and its separator) takes from the comment's limit."""
+    return len(STATE_SEPARATOR) + len(state_line(state))
+
+
 def read_state(body: str) -> dict:
-    """The state on the body's last line, or an empty one."""
+    """The state on the body's last line: only mlgate's own keys with short string values (or
+    null); anything else on that line, forged or old, is dropped."""
     lines = body.rstrip().splitlines()
     match = STATE.match(lines[-1]) if lines else None
     if match is None:
@@ -49,7 +60,10 @@ def read_state(body: str) -> dict:
         state = json.loads(match.group(1))
     except json.JSONDecodeError:
         return {}
-    return state if isinstance(state, dict) else {}
+    if not isinstance(state, dict):
+        return {}
+    return {key: state[key] for key in STATE_KEYS if key in state and (
+        state[key] is None or isinstance(state[key], str) and len(state[key]) <= STATE_VALUE_MAX)}
 
 
 def strip_state(body: str) -> str:
@@ -57,9 +71,11 @@ def strip_state(body: str) -> str:
     return "\n".join(lines[:-1]) if lines and STATE.match(lines[-1]) else body
 
 
-def report_body(report: str, state: dict) -> str:
-    """The comment for the rendered ``report``: cut to the limit less the state's room, then the state line."""
-    return with_state(trim_markdown(report, COMMENT_LIMIT - STATE_ROOM), state)
+def report_body(result: Result, state: dict, *, run_url: str | None) -> str:
+    """The comment for ``result``: rendered by the report at the comment's final budget (the
+    limit less the state line), then the state line."""
+    text = render_markdown(result, run_url=run_url, limit=COMMENT_LIMIT - room_for_state(state))
+    return with_state(text, state)
 
 
 def with_banner(body: str, banner: str) -> str:
@@ -69,7 +85,7 @@ def with_banner(body: str, banner: str) -> str:
     text is cut from the end, where the detail lives, as a last resort."""
     state = read_state(body)
     text = strip_state(body).replace(MARKER + "\n", MARKER + "\n" + banner, 1)
-    return with_state(trim_markdown(text, COMMENT_LIMIT - STATE_ROOM), state)
+    return with_state(trim_markdown(text, COMMENT_LIMIT - room_for_state(state)), state)
 
 
 def banner_only(banner: str, head_sha: str) -> str:
