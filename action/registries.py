@@ -1,5 +1,9 @@
-"""Open the registry the policy names. File registries are pure (``gates``); the GitHub
-Releases backend needs a token and the API, so it is built here at the edge."""
+"""Open the registry the policy names: the one opener the action and the CLI call.
+
+File registries are pure (``gates.registry``); the GitHub Releases backend needs a token and
+the API, and MLflow an optional extra, so they are built here at the edge. The gates-side
+``gates.registry.open_registry`` opens file registries only; besides this module, only the
+engine calls it, as its fallback when ``evaluate`` is given no registry."""
 
 from __future__ import annotations
 
