@@ -1,0 +1,319 @@
+"""The action's handlers in-process, against the in-memory forge (``memory_forge``).
+
+``run`` is called as ``mlgate action`` calls it, with Settings read from an Actions-like
+environment for a temporary workspace built by ``mlgate demo``; only the forge is fake. The
+PyGithub adapter and whole subprocess runs are covered in ``test_action`` over real HTTP.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from memory_forge import BOT, MemoryForge
+from mlgate.action.runner import HANDLERS, run
+from mlgate.action.settings import from_environment
+from mlgate.action.sticky import STATE, read_state, state_line, with_state
+from mlgate.gates.demo import POLICY, build
+from mlgate.gates.errors import MlgateError
+from mlgate.gates.report import COMMENT_LIMIT, MARKER
+
+EVENTS = Path(__file__).resolve().parent / "fixtures" / "github-events"
+REPO = "Codertocat/Hello-World"
+HEAD = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"  # pull_request.opened.json's head and base
+BASE_SHA = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e"
+CONFIG = ".github/mlgate.yml"
+PR = 2
+
+
+def payload(name: str) -> dict:
+    return json.loads((EVENTS / name).read_text())
+
+
+@pytest.fixture(scope="session")
+def demos(tmp_path_factory):
+    root = tmp_path_factory.mktemp("handler-demos")
+    return {s: build(root / s, s) for s in ("better", "worse")}
+
+
+@pytest.fixture
+def forge():
+    forge = MemoryForge(repository=REPO)
+    forge.add_pull(PR, HEAD, base_sha=BASE_SHA, base_ref="master", files=["train.py"])
+    forge.files[(CONFIG, BASE_SHA)] = POLICY
+    return forge
+
+
+@dataclass
+class Outcome:
+    code: int
+    log: list[str]
+    outputs: str
+    summary: str
+
+    def output(self, key: str) -> str | None:
+        return next((line.split("=", 1)[1] for line in self.outputs.splitlines() if line.startswith(f"{key}=")), None)
+
+
+class Job:
+    """One ``mlgate action`` job, in-process: an event, the Actions environment, this forge."""
+
+    def __init__(self, tmp: Path, forge: MemoryForge, demos: dict):
+        self.tmp, self.forge, self.demos, self.count = tmp, forge, demos, 0
+
+    def workspace(self, scenario: str = "better") -> Path:
+        self.count += 1
+        return Path(shutil.copytree(self.demos[scenario], self.tmp / f"ws-{scenario}-{self.count}"))
+
+    def __call__(self, ws: Path, event: str, data: dict, *, token: str = "ghs_token", **inputs: str) -> Outcome:
+        self.count += 1
+        paths = {name: self.tmp / f"{name}-{self.count}" for name in ("event", "output", "summary")}
+        paths["event"].write_text(json.dumps(data))
+        paths["output"].write_text("")
+        paths["summary"].write_text("")
+        env = {"GITHUB_REPOSITORY": REPO, "GITHUB_EVENT_NAME": event, "GITHUB_EVENT_PATH": str(paths["event"]),
+               "GITHUB_WORKSPACE": str(ws), "GITHUB_OUTPUT": str(paths["output"]),
+               "GITHUB_STEP_SUMMARY": str(paths["summary"]), "GITHUB_RUN_ID": "4242", "GITHUB_SHA": BASE_SHA,
+               "INPUT_GITHUB_TOKEN": token, **{f"INPUT_{k.upper()}": v for k, v in inputs.items()}}
+        log: list[str] = []
+        code = run(from_environment(env), lambda settings: self.forge, log=log.append)
+        return Outcome(code, log, paths["output"].read_text(), paths["summary"].read_text())
+
+    def comment(self, body: str, user: str, role: str) -> tuple[Outcome, int]:
+        """``user`` (with ``role``) comments ``body`` on the PR; the job handles it."""
+        self.forge.roles[user] = role
+        posted = self.forge.add_comment(PR, body, user)
+        data = payload("issue_comment.created.on-pull-request.json")
+        data["issue"]["number"] = PR
+        data["comment"].update(id=posted.id, body=body)
+        data["comment"]["user"]["login"] = user
+        return self(self.workspace(), "issue_comment", data), posted.id
+
+
+@pytest.fixture
+def job(tmp_path, forge, demos, monkeypatch):
+    # A privileged kind is normally run by a supervised child (deadline.py): be that child.
+    monkeypatch.setenv("MLGATE_SUPERVISED", "1")
+    monkeypatch.delenv("INPUT_GITHUB_TOKEN", raising=False)
+    return Job(tmp_path, forge, demos)
+
+
+def reports(forge: MemoryForge):
+    return [c for c in forge.comments_by(BOT, PR) if MARKER in c.body]
+
+
+def replies(forge: MemoryForge) -> list[str]:
+    return [c.body for c in forge.comments_by(BOT, PR) if MARKER not in c.body]
+
+
+def gate_run(forge: MemoryForge, ws: Path) -> str:
+    """A build of the head that uploaded ``ws``'s candidate; returns that candidate's SHA-256."""
+    data = (ws / "build" / "model.skops").read_bytes()
+    forge.add_gate_run(HEAD, {"candidate.skops": data})
+    return hashlib.sha256(data).hexdigest()
+
+
+def registry(ws: Path) -> dict:
+    return json.loads((ws / "models" / "registry" / "registry.json").read_text())
+
+
+def test_the_action_opens_registries_only_at_the_edge():
+    """action/registries.py is the one opener; no other module of the action reaches past it."""
+    import ast
+
+    action = Path(__file__).resolve().parents[1] / "action"
+    for path in sorted(action.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and any(a.name == "open_registry" for a in node.names):
+                assert path.name == "registries.py" or (node.module, node.level) == ("registries", 1), path.name
+
+
+def test_every_trigger_kind_has_a_handler():
+    assert set(HANDLERS) == {"ignore", "evaluate", "publish", "comment", "merge", "dispatch"}
+
+
+# ----------------------------------------------------------------------------- pull requests
+
+
+def test_a_pull_request_gets_one_sticky_comment_and_a_passing_check(job, forge):
+    done = job(job.workspace("better"), "pull_request", payload("pull_request.opened.json"))
+    assert done.code == 0 and done.output("decision") == "approve"
+    [comment] = reports(forge)
+    assert comment.body.startswith(MARKER) and "Approved" in comment.body
+    assert read_state(comment.body)["sha"] == HEAD
+    assert done.output("comment_url") == comment.url
+    [check] = forge.checks_on(HEAD)
+    assert (check.status, check.conclusion) == ("completed", "success") and check.title.startswith("Approved")
+    assert "Approved" in done.summary
+
+
+def test_a_second_run_edits_the_same_comment_and_check(job, forge):
+    ws = job.workspace("better")
+    job(ws, "pull_request", payload("pull_request.opened.json"))
+    [first] = reports(forge)
+    assert job(ws, "pull_request", payload("pull_request.synchronize.json")).code == 0
+    [again] = reports(forge)
+    assert again.id == first.id and forge.edits == 1
+    assert len(forge.checks_on(HEAD)) == 1
+
+
+def test_a_blocked_candidate_fails_the_check_and_the_job(job, forge):
+    done = job(job.workspace("worse"), "pull_request", payload("pull_request.opened.json"))
+    assert done.code == 1 and done.output("decision") == "block"
+    [check] = forge.checks_on(HEAD)
+    assert check.conclusion == "failure" and check.title.startswith("Blocked")
+    assert "Blocked" in reports(forge)[0].body
+
+
+def test_a_pr_that_edits_the_policy_file_is_blocked(job, forge):
+    forge.changed[PR] = [CONFIG, "train.py"]
+    ws = job.workspace("better")
+    (ws / CONFIG).write_text(POLICY.replace("margin: 0.01", "margin: 0.9"))
+    done = job(ws, "pull_request", payload("pull_request.opened.json"))
+    assert done.code == 1 and done.output("decision") == "block"
+    body = reports(forge)[0].body
+    assert f"this PR changes the gate's own policy {CONFIG}" in body
+    assert "+  - {metric: roc_auc, rule: non_inferior, margin: 0.9}" in body  # shown, not applied
+    assert forge.checks_on(HEAD)[0].conclusion == "failure"
+
+
+def test_a_read_only_token_warns_once_and_exits_by_the_verdict(job, forge):
+    forge.read_only = True
+    done = job(job.workspace("worse"), "pull_request", payload("pull_request.opened.json"))
+    assert done.code == 1 and done.output("decision") == "block" and "Blocked" in done.summary
+    assert sum(line.startswith("::warning") for line in done.log) == 1
+    assert forge.posted == {} and forge.checks == []
+
+
+def test_the_comment_never_exceeds_the_limit_with_a_huge_report(job, forge):
+    ws = job.workspace("better")
+    holdout = pd.read_csv(ws / "data" / "holdout.csv")
+    holdout["patient"] = [f"patient-{i:05d}-with-a-long-identifier" for i in range(len(holdout))]
+    holdout.to_csv(ws / "data" / "holdout.csv", index=False)
+    policy = POLICY.replace("slices: [tumour_size]", "slices: [tumour_size, patient]").replace(
+        "  - {metric: recall, rule: slice_max_drop, max_drop: 0.05, min_support: 50}\n",
+        "".join(f"  - {{metric: {m}, rule: slice_max_drop, max_drop: 0.05, min_support: 50}}\n"
+                for m in ("recall", "accuracy", "precision", "f1")))
+    (ws / CONFIG).write_text(policy)
+    forge.files[(CONFIG, BASE_SHA)] = policy
+    assert job(ws, "pull_request", payload("pull_request.opened.json")).code == 0
+    assert len((ws / "mlgate-report" / "report-full.md").read_text()) > COMMENT_LIMIT, "the report must be huge"
+    [comment] = reports(forge)
+    assert len(comment.body) <= COMMENT_LIMIT
+    assert STATE.match(comment.body.splitlines()[-1]), "the state line survives, last"
+    assert "report trimmed to fit GitHub's size limit (left out:" in comment.body, "fitted by the report, not cut"
+    assert "Approved" in comment.body and all(f"| {m} slice_max_drop |" in comment.body
+                                              for m in ("recall", "accuracy", "f1"))
+    assert len((ws / "mlgate-report" / "report.md").read_text()) <= COMMENT_LIMIT  # the artifact's copy, as written
+    assert len(forge.checks_on(HEAD)[0].summary) <= 65_535
+
+
+def test_the_judge_re_evaluates_the_builds_candidate_under_the_base_policy(job, forge):
+    forge.heads[PR] = "someone:feature"
+    gate_run(forge, job.demos["worse"])
+    [(run_id, _, _)] = forge.gate_runs
+    base = payload("pull_request.opened.json")
+    data = {"action": "completed", "repository": base["repository"], "sender": base["sender"],
+            "workflow_run": {"id": run_id, "event": "pull_request", "head_sha": HEAD, "head_branch": "feature",
+                             "head_repository": {"owner": {"login": "someone"}}, "pull_requests": [],
+                             "conclusion": "success"}}
+    done = job(job.workspace("better"), "workflow_run", data)  # the judge's checkout is the base branch
+    assert done.code == 1 and done.output("decision") == "block"
+    [check] = forge.checks_on(HEAD)  # the one it started, closed with the verdict
+    assert check.conclusion == "failure" and check.title.startswith("Blocked")
+    assert "Blocked" in reports(forge)[0].body
+
+
+def test_an_ignored_event_touches_nothing(job, forge):
+    data = payload("pull_request.opened.json")
+    data["action"] = "labeled"
+    done = job(job.workspace(), "pull_request", data)
+    assert done.code == 0 and "nothing to do" in done.log[0]
+    assert forge.posted == {} and forge.checks == [] and done.outputs == ""
+
+
+# ----------------------------------------------------------------------------- comment commands
+
+
+def test_help_is_answered_for_anyone(job, forge):
+    done, comment_id = job.comment("/mlgate help", "passer-by", "none")
+    assert done.code == 0
+    assert forge.reactions[comment_id] == ["eyes", "rocket"]
+    assert "mlgate commands" in replies(forge)[0]
+
+
+def test_an_override_by_a_writer_is_refused(job, forge):
+    sha = gate_run(forge, job.demos["worse"])
+    done, comment_id = job.comment(f"/mlgate override {HEAD}:{sha} accepted", "writer", "write")
+    assert done.code == 0 and forge.reactions[comment_id] == ["eyes", "confused"]
+    assert "needs the **maintain** role" in replies(forge)[0]
+    assert forge.checks == []
+
+
+def test_an_override_by_a_maintainer_turns_the_check_green_for_its_candidate(job, forge):
+    assert job(job.workspace("worse"), "pull_request", payload("pull_request.opened.json")).code == 1
+    sha = gate_run(forge, job.demos["worse"])
+    job.comment(f"/mlgate override {HEAD}:{'0' * 64} accepted", "maint", "maintain")
+    assert "nothing overridden" in replies(forge)[-1] and forge.checks_on(HEAD)[0].conclusion == "failure"
+    done, comment_id = job.comment(f"/mlgate override {HEAD}:{sha} reviewed with the clinicians", "maint", "maintain")
+    assert done.code == 0 and forge.reactions[comment_id] == ["eyes", "rocket"]
+    [check] = forge.checks_on(HEAD)
+    assert check.conclusion == "success" and check.title == "Overridden by @maint"
+    [report] = reports(forge)
+    assert "**Overridden** by @maint" in report.body and len(report.body) <= COMMENT_LIMIT
+    assert read_state(report.body)["sha"] == HEAD
+    # The gate run again on the same commit honours the maintainer's own comment.
+    again = job(job.workspace("worse"), "pull_request", payload("pull_request.synchronize.json"))
+    assert again.code == 0 and forge.checks_on(HEAD)[0].conclusion == "success"
+
+
+def test_promote_by_a_reader_is_refused(job, forge):
+    gate_run(forge, job.demos["better"])
+    done, comment_id = job.comment("/mlgate promote", "reader", "read")
+    assert done.code == 0 and forge.reactions[comment_id] == ["eyes", "confused"]
+    assert "needs the **write** role" in replies(forge)[0]
+
+
+def test_promote_then_rollback_which_needs_maintain(job, forge):
+    ws = job.workspace("better")
+    gate_run(forge, job.demos["better"])
+    forge.roles["writer"] = "write"
+    data = payload("issue_comment.created.on-pull-request.json")
+    data["issue"]["number"] = PR
+
+    def say(body, user):
+        data["comment"].update(id=forge.add_comment(PR, body, user).id, body=body)
+        data["comment"]["user"]["login"] = user
+        return job(ws, "issue_comment", data)
+
+    assert say("/mlgate promote", "writer").code == 0
+    assert registry(ws)["aliases"] == {"production": 2, "previous": 1}
+    assert say("/mlgate rollback", "writer").code == 0
+    assert "needs the **maintain** role" in replies(forge)[-1] and registry(ws)["aliases"]["production"] == 2
+    forge.roles["maint"] = "maintain"
+    assert say("/mlgate rollback", "maint").code == 0
+    assert registry(ws)["aliases"]["production"] == 1 and "production is now version 1" in replies(forge)[-1]
+
+
+def test_a_failed_command_is_replied_to_and_fails_the_job(job, forge):
+    forge.add_gate_run(HEAD, {"candidate.pkl": b"not a model"})
+    with pytest.raises(MlgateError, match="never loads pickles"):
+        job.comment("/mlgate promote", "writer", "write")
+    assert "`/mlgate promote` failed" in replies(forge)[-1]
+
+
+# ----------------------------------------------------------------------------- the sticky state line
+
+
+def test_the_state_line_is_pinned_and_reads_back_only_its_own_keys():
+    assert with_state("body\n", {"sha": "abc", "candidate": None}) == \
+        'body\n\n<!-- mlgate:state {"candidate": null, "sha": "abc"} -->'
+    assert state_line({"sha": "-->x<"}) == '<!-- mlgate:state {"sha": "--\\u003ex\\u003c"} -->'
+    forged = '<!-- mlgate:state {"sha": "a", "override": {"by": "x"}, "candidate": "%s"} -->' % ("f" * 500)
+    assert read_state(f"{MARKER}\n{forged}") == {"sha": "a"}
