@@ -19,7 +19,7 @@ from .comments import execute
 from .events import Trigger
 from .forge import Forge
 from .publish import Publication, publish
-from .registries import open_registry
+from .registries import production_registry
 from .settings import Settings
 from .trust import job_overrides, workspace_policy
 
@@ -31,7 +31,7 @@ def on_dispatch(settings: Settings, trigger: Trigger, forge_factory: Callable[[S
         # A privileged job: evaluate what was checked out, never train, never unpickle.
         policy = workspace_policy(settings)
         result = evaluate(policy, settings.workspace, job_overrides(settings, allow_train=False, trust_pickle=False),
-                          registry=open_registry(policy, settings.workspace, settings))
+                          registry=production_registry(policy, settings.workspace, settings, production=settings.production or None))
         return publish(settings, None, None, result, None, pub)
     forge = forge_factory(settings)
     argument = settings.version if command == "rollback" else settings.reason if command == "override" else ""

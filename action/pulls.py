@@ -29,7 +29,7 @@ from .events import Trigger
 from .forge import CheckRef, Forge
 from .overrides import verified_override
 from .publish import REPORT_DIR, Publication, best_effort, publish
-from .registries import open_registry
+from .registries import production_registry
 from .safety import reachable_credentials
 from .settings import Settings
 from .sticky import find_report
@@ -59,7 +59,7 @@ def evaluate_pull_request(settings: Settings, trigger: Trigger, forge: Forge, pu
     if policy_source != "base":  # a PR-written policy (first set-up) must not reach a sealed holdout's secret
         overrides = dataclasses.replace(overrides, env={})
     result = evaluate(policy, settings.workspace, overrides, policy_source=policy_source,
-                      blockers=tuple(blockers), registry=open_registry(policy, settings.workspace, settings),
+                      blockers=tuple(blockers), registry=production_registry(policy, settings.workspace, settings, production=settings.production or None),
                       notes=tuple(notes), commit=trigger.head_sha,
                       verify_override=override_check(settings, forge, trigger.pr, trigger.head_sha))
     return publish(settings, trigger.pr, trigger.head_sha, result, forge, pub, existing=existing)
@@ -187,7 +187,7 @@ def _judge_gate_run(settings: Settings, trigger: Trigger, forge: Forge, pub: Pub
     existing = find_report(forge, pr, settings)
     overrides = job_overrides(settings, allow_train=False, trust_pickle=False).with_candidate(candidate)
     result = evaluate(policy, settings.workspace, overrides, policy_source="base", blockers=tuple(blockers),
-                      registry=open_registry(policy, settings.workspace, settings), notes=tuple(notes),
+                      registry=production_registry(policy, settings.workspace, settings, production=settings.production or None), notes=tuple(notes),
                       commit=trigger.head_sha, verify_override=override_check(settings, forge, pr, trigger.head_sha))
     newest = forge.find_gate_run(settings.gate_workflow, trigger.head_sha)
     if newest == trigger.run_id and artifact.id is not None and \

@@ -16,6 +16,15 @@ from ..gates.registry.open import open_registry as open_file_registry
 from .settings import Settings, from_environment
 
 
+def production_registry(policy: Policy, workspace: Path, settings: Settings | None = None, *,
+                        production: str | None = None):
+    """The registry an evaluation reads production from, or None when production is a file,
+    a predictions file or ``none`` (``production`` is the caller's override, if any)."""
+    from ..gates.engine.resolve import reads_registry
+
+    return open_registry(policy, workspace, settings) if reads_registry(policy, production) else None
+
+
 def open_registry(policy: Policy, workspace: Path, settings: Settings | None = None):
     spec = policy.production.registry
     if spec is None or spec.kind == "file":

@@ -317,3 +317,20 @@ def test_the_state_line_is_pinned_and_reads_back_only_its_own_keys():
     assert state_line({"sha": "-->x<"}) == '<!-- mlgate:state {"sha": "--\\u003ex\\u003c"} -->'
     forged = '<!-- mlgate:state {"sha": "a", "override": {"by": "x"}, "candidate": "%s"} -->' % ("f" * 500)
     assert read_state(f"{MARKER}\n{forged}") == {"sha": "a"}
+
+
+def test_a_production_file_needs_no_registry(job, forge):
+    """A policy whose production is a file never opens a registry, so none need exist."""
+    ws = job.workspace("better")
+    [model] = (ws / "models" / "registry").rglob("*.skops")
+    shutil.copyfile(model, ws / "production.skops")
+    shutil.rmtree(ws / "models")
+    policy = POLICY.replace("  registry: models/registry\n  alias: production\n", "  path: production.skops\n")
+    assert policy != POLICY
+    (ws / CONFIG).write_text(policy)
+    forge.files[(CONFIG, BASE_SHA)] = policy
+    out = job(ws, "pull_request", payload("pull_request.opened.json"))
+    assert out.code == 0, out.log
+    assert out.output("decision") == "approve"
+    [check] = forge.checks_on(HEAD)
+    assert check.conclusion == "success"

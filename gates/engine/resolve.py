@@ -54,12 +54,25 @@ def candidate_only(policy: Policy, workspace: Path, overrides: Overrides | None 
     return model.path if model.estimator is not None else None
 
 
+def reads_registry(policy: Policy, production: str | None) -> bool:
+    """Whether production comes from the registry (not a path, a predictions file or none):
+    only then is a registry opened, so one that does not exist cannot fail an evaluation that
+    never reads it."""
+    if production is not None:
+        return not (production.lower() == "none" or _names_file(production))
+    return policy.production.path is None and policy.production.predictions is None
+
+
+def _names_file(ref: str) -> bool:
+    return bool(Path(ref).suffix) or Path(ref).exists()
+
+
 def resolve_production(policy: Policy, workspace: Path, overrides: Overrides, registry: Registry | None):
     ref = overrides.production
     spec = policy.production
     if ref is not None and ref.lower() == "none":
         return None, "production: none (by request)"
-    if ref is not None and (Path(ref).suffix or Path(ref).exists()):
+    if ref is not None and _names_file(ref):
         return load_any(Path(ref), "production", ref, policy, overrides), None
     if ref is None and spec.path is not None:
         path = inside(workspace, spec.path, "production.path", must_exist=False)
