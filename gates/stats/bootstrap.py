@@ -97,11 +97,15 @@ def paired_bootstrap(
     pos_label=None,
     average: str = "binary",
     interval: str = "percentile",
+    groups=None,
 ) -> BootstrapResult:
     """Paired bootstrap interval for metric(candidate) − metric(production) on the same rows.
 
     A thin wrapper: counts the rows into :class:`JointCells` and calls
     :func:`bootstrap_cells`. See the module docstring for the interval and p-value definitions.
+    ``groups`` (one label per row) makes the groups the resampled unit: the cluster bootstrap
+    of :mod:`gates.stats.cluster_bootstrap`, which with one row per group draws exactly what
+    this one draws (same seed, same distribution).
     """
     y = as_1d("y_true", y_true)
     c = as_1d("pred_candidate", pred_candidate)
@@ -109,6 +113,14 @@ def paired_bootstrap(
     check_same_length(y_true=y, pred_candidate=c, pred_production=p)
     if len(y) == 0:
         raise ValueError("y_true must hold at least one row; got 0")
+    if groups is not None:
+        from .cluster_bootstrap import bootstrap_group_cells  # it imports this module
+        from .group_cells import GroupCells
+
+        return bootstrap_group_cells(
+            GroupCells.from_arrays(y, c, p, groups), metric, n_resamples=n_resamples,
+            confidence_level=confidence_level, seed=seed, pos_label=pos_label, average=average, interval=interval,
+        )
     cells = JointCells.from_arrays(y, c, p)
     return bootstrap_cells(
         cells,

@@ -46,12 +46,20 @@ def delong(
     *,
     alternative: str = "two-sided",
     confidence_level: float = 0.95,
+    groups=None,
 ) -> DeLongResult:
     """Compare the ROC AUCs of two models scored on the same rows (higher score = positive).
 
     ``estimate`` is AUC(candidate) − AUC(production) and ``statistic`` its z. Needs at least two
-    positive and two negative rows (else ``ValueError`` naming the counts).
+    positive and two negative rows (else ``ValueError`` naming the counts). ``groups`` (one
+    label per row) makes the groups the independent unit: Obuchowski's (1997) clustered
+    variance (:mod:`gates.stats.cluster_delong`), equal to this one with one row per group.
     """
+    if groups is not None:
+        from .cluster_delong import delong_grouped  # it imports this module
+
+        return delong_grouped(y_true, score_candidate, score_production, groups, alternative=alternative,
+                              confidence_level=confidence_level)
     return delong_test(
         y_true, score_candidate, score_production,
         null=0.0, alternative=alternative, confidence_level=confidence_level,

@@ -49,8 +49,19 @@ def mcnemar(
     *,
     method: str = "midp",
     confidence_level: float = 0.95,
+    groups=None,
 ) -> McNemarResult:
-    """McNemar's test on the rows; a thin wrapper over :func:`mcnemar_from_cells`."""
+    """McNemar's test on the rows; a thin wrapper over :func:`mcnemar_from_cells`.
+
+    ``groups`` (one label per row) makes the groups the independent unit: the clustered forms
+    of :mod:`gates.stats.cluster_mcnemar` (``method`` may then also be ``auto``,
+    ``durkalski``, ``obuchowski`` or ``yang``; an ungrouped method means ``auto`` unless every
+    group is one row, when the result is this function's without groups)."""
+    if groups is not None:
+        from .cluster_mcnemar import mcnemar_grouped  # it imports this module
+
+        return mcnemar_grouped(y_true, pred_candidate, pred_production, groups, method=method,
+                               confidence_level=confidence_level)
     y = as_1d("y_true", y_true)
     c = as_1d("pred_candidate", pred_candidate)
     p = as_1d("pred_production", pred_production)
