@@ -70,7 +70,7 @@ def calibration(sims: int, groups: int, rows: int, resamples: int) -> None:
     }
     for name, run in cases.items():
         start = time.perf_counter()
-        hits, deff, method, extra = np.zeros(3), [], "", []
+        hits, deff, method = np.zeros(3), [], ""
         for sim in range(sims):
             grouped, ungrouped, more = run()
             hits += (approves(grouped), approves(ungrouped), approves(more) if more is not None else 0)
