@@ -48,6 +48,15 @@ class Evidence:
     # Per-row loss differences (production − candidate), kept only while rows are in memory,
     # for the reported-not-deciding Wilcoxon and row bootstrap.
     loss_differences: dict[str, np.ndarray] = field(default_factory=dict)
+    # With data.group_column: per-group joint cells and loss sums (merged by group key, so a
+    # group's rows may fall in any chunks), and each kept score's group label for DeLong.
+    group_cells: stats.GroupCells | None = None
+    group_sums: dict[str, stats.GroupSums] = field(default_factory=dict)
+    groups: np.ndarray | None = None
+
+    @property
+    def grouped(self) -> bool:
+        return self.group_cells is not None or bool(self.group_sums)
 
     def __add__(self, other):
         if isinstance(other, int) and not isinstance(other, bool) and other == 0:
@@ -63,7 +72,7 @@ class EvidenceSum:
     """The running merge of evidence in row order: counts and moments are added as parts
     arrive; per-row arrays are kept as a list and concatenated once (no quadratic copying)."""
 
-    _ARRAYS = {"positive": np.bool_, "score_candidate": None, "score_production": None}
+    _ARRAYS = {"positive": np.bool_, "score_candidate": None, "score_production": None, "groups": None}
 
     def __init__(self):
         self.n = 0
@@ -72,6 +81,8 @@ class EvidenceSum:
         self.moments: dict = {}
         self.bins: dict = {}
         self.differences: dict = {}
+        self.group_cells = None
+        self.group_sums: dict = {}
         self._arrays: dict[str, list] = {name: [] for name in self._ARRAYS}
 
     def add(self, ev: Evidence) -> None:
@@ -86,6 +97,12 @@ class EvidenceSum:
             raise ValueError(f"cannot merge evidence with moments of {sorted(ev.moments)} and {sorted(self.moments)}")
         for metric, m in ev.moments.items():
             self.moments[metric] = m if first else self.moments[metric] + m
+        if not first and ((ev.group_cells is None) != (self.group_cells is None) or set(ev.group_sums) != set(self.group_sums)):
+            raise ValueError("cannot merge grouped evidence with ungrouped evidence")
+        if ev.group_cells is not None:
+            self.group_cells = ev.group_cells if first else self.group_cells + ev.group_cells
+        for metric, sums in ev.group_sums.items():
+            self.group_sums[metric] = sums if first else self.group_sums[metric] + sums
         for name, parts in self._arrays.items():
             value = getattr(ev, name)
             if (value is None) != (not parts) and not first:
@@ -97,7 +114,8 @@ class EvidenceSum:
                                         lambda a, b: a + b)
 
     def result(self) -> Evidence:
-        ev = Evidence(n=self.n, cells=self.cells, moments=dict(self.moments),
+        ev = Evidence(n=self.n, cells=self.cells, moments=dict(self.moments), group_cells=self.group_cells,
+                      group_sums=dict(self.group_sums),
                       score_bins={k: v for k, v in self.bins.items() if v is not None},
                       loss_differences={k: np.concatenate(v) if len(v) > 1 else v[0]
                                         for k, v in self.differences.items()})
@@ -127,6 +145,7 @@ class Comparands:
     pred_production: np.ndarray
     proba_candidate: np.ndarray | None
     proba_production: np.ndarray | None
+    groups: np.ndarray | None = None  # each row's group label (data.group_column), or None
     # Regression: a constant taken from the target before the loss moments are summed. rmse
     # and r2 are unchanged by a shift of the target, but the delta method's moments of y and y²
     # cancel catastrophically when y sits far from 0 (y ≈ 1e8 lost every digit); the engines
@@ -146,12 +165,17 @@ def build_evidence(c: Comparands, loss_metrics: set[str], mask: np.ndarray | Non
     sel = slice(None) if mask is None else mask
     y = c.y[sel]
     ev = Evidence(n=len(y))
+    groups = None if c.groups is None else c.groups[sel]
     if c.task == "classification":
         ev.cells = stats.JointCells.from_arrays(y, c.pred_candidate[sel], c.pred_production[sel], labels=c.labels)
+        if groups is not None:
+            ev.group_cells = stats.GroupCells.from_arrays(y, c.pred_candidate[sel], c.pred_production[sel], groups,
+                                                          labels=c.labels)
         y_index = _label_index(y, c.labels)
         y_float = None
         if c.pos_index is not None and keep_scores:
             ev.positive = y_index == c.pos_index
+            ev.groups = groups
             if c.proba_candidate is not None:
                 ev.score_candidate = c.proba_candidate[sel][:, c.pos_index]
                 ev.score_production = c.proba_production[sel][:, c.pos_index]
@@ -171,6 +195,8 @@ def build_evidence(c: Comparands, loss_metrics: set[str], mask: np.ndarray | Non
             if y_float is None:
                 y_float = y_index.astype(float)
             ev.moments[metric] = _moments(lc, lp, y_float)
+            if groups is not None:
+                ev.group_sums[metric] = stats.GroupSums.from_columns(groups, lc, lp, y_float, y_float * y_float)
             if keep_rows:
                 ev.loss_differences[metric] = lp - lc
     else:
@@ -180,6 +206,8 @@ def build_evidence(c: Comparands, loss_metrics: set[str], mask: np.ndarray | Non
             lc = row_losses(metric, None, c.pred_candidate[sel], yv)
             lp = row_losses(metric, None, c.pred_production[sel], yv)
             ev.moments[metric] = _moments(lc, lp, shifted)
+            if groups is not None:
+                ev.group_sums[metric] = stats.GroupSums.from_columns(groups, lc, lp, shifted, shifted * shifted)
             if keep_rows:
                 ev.loss_differences[metric] = lp - lc
     return ev

@@ -44,6 +44,8 @@ class Result:
     mlgate_version: str = __version__
     curves: Curves | None = None  # ROC and calibration of both models, for the report
     candidate_file: Path | None = field(default=None, repr=False)  # copied next to the report
+    # data.group_column: {"column", "count", "rows_per_group", "design_effect", "effective_n"}
+    groups: dict | None = None
 
 
 def to_dict(result: Result) -> dict:
@@ -66,6 +68,7 @@ def to_dict(result: Result) -> dict:
         "positive_label": result.positive_label,
         "alpha": result.alpha,
         "notes": list(result.notes),
+        **({"groups": _finite(result.groups)} if result.groups is not None else {}),
         **({"curves": result.curves.to_dict()} if result.curves is not None else {}),
     }
 

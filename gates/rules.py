@@ -15,7 +15,8 @@ import numpy as np
 from . import stats
 from .config.spec import RELATIVE_RULES, GateSpec
 from .evidence import Evidence
-from .metrics import CONFUSION, COST, LOSS, METRICS, RANKING, oriented_difference
+from .metrics import CONFUSION, COST, METRICS, RANKING, oriented_difference
+from .comparisons import compare, group_report, num, supplementary
 from .stats.power import power_report
 
 
@@ -62,6 +63,9 @@ class GateResult:
     # straddling it, or with less evidence than the construction needs — is inconclusive.
     outcome: str = "fail"
     power: dict | None = None
+    # With data.group_column: groups, rows per group, design effect and effective rows of the
+    # deciding comparison (stats.GroupSummary), and a warning under 30 groups.
+    groups: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -105,29 +109,6 @@ def evaluate_gate(
     return _relative_gate(gate, overall, settings, average, base)
 
 
-# ----------------------------------------------------------------------------- statistics
-
-
-def compare(gate: GateSpec, ev: Evidence, settings: StatSettings, average, *, null: float, alternative: str) -> stats.Comparison:
-    """The paired comparison of ``gate.metric`` on ``ev`` with the test DESIGN.md assigns."""
-    family = METRICS[gate.metric].family
-    level = 1.0 - 2.0 * settings.alpha
-    if family == CONFUSION:
-        return stats.compare_confusion(
-            ev.cells, gate.metric, null=null, alternative=alternative, confidence_level=level,
-            n_resamples=settings.resamples, seed=settings.seed, pos_label=settings.positive_label,
-            average=average or "binary",
-        )
-    if family == RANKING:
-        return stats.compare_auc(
-            ev.positive, ev.score_candidate, ev.score_production, null=null, alternative=alternative,
-            confidence_level=level,
-        )
-    if family == LOSS:
-        return stats.compare_loss(ev.moments[gate.metric], gate.metric, null=null, alternative=alternative, confidence_level=level)
-    raise ValueError(f"no statistical comparison for {gate.metric}")
-
-
 def _relative_gate(gate, overall, settings, average, base) -> GateResult:
     if gate.rule == "non_inferior":
         null = -gate.margin
@@ -136,7 +117,7 @@ def _relative_gate(gate, overall, settings, average, base) -> GateResult:
     else:  # max_drop: decided by the point estimate; the interval is reported as evidence
         null = -gate.max_drop
     cmp = compare(gate, overall, settings, average, null=null, alternative="greater")
-    result = _from_comparison(gate, cmp, base, supplementary=_supplementary(gate, overall, settings))
+    result = _from_comparison(gate, cmp, base, supplementary=supplementary(gate, overall, settings))
     if cmp.undefined:
         return _fail_closed(result, cmp.detail)
     level = f"{cmp.confidence_level:.0%}"
@@ -188,19 +169,19 @@ def _slice_gate(gate, overall, slices, settings, average, base) -> GateResult:
         if cmp.undefined and math.isnan(cmp.candidate) and not math.isnan(cmp.production):
             # Undefined for the candidate alone (it never predicts the class here, say): the
             # candidate broke this slice; that is a drop, not a reason to stop looking.
-            results.append(_slice(label, ev.n, production=_num(cmp.production), gated=True, passed=False,
+            results.append(_slice(label, ev.n, production=num(cmp.production), gated=True, passed=False,
                                   detail=f"{gate.metric} is undefined for the candidate and defined for production: fails closed"))
             broken.append(results[-1])
             continue
         if cmp.undefined:
-            results.append(_slice(label, ev.n, candidate=_num(cmp.candidate), production=_num(cmp.production), gated=False,
+            results.append(_slice(label, ev.n, candidate=num(cmp.candidate), production=num(cmp.production), gated=False,
                                   passed=True, detail=f"not gated: {cmp.detail}"))
             unusable.append(label)
             continue
         # A slice with less information than a test needs to hold its level is still tested:
         # this is a test for harm, so too little information can only keep a drop from showing
         # (or, rarely, block wrongly) — it cannot approve. The report says the slice is thin.
-        results.append(_slice(label, ev.n, candidate=_num(cmp.candidate), production=_num(cmp.production), estimate=cmp.estimate,
+        results.append(_slice(label, ev.n, candidate=num(cmp.candidate), production=num(cmp.production), estimate=cmp.estimate,
                               confidence_interval=tuple(cmp.confidence_interval), p_value=cmp.p_value, gated=True,
                               passed=True, detail=f"thin: {cmp.detail}" if cmp.insufficient else ""))
         tested.append((len(results) - 1, cmp))
@@ -312,7 +293,7 @@ def _point(gate, ev: Evidence, costs, settings, average, which: str = "candidate
         pos_index = None
         if settings.positive_label is not None and settings.positive_label in ev.cells.labels:
             pos_index = list(ev.cells.labels).index(settings.positive_label)
-        return _num(stats.confusion_metric(cm, gate.metric, pos_index=pos_index, average=average or "binary"))
+        return num(stats.confusion_metric(cm, gate.metric, pos_index=pos_index, average=average or "binary"))
     if family == RANKING:
         scores = ev.score_candidate if which == "candidate" else ev.score_production
         if ev.positive is None or scores is None or ev.positive.all() or not ev.positive.any():
@@ -350,29 +331,12 @@ def _from_comparison(gate, cmp: stats.Comparison, base, *, supplementary: dict) 
     ci = cmp.confidence_interval
     return GateResult(
         **{**base, "n": cmp.n},
-        candidate=_num(cmp.candidate), production=_num(cmp.production), estimate=_num(cmp.estimate),
+        candidate=num(cmp.candidate), production=num(cmp.production), estimate=num(cmp.estimate),
         confidence_interval=None if ci is None or not np.isfinite(ci.low) or not np.isfinite(ci.high) else (float(ci.low), float(ci.high)),
-        confidence_level=cmp.confidence_level, p_value=_num(cmp.p_value), method=cmp.method,
+        confidence_level=cmp.confidence_level, p_value=num(cmp.p_value), method=cmp.method,
         passed=False, undefined=bool(cmp.undefined), detail=cmp.detail, supplementary=supplementary,
+        groups=group_report(cmp),
     )
-
-
-def _supplementary(gate, ev: Evidence, settings) -> dict:
-    """Classical tests shown beside the deciding one; they never decide."""
-    out = {}
-    if gate.metric == "accuracy" and ev.cells is not None:
-        mc = stats.mcnemar_from_cells(ev.cells, method="midp", confidence_level=1 - 2 * settings.alpha)
-        out["mcnemar"] = {
-            "b": int(mc.b), "c": int(mc.c), "p_value": _num(mc.pvalue), "estimate": _num(mc.estimate),
-            "confidence_interval": [float(mc.confidence_interval.low), float(mc.confidence_interval.high)],
-            "method": mc.method,
-        }
-    if METRICS[gate.metric].family == LOSS and gate.metric in ev.loss_differences:
-        d = ev.loss_differences[gate.metric]
-        if len(d) >= 2 and gate.metric not in ("rmse", "r2"):
-            rows = stats.loss_row_tests(d, confidence_level=1 - 2 * settings.alpha, seed=settings.seed)
-            out["row_tests"] = _plain(rows)
-    return out
 
 
 def _p(value: float) -> str:
@@ -391,27 +355,3 @@ def _fail_closed(result: GateResult, reason: str) -> GateResult:
     return replace(result, passed=False, outcome="undefined", undefined=True, detail=f"undefined, fails closed: {reason}")
 
 
-def _num(value) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def _plain(obj):
-    """Turn a stats result (dataclass, namedtuple, dict) into JSON-ready values."""
-    import dataclasses
-
-    if dataclasses.is_dataclass(obj):
-        obj = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
-    if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items() if not isinstance(v, np.ndarray) or v.size <= 2}
-    if isinstance(obj, tuple):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, (np.floating, float)):
-        return _num(obj)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, np.ndarray):
-        return [_plain(v) for v in obj.tolist()]
-    return obj

@@ -219,7 +219,8 @@ def _data(r: Reader, value: Any) -> DataSpec:
     d = r.mapping(
         value,
         "data",
-        {"holdout", "sha256", "target", "id_column", "slices", "positive_label", "allow_changes_in_pr", "headers", "key"},
+        {"holdout", "sha256", "target", "id_column", "group_column", "slices", "positive_label", "allow_changes_in_pr",
+         "headers", "key"},
         {"holdout", "target"},
     )
     holdout = r.string(d["holdout"], "data.holdout")
@@ -241,6 +242,11 @@ def _data(r: Reader, value: Any) -> DataSpec:
     id_column = d.get("id_column")
     if id_column is not None:
         id_column = r.string(id_column, "data.id_column")
+    group_column = d.get("group_column")
+    if group_column is not None:
+        group_column = r.string(group_column, "data.group_column")
+        if group_column == d["target"]:
+            raise r.fail("data.group_column", "a column other than data.target", group_column)
     positive = d.get("positive_label")
     if positive is not None and not isinstance(positive, (str, int, float, bool)):
         raise r.fail("data.positive_label", "a label (string, number or boolean)", positive)
@@ -251,6 +257,7 @@ def _data(r: Reader, value: Any) -> DataSpec:
         target=r.string(d["target"], "data.target"),
         sha256=sha,
         id_column=id_column,
+        group_column=group_column,
         slices=slices,
         positive_label=positive,
         allow_changes_in_pr=r.boolean(d.get("allow_changes_in_pr", False), "data.allow_changes_in_pr"),

@@ -61,6 +61,9 @@ class DataSpec:
     target: str
     sha256: str | None = None
     id_column: str | None = None
+    # Rows come in groups (user, patient, session): the group, not the row, is the independent
+    # unit of every relative comparison, overall and per slice.
+    group_column: str | None = None
     slices: tuple[str, ...] = ()
     positive_label: Any = None
     allow_changes_in_pr: bool = False

@@ -101,6 +101,7 @@ class Plan:
     slice_scores: bool  # keep per-slice score arrays (a roc_auc slice gate needs them)
     y_center: float = 0.0  # regression: the first target value (see Comparands.y_center)
     bin_scores: bool = True  # count the curves' score bins per chunk (2 MB of counts each)
+    group_column: str | None = None  # data.group_column: the unit of every relative comparison
     keep_rows: bool = False  # keep per-row loss differences (holdouts up to ROW_EXTRAS_MAX_ROWS)
     score_dtype: str | None = "float32"  # DeLong's scores; None keeps the models' float64
 
@@ -155,6 +156,7 @@ def predict_chunk(frame: pd.DataFrame, plan: Plan, candidate: Model, production:
         task=plan.task, labels=plan.labels, pos_index=plan.pos_index, y=chunk.y,
         pred_candidate=cand.predicted, pred_production=prod.predicted,
         proba_candidate=cand.proba, proba_production=prod.proba, y_center=plan.y_center,
+        groups=None if plan.group_column is None else frame[plan.group_column].to_numpy(),
     )
     return frame, c
 

@@ -125,7 +125,7 @@ def _judge(policy: Policy, workspace: Path, overrides: Overrides, where, *, engi
 
     metrics = {g.metric for g in policy.gates}
     want_proba = any(METRICS[m].needs_scores for m in metrics)
-    exclude = {holdout.target} | ({policy.data.id_column} if policy.data.id_column else set())
+    exclude = {holdout.target} | {c for c in (policy.data.id_column, policy.data.group_column) if c}
     kwargs = dict(labels=labels, positive_label=positive, id_column=policy.data.id_column, exclude=exclude, want_proba=want_proba)
     overall, slices, costs, note = _scored(
         policy, holdout, candidate, production, kwargs, pos_index, engine=engine, scheduler=scheduler,
@@ -139,7 +139,9 @@ def _judge(policy: Policy, workspace: Path, overrides: Overrides, where, *, engi
     results = [evaluate_gate(g, overall, slices, costs, settings, has_production=has_production) for g in policy.gates]
     decision = decide(results, has_production=has_production, blockers=blockers)
     candidate_identity = identity(candidate)
-    notes = (*notes, *([registry_note] if registry_note else []), *([note] if note else []))
+    groups = _groups(policy.data.group_column, overall, results)
+    notes = (*notes, *([registry_note] if registry_note else []), *([note] if note else []),
+             *([_groups_note(groups)] if groups else []))
     return Result(
         decision=decision, gates=tuple(results), task=holdout.task,
         labels=None if labels is None else tuple(plain_label(v) for v in labels),
@@ -150,8 +152,37 @@ def _judge(policy: Policy, workspace: Path, overrides: Overrides, where, *, engi
         overridden=verify_override(candidate_identity["sha256"]) if verify_override is not None else None,
         curves=summarize_curves(overall.positive, overall.score_candidate,
                                 overall.score_production if has_production else None, overall.score_bins),
-        candidate_file=candidate.path if candidate.estimator is not None else None,
+        candidate_file=candidate.path if candidate.estimator is not None else None, groups=groups,
     )
+
+
+def _groups(column: str | None, overall, results) -> dict | None:
+    """The holdout's groups for result.json: how many, their mean size, and the largest design
+    effect (smallest effective number of rows) among the gates that compared the models."""
+    if column is None:
+        return None
+    found = overall.group_cells if overall.group_cells is not None else next(iter(overall.group_sums.values()), None)
+    if found is None:
+        return None
+    count = int(found.groups)
+    effects = [g.groups for g in results if g.groups and g.groups.get("design_effect") is not None]
+    worst = max(effects, key=lambda g: g["design_effect"], default=None)
+    return {"column": column, "count": count, "rows_per_group": overall.n / count if count else None,
+            "design_effect": worst["design_effect"] if worst else None,
+            "effective_n": worst["effective_n"] if worst else None}
+
+
+def _groups_note(groups: dict) -> str:
+    text = (f"Rows are grouped by {groups['column']}: {groups['count']:,} groups of {groups['rows_per_group']:.3g} "
+            "rows on average, and every comparison treats the group as the independent unit")
+    if groups["design_effect"] is not None:
+        text += (f" (design effect up to {groups['design_effect']:.3g}: the holdout carries the information of "
+                 f"about {groups['effective_n']:,.0f} independent rows)")
+    text += "."
+    if groups["count"] < 30:
+        text += (f" Only {groups['count']} groups: intervals that rest on fewer than 30 independent units are "
+                 "approximate; a holdout with more groups would settle more.")
+    return text
 
 
 def _locate(policy: Policy, workspace: Path, overrides: Overrides):
@@ -211,6 +242,7 @@ def _scored(policy: Policy, survey: Survey, candidate: Model, production: Model 
     plan = Plan(
         source=survey.source, target=survey.target, task=survey.task, labels=kwargs["labels"],
         positive_label=kwargs["positive_label"], pos_index=pos_index, id_column=policy.data.id_column,
+        group_column=policy.data.group_column,
         slices=tuple(policy.data.slices) if needs_slices else (), exclude=frozenset(kwargs["exclude"]),
         want_proba=kwargs["want_proba"], loss_metrics=frozenset(loss_metrics_of({g.metric for g in policy.gates})),
         y_center=survey.first_target,

@@ -94,10 +94,11 @@ def survey(path: Path, spec: DataSpec, *, task: str | None, label: str, chunk_ro
         raise DataError(
             f"{label}: target column {spec.target!r} (data.target) not found; columns are {preview(columns)}"
         )
-    for key, name in [("data.id_column", spec.id_column)] + [(f"data.slices[{i}]", s) for i, s in enumerate(spec.slices)]:
+    named = [("data.id_column", spec.id_column), ("data.group_column", spec.group_column)]
+    for key, name in named + [(f"data.slices[{i}]", s) for i, s in enumerate(spec.slices)]:
         if name is not None and name not in columns:
             raise DataError(f"{label}: column {name!r} ({key}) not found; columns are {preview(columns)}")
-    wanted = list(dict.fromkeys([spec.target, *spec.slices] + ([spec.id_column] if spec.id_column else [])))
+    wanted = list(dict.fromkeys([spec.target, *spec.slices] + [name for _, name in named if name]))
     hasher = hashlib.sha256() if fmt == "csv" else None
     dtypes = None
     read = None if hold else wanted
@@ -111,6 +112,11 @@ def survey(path: Path, spec: DataSpec, *, task: str | None, label: str, chunk_ro
     rows = seen["rows"]
     if rows == 0:
         raise DataError(f"{label}: the holdout has no rows")
+    if seen["group_missing"]:
+        raise DataError(
+            f"{label}: group column {spec.group_column!r} (data.group_column) has {seen['group_missing']} missing "
+            f"value(s) (first at data row {seen['first_group_missing'] + 1}); every row needs its group"
+        )
     if seen["missing"]:
         raise DataError(
             f"{label}: target column {spec.target!r} has {seen['missing']} missing value(s) "
@@ -165,7 +171,7 @@ def _hash_in_background(path: Path) -> Future:
 def _survey_pass(path, label, spec, wanted, chunk_rows, dtypes, hasher, read) -> dict:
     seen = {"rows": 0, "kinds": {c: set() for c in wanted}, "missing": 0, "first_missing": None,
             "first_bad": None, "uniques": {}, "overflow": False, "ids": [], "target_sample": None,
-            "first_value": None, "frames": []}
+            "first_value": None, "frames": [], "group_missing": 0, "first_group_missing": None}
     for frame in iter_chunks(path, label, chunk_rows=chunk_rows, columns=read, dtypes=dtypes, hasher=hasher):
         if read is None:
             seen["frames"].append(frame)
@@ -197,6 +203,12 @@ def _survey_pass(path, label, spec, wanted, chunk_rows, dtypes, hasher, read) ->
                 seen["overflow"], seen["uniques"] = True, {}
         if spec.id_column is not None:
             seen["ids"].append(frame[spec.id_column].reset_index(drop=True))
+        if spec.group_column is not None:
+            absent = frame[spec.group_column].isna().to_numpy()
+            if absent.any():
+                if seen["first_group_missing"] is None:
+                    seen["first_group_missing"] = offset + int(np.argmax(absent))
+                seen["group_missing"] += int(absent.sum())
     # A whole-file read of mixed chunks gives the resolved kind; infer_task must see that one.
     if seen["target_sample"] is not None and len(seen["kinds"][spec.target]) > 1:
         kind = _resolve(seen["kinds"][spec.target])
