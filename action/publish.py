@@ -23,7 +23,7 @@ from ..gates.result import Result
 
 from .forge import CheckRef, CommentRef, Forbidden, Forge
 from .settings import Settings
-from .sticky import publish_comment, report_body
+from .sticky import publish_comment, read_state, report_body, with_attempt
 
 REPORT_DIR = "mlgate-report"
 PASSING = ("approve", "first-model")
@@ -97,7 +97,9 @@ def publish(settings: Settings, pr: int | None, head_sha: str | None, result: Re
                           "a real directory of the workspace")
     written = write_outputs(result, out_dir, candidate_path=result.candidate_file, run_url=settings.run_url)
     summary = render_summary(result, run_url=settings.run_url)  # fitted to the check-run limit
-    body = report_body(result, {"sha": head_sha, "candidate": result.candidate["sha256"]}, run_url=settings.run_url)
+    tried = read_state(existing.body) if existing is not None else {}
+    state = {"sha": head_sha, "candidate": result.candidate["sha256"], **with_attempt(tried, result.candidate["sha256"])}
+    body = report_body(result, state, run_url=settings.run_url)
     pub.outputs.update(decision=result.decision.decision, report_path=str(written["report.md"]),
                        result_path=str(written["result.json"]))
     pub.summary.append(summary)

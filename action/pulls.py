@@ -32,7 +32,7 @@ from .publish import REPORT_DIR, Publication, best_effort, publish
 from .registries import production_registry
 from .safety import reachable_credentials
 from .settings import Settings
-from .sticky import find_report
+from .sticky import attempt_of, find_report, read_state
 from .trust import (base_policy, bounded, holdout_secret_variables, job_overrides, policy_diff_note, private_dir,
                     protected_blockers, train_with_token, what_changed, workspace_policy)
 
@@ -61,7 +61,8 @@ def evaluate_pull_request(settings: Settings, trigger: Trigger, forge: Forge, pu
     result = evaluate(policy, settings.workspace, overrides, policy_source=policy_source,
                       blockers=tuple(blockers), registry=production_registry(policy, settings.workspace, settings, production=settings.production or None),
                       notes=tuple(notes), commit=trigger.head_sha,
-                      verify_override=override_check(settings, forge, trigger.pr, trigger.head_sha))
+                      verify_override=override_check(settings, forge, trigger.pr, trigger.head_sha),
+                      attempt_of=attempt_of(read_state(existing.body) if existing else {}))
     return publish(settings, trigger.pr, trigger.head_sha, result, forge, pub, existing=existing)
 
 
@@ -188,7 +189,8 @@ def _judge_gate_run(settings: Settings, trigger: Trigger, forge: Forge, pub: Pub
     overrides = job_overrides(settings, allow_train=False, trust_pickle=False).with_candidate(candidate)
     result = evaluate(policy, settings.workspace, overrides, policy_source="base", blockers=tuple(blockers),
                       registry=production_registry(policy, settings.workspace, settings, production=settings.production or None), notes=tuple(notes),
-                      commit=trigger.head_sha, verify_override=override_check(settings, forge, pr, trigger.head_sha))
+                      commit=trigger.head_sha, verify_override=override_check(settings, forge, pr, trigger.head_sha),
+                      attempt_of=attempt_of(read_state(existing.body) if existing else {}))
     newest = forge.find_gate_run(settings.gate_workflow, trigger.head_sha)
     if newest == trigger.run_id and artifact.id is not None and \
             forge.newest_artifact_id(trigger.run_id, ARTIFACT) != artifact.id:

@@ -30,6 +30,10 @@ from .settings import Settings
 STATE = re.compile(r"^<!-- mlgate:state (\{.*\}) -->$")
 STATE_KEYS = ("sha", "candidate")  # what the line records; nothing else is read or carried over
 STATE_VALUE_MAX = 128  # a commit (40 or 64 hex digits) or a SHA-256
+# The distinct candidates (SHA-256) evaluated on the PR, in order: attempt k is the k-th. Kept
+# to the most recent MAX_ATTEMPTS_KEPT; beyond it the count stays at least that large.
+MAX_ATTEMPTS_KEPT = 100
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
 STATE_SEPARATOR = "\n\n"
 
 
@@ -62,8 +66,40 @@ def read_state(body: str) -> dict:
         return {}
     if not isinstance(state, dict):
         return {}
-    return {key: state[key] for key in STATE_KEYS if key in state and (
+    kept = {key: state[key] for key in STATE_KEYS if key in state and (
         state[key] is None or isinstance(state[key], str) and len(state[key]) <= STATE_VALUE_MAX)}
+    tried = state.get("candidates")
+    if isinstance(tried, list) and all(isinstance(t, str) and SHA256.match(t) for t in tried):
+        kept["candidates"] = list(dict.fromkeys(tried))[-MAX_ATTEMPTS_KEPT:]
+    count = _count(state.get("attempts"), len(kept.get("candidates", [])))
+    if count:
+        kept["attempts"] = count
+    return kept
+
+
+def _count(value, floor: int) -> int:
+    return max(value, floor) if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**6 else floor
+
+
+def attempt_of(state: dict):
+    """Which distinct candidate on this PR a SHA-256 is (1, 2, …): its place among those the
+    state records, or the next one."""
+    tried, count = state.get("candidates", []), state.get("attempts", 0)
+
+    def attempt(sha256: str) -> int:
+        if sha256 in tried:
+            return count - len(tried) + tried.index(sha256) + 1
+        return count + 1
+
+    return attempt
+
+
+def with_attempt(state: dict, sha256: str | None) -> dict:
+    """``state``'s attempt record with ``sha256`` counted (once)."""
+    tried, count = list(state.get("candidates", [])), state.get("attempts", 0)
+    if sha256 and SHA256.match(sha256) and sha256 not in tried:
+        tried, count = tried + [sha256], count + 1
+    return {"candidates": tried[-MAX_ATTEMPTS_KEPT:], "attempts": count}
 
 
 def strip_state(body: str) -> str:

@@ -46,6 +46,8 @@ class Result:
     candidate_file: Path | None = field(default=None, repr=False)  # copied next to the report
     # data.group_column: {"column", "count", "rows_per_group", "design_effect", "effective_n"}
     groups: dict | None = None
+    # In a pull request: which distinct candidate this is, the luck of k tries, the level tested
+    attempt: dict | None = None
 
 
 def to_dict(result: Result) -> dict:
@@ -69,6 +71,7 @@ def to_dict(result: Result) -> dict:
         "alpha": result.alpha,
         "notes": list(result.notes),
         **({"groups": _finite(result.groups)} if result.groups is not None else {}),
+        **({"attempt": _finite(result.attempt)} if result.attempt is not None else {}),
         **({"curves": result.curves.to_dict()} if result.curves is not None else {}),
     }
 

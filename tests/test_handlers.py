@@ -13,6 +13,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -334,3 +335,50 @@ def test_a_production_file_needs_no_registry(job, forge):
     assert out.output("decision") == "approve"
     [check] = forge.checks_on(HEAD)
     assert check.conclusion == "success"
+
+
+def _result(ws: Path) -> dict:
+    return json.loads((ws / "mlgate-report" / "result.json").read_text())
+
+
+def test_each_distinct_candidate_is_an_attempt_and_the_report_says_the_luck(job, forge):
+    first, second, again = job.workspace("better"), job.workspace("worse"), job.workspace("better")
+    job(first, "pull_request", payload("pull_request.opened.json"))
+    assert _result(first)["attempt"] == {"k": 1, "luck": pytest.approx(0.05), "alpha": 0.05, "spend": False}
+    job(second, "pull_request", payload("pull_request.synchronize.json"))
+    assert _result(second)["attempt"]["k"] == 2
+    assert _result(second)["attempt"]["luck"] == pytest.approx(1 - 0.95 ** 2)
+    [comment] = reports(forge)
+    assert "Attempt 2 on this pull request" in comment.body and "10%" in comment.body
+    state = read_state(comment.body)
+    assert state["attempts"] == 2 and len(state["candidates"]) == 2
+    job(again, "pull_request", payload("pull_request.synchronize.json"))  # the first candidate again: no new try
+    assert _result(again)["attempt"]["k"] == 1
+    assert read_state(reports(forge)[0].body)["attempts"] == 2
+
+
+def test_spent_attempts_test_the_kth_candidate_at_a_smaller_level(job, forge):
+    spend = POLICY.replace("stats: {alpha: 0.05,", "stats: {alpha: 0.05, attempts: {spend: true},")
+    assert spend != POLICY
+    forge.files[(CONFIG, BASE_SHA)] = spend
+    first, second = job.workspace("better"), job.workspace("worse")
+    for ws in (first, second):
+        (ws / CONFIG).write_text(spend)
+    job(first, "pull_request", payload("pull_request.opened.json"))
+    job(second, "pull_request", payload("pull_request.synchronize.json"))
+    attempt = _result(second)["attempt"]
+    assert attempt["k"] == 2 and attempt["spend"] is True
+    assert attempt["alpha"] == pytest.approx(0.05 * 6 / (np.pi ** 2 * 4))
+    relative = [g for g in _result(second)["gates"] if g["confidence_level"] is not None]
+    assert relative and all(g["confidence_level"] == pytest.approx(1 - 2 * attempt["alpha"]) for g in relative)
+
+
+def test_a_forged_attempt_list_is_dropped_not_trusted():
+    forged = '<!-- mlgate:state {"sha": "a", "candidates": ["not-a-sha", "%s"], "attempts": true} -->' % ("a" * 64)
+    assert read_state(f"{MARKER}\n{forged}") == {"sha": "a"}
+    good = '<!-- mlgate:state {"candidates": ["%s", "%s"], "attempts": 7} -->' % ("a" * 64, "b" * 64)
+    state = read_state(f"{MARKER}\n{good}")
+    assert state == {"candidates": ["a" * 64, "b" * 64], "attempts": 7}
+    from mlgate.action.sticky import attempt_of
+
+    assert attempt_of(state)("a" * 64) == 6 and attempt_of(state)("b" * 64) == 7 and attempt_of(state)("c" * 64) == 8

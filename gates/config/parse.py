@@ -162,12 +162,14 @@ def parse_policy(text: str, source: str) -> Policy:
     production = _model(r, top.get("production", {"registry": "models/registry"}), "production", allow_registry=True)
     gates = _gates(r, top["gates"], task)
 
-    stats = r.mapping(top.get("stats") or {}, "stats", {"alpha", "power", "bootstrap"})
+    stats = r.mapping(top.get("stats") or {}, "stats", {"alpha", "power", "bootstrap", "attempts"})
     alpha = r.number(stats.get("alpha", 0.05), "stats.alpha", low=0, high=0.5, low_open=True, high_open=True)
     power = r.number(stats.get("power", 0.8), "stats.power", low=0, high=1, low_open=True, high_open=True)
     boot = r.mapping(stats.get("bootstrap") or {}, "stats.bootstrap", {"resamples", "seed"})
     resamples = r.integer(boot.get("resamples", 10_000), "stats.bootstrap.resamples", low=1000)
     seed = r.integer(boot.get("seed", 0), "stats.bootstrap.seed", low=0)
+    attempts = r.mapping(stats.get("attempts") or {}, "stats.attempts", {"spend"})
+    spend = r.boolean(attempts.get("spend", False), "stats.attempts.spend")
 
     sec = r.mapping(top.get("security") or {}, "security", {"trusted_types"})
     trusted = sec.get("trusted_types") or []
@@ -200,7 +202,7 @@ def parse_policy(text: str, source: str) -> Policy:
         production=production,
         gates=gates,
         alpha=alpha,
-        power=power,
+        power=power, spend_attempts=spend,
         resamples=resamples,
         seed=seed,
         trusted_types=trusted,

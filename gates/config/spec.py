@@ -96,6 +96,9 @@ class Policy:
     gates: tuple[GateSpec, ...]
     alpha: float = 0.05
     power: float = 0.8  # the power each relative gate's detectable difference and rows needed are for
+    # stats.attempts.spend: the k-th distinct candidate on one pull request is tested at
+    # alpha·6/(π²k²), so the levels of all attempts sum to at most alpha.
+    spend_attempts: bool = False
     resamples: int = 10_000
     seed: int = 0
     trusted_types: tuple[str, ...] = ()

@@ -13,6 +13,7 @@ from typing import Callable
 
 from ..config.spec import Policy
 from ..curves import summarize as summarize_curves
+from ..attempts import attempt_note, attempt_record
 from ..decision import decide
 from ..errors import ConfigError, DataError, ModelError
 from ..evidence import loss_metrics_of
@@ -33,6 +34,7 @@ Progress = Callable[[str], None]
 
 
 VerifyOverride = Callable[[str], "dict | None"]
+AttemptOf = Callable[[str], int]
 
 
 
@@ -40,18 +42,21 @@ VerifyOverride = Callable[[str], "dict | None"]
 def evaluate(policy: Policy, workspace: Path, overrides: Overrides | None = None, *,
              policy_source: str = "local", progress: Progress | None = None,
              registry: Registry | None = None, blockers: tuple[str, ...] = (), notes: tuple[str, ...] = (),
-             commit: str | None = None, verify_override: VerifyOverride | None = None) -> Result:
+             commit: str | None = None, verify_override: VerifyOverride | None = None,
+             attempt_of: AttemptOf | None = None) -> Result:
     """Score both models on the holdout and apply the policy's gates.
 
     What only the caller knows goes in, so the ``Result`` is built once: ``blockers`` (reasons
     to block found outside the gates, e.g. the PR edits the holdout), ``notes`` shown before
     the evaluation's own, the ``commit`` evaluated, and ``verify_override``, called with the
-    candidate's SHA-256 once it is known, returning the verified override record or None.
+    candidate's SHA-256 once it is known, returning the verified override record or None;
+    ``attempt_of``, called with it too, gives which distinct candidate on the pull request this
+    is (1, 2, …), for the attempts' luck and, with ``stats.attempts.spend``, the level tested.
     """
     try:
         return _evaluate(policy, workspace, overrides, policy_source=policy_source, progress=progress,
                          registry=registry, blockers=blockers, notes=tuple(notes), commit=commit,
-                         verify_override=verify_override)
+                         verify_override=verify_override, attempt_of=attempt_of)
     except (ModelError, DataError) as exc:
         if _sealed(policy, overrides) and not isinstance(exc, ConfigError):
             # A model's failure names rows and values of the holdout; a sealed holdout's rows are
@@ -76,7 +81,8 @@ def _sealed(policy: Policy, overrides: Overrides | None) -> bool:
 
 def _evaluate(policy: Policy, workspace: Path, overrides: Overrides | None, *, policy_source: str,
               progress: Progress | None, registry: Registry | None, blockers: tuple[str, ...],
-              notes: tuple[str, ...], commit: str | None, verify_override: VerifyOverride | None) -> Result:
+              notes: tuple[str, ...], commit: str | None, verify_override: VerifyOverride | None,
+              attempt_of: AttemptOf | None) -> Result:
     overrides = overrides or Overrides()
     say = progress or (lambda _msg: None)
     workspace = Path(workspace)
@@ -92,7 +98,7 @@ def _evaluate(policy: Policy, workspace: Path, overrides: Overrides | None, *, p
         return _judge(policy, workspace, overrides, where, engine=engine, scheduler=scheduler,
                       chunk_rows=chunk_rows, policy_source=policy_source, say=say,
                       registry=registry, blockers=blockers, notes=notes, commit=commit,
-                      verify_override=verify_override)
+                      verify_override=verify_override, attempt_of=attempt_of)
     finally:
         where.discard()
 
@@ -100,7 +106,7 @@ def _evaluate(policy: Policy, workspace: Path, overrides: Overrides | None, *, p
 def _judge(policy: Policy, workspace: Path, overrides: Overrides, where, *, engine: str, scheduler: str | None,
            chunk_rows: int, policy_source: str, say: Progress, registry: Registry | None,
            blockers: tuple[str, ...], notes: tuple[str, ...], commit: str | None,
-           verify_override: VerifyOverride | None) -> Result:
+           verify_override: VerifyOverride | None, attempt_of: AttemptOf | None) -> Result:
     # A private copy (a sealed holdout's plaintext) is held in memory and removed before any
     # train command runs; Dask workers read the file, so it stays until the evaluation ends.
     holdout = _survey(policy, overrides, where, chunk_rows=chunk_rows, hold=where.private and engine == "local")
@@ -113,6 +119,9 @@ def _judge(policy: Policy, workspace: Path, overrides: Overrides, where, *, engi
     production, registry_note = resolve_production(policy, workspace, overrides, registry)
     candidate = resolve_candidate(policy, workspace, overrides)
     has_production = production is not None
+    attempt = None if attempt_of is None else attempt_record(policy.alpha, max(1, int(attempt_of(candidate.sha256))),
+                                                             spend=policy.spend_attempts)
+    alpha = policy.alpha if attempt is None else attempt["alpha"]
     if policy.candidate.train is not None and overrides.candidate is None and holdout.held is None:
         _check_unchanged(holdout)  # the holdout is read again while scoring
 
@@ -132,7 +141,7 @@ def _judge(policy: Policy, workspace: Path, overrides: Overrides, where, *, engi
         chunk_rows=chunk_rows, configured=bool(overrides.chunk_rows or policy.chunk_rows), overrides=overrides, say=say)
 
     settings = StatSettings(
-        alpha=policy.alpha, power=policy.power, resamples=policy.resamples, seed=policy.seed, positive_label=positive,
+        alpha=alpha, power=policy.power, resamples=policy.resamples, seed=policy.seed, positive_label=positive,
         average_default="binary" if labels is not None and len(labels) == 2 else "macro",
     )
     say("testing gates")
@@ -141,11 +150,12 @@ def _judge(policy: Policy, workspace: Path, overrides: Overrides, where, *, engi
     candidate_identity = identity(candidate)
     groups = _groups(policy.data.group_column, overall, results)
     notes = (*notes, *([registry_note] if registry_note else []), *([note] if note else []),
-             *([_groups_note(groups)] if groups else []))
+             *([_groups_note(groups)] if groups else []),
+             *([text] if attempt and (text := attempt_note(attempt, policy.alpha)) else []))
     return Result(
         decision=decision, gates=tuple(results), task=holdout.task,
         labels=None if labels is None else tuple(plain_label(v) for v in labels),
-        positive_label=plain_label(positive), alpha=policy.alpha,
+        positive_label=plain_label(positive), alpha=alpha, attempt=attempt,
         candidate=candidate_identity, production=identity(production) if has_production else None,
         data={"source": holdout.source, "sha256": holdout.sha256, "rows": holdout.rows, "sealed": sealed},
         config_sha256=policy.sha256, policy_source=policy_source, notes=notes, engine=engine, commit=commit,
