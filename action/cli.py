@@ -185,11 +185,9 @@ def evaluate_command(config, workspace, out, candidate, production, data, engine
         env=dict(os.environ),  # a sealed holdout's credential (only ${MLGATE_*} names are looked up)
     )
     progress = None if (quiet or as_json) else _progress
-    registry = None
-    if policy.production.registry is not None and policy.production.registry.kind != "file" and not production:
-        from .registries import open_registry
+    from .registries import production_registry
 
-        registry = open_registry(policy, workspace)
+    registry = production_registry(policy, workspace, production=production)  # None unless production is in one
     result = evaluate(policy, workspace, overrides, progress=progress, registry=registry)
     written = write_outputs(result, Path(out), candidate_path=result.candidate_file)
     if as_json:

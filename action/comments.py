@@ -71,7 +71,7 @@ def execute(settings: Settings, forge: Forge, pr: int | None, actor: str, comman
         return done(HELP)
     if command.name == "run":
         pull = forge.pull(pr)
-        url = forge.rerun_gate(settings.gate_workflow, pull.head_sha)
+        url = forge.rerun_gate(settings.gate_workflow, pull.head_sha, pull.head_label)
         if url is None:
             return refused(f"@{actor} found no run of `{settings.gate_workflow}` for {pull.head_sha[:7]} to re-run; "
                            "push a commit or check the workflow's name (input gate_workflow).")
@@ -98,7 +98,7 @@ def override(settings: Settings, forge: Forge, pr: int, actor: str, command: Com
         return refused(f"@{actor} nothing overridden: {md_code(command.sha[:40])} is not this pull request's head "
                        f"commit ({pull.head_sha}); an override holds only for the commit it names. To override the "
                        f"head, copy the command from its report (`/mlgate override {pull.head_sha}:<candidate> <reason>`)")
-    judged = built_candidate(settings, forge, pull.head_sha)
+    judged = built_candidate(settings, forge, pull.head_sha, pull.head_label)
     if judged is None:
         return refused(f"@{actor} nothing overridden: no run of `{settings.gate_workflow}` for {pull.head_sha[:7]} "
                        "uploaded a candidate, so there is nothing the override could name.")
@@ -125,10 +125,11 @@ def override(settings: Settings, forge: Forge, pr: int, actor: str, command: Com
                 f"green. Reason: {reason}\n\n{how}")
 
 
-def built_candidate(settings: Settings, forge: Forge, head_sha: str) -> str | None:
-    """SHA-256 of the candidate the newest gate-workflow run uploaded for ``head_sha`` (the one
-    the judge and promotion take), or None. Hashed here, never read from a bot comment."""
-    run_id = forge.find_gate_run(settings.gate_workflow, head_sha)
+def built_candidate(settings: Settings, forge: Forge, head_sha: str, head_label: str | None) -> str | None:
+    """SHA-256 of the candidate the newest gate-workflow run of this PR's head uploaded for
+    ``head_sha`` (the one the judge and promotion take), or None. Hashed here, never read from
+    a bot comment."""
+    run_id = forge.find_gate_run(settings.gate_workflow, head_sha, head_label)
     if run_id is None:
         return None
     artifact = forge.download_artifact(run_id, ARTIFACT)

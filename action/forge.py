@@ -25,6 +25,7 @@ class PullInfo:
     base_ref: str
     base_sha: str
     is_fork: bool
+    head_label: str | None = None  # owner:branch: the gate runs of this PR are builds of that head
 
 
 @dataclass(frozen=True)
@@ -103,11 +104,13 @@ class Forge(Protocol):
 
     def role(self, user: str) -> str: ...
 
-    def find_gate_run(self, workflow_file: str, head_sha: str) -> int | None:
-        """The newest pull_request run of the gate workflow for ``head_sha``."""
+    def find_gate_run(self, workflow_file: str, head_sha: str, head_label: str | None) -> int | None:
+        """The newest pull_request run of the gate workflow for ``head_sha`` built from the head
+        ``head_label`` (owner:branch). Another PR can have the same head commit (anyone can push
+        a public commit to their fork and open a PR from it); its builds are not this PR's."""
         ...
 
-    def rerun_gate(self, workflow_file: str, head_sha: str) -> str | None: ...
+    def rerun_gate(self, workflow_file: str, head_sha: str, head_label: str | None) -> str | None: ...
 
     def find_pull(self, head_label: str, head_sha: str) -> int | None:
         """The open PR whose head is ``owner:branch`` at ``head_sha`` (fork PRs included)."""

@@ -94,7 +94,7 @@ class GitHubForge:
         pr = self.repo.get_pull(number)
         head_repo = pr.head.repo.full_name if pr.head.repo else None
         return PullInfo(number=number, head_sha=pr.head.sha, base_ref=pr.base.ref, base_sha=pr.base.sha,
-                        is_fork=bool(head_repo and head_repo != pr.base.repo.full_name))
+                        is_fork=bool(head_repo and head_repo != pr.base.repo.full_name), head_label=pr.head.label)
 
     @api_errors("read a file from the base branch")
     def file_at(self, path: str, ref: str) -> str | None:
@@ -251,21 +251,30 @@ class GitHubForge:
         return artifact.id if artifact is not None else None
 
     @api_errors("find the gate workflow's run")
-    def find_gate_run(self, workflow_file: str, head_sha: str) -> int | None:
+    def find_gate_run(self, workflow_file: str, head_sha: str, head_label: str | None) -> int | None:
         try:
             workflow = self.repo.get_workflow(workflow_file)
         except GithubException as exc:
             if exc.status == 404:  # no such workflow file on the default branch: no gate run
                 return None
             raise
-        runs = [r for r in workflow.get_runs(head_sha=head_sha) if r.event == "pull_request"]
+        runs = [r for r in workflow.get_runs(head_sha=head_sha) if r.event == "pull_request"
+                and (head_label is None or _run_label(r) == head_label.lower())]
         return max(runs, key=lambda r: r.id).id if runs else None
 
     @api_errors("re-run the gate workflow")
-    def rerun_gate(self, workflow_file: str, head_sha: str) -> str | None:
-        run_id = self.find_gate_run(workflow_file, head_sha)
+    def rerun_gate(self, workflow_file: str, head_sha: str, head_label: str | None) -> str | None:
+        run_id = self.find_gate_run(workflow_file, head_sha, head_label)
         if run_id is None:
             return None
         run = self.repo.get_workflow_run(run_id)
         run.rerun()
         return run.html_url
+
+
+def _run_label(run) -> str | None:
+    """A workflow run's head as owner:branch (lower case), as a PR's ``head.label`` names it."""
+    repo = run.head_repository
+    if repo is None or run.head_branch is None:
+        return None
+    return f"{repo.owner.login}:{run.head_branch}".lower()

@@ -32,7 +32,7 @@ def promote_pull_request(settings: Settings, forge: Forge, pr: int, actor: str, 
     """Promote the candidate that the PR's own gate run uploaded — re-evaluated here under the
     base branch's policy and holdout, loaded only through skops, never trained or unpickled."""
     pull = forge.pull(pr)
-    run_id = forge.find_gate_run(settings.gate_workflow, pull.head_sha)
+    run_id = forge.find_gate_run(settings.gate_workflow, pull.head_sha, pull.head_label)
     if run_id is None:
         return refused(f"@{actor} not promoted: no run of `{settings.gate_workflow}` for {pull.head_sha[:7]} "
                        "uploaded a candidate (input gate_workflow names the PR gate workflow).")
@@ -72,7 +72,7 @@ def rollback(settings: Settings, actor: str, to: int | None, *, reason: str) -> 
     try:
         version = registry.rollback(to, by=actor, reason=reason)
     except RegistryError as exc:
-        return refused(f"@{actor} nothing rolled back: {exc}")
+        return refused(f"@{actor} nothing rolled back: {md_text(exc)}")
     return done(f"@{actor} rolled back: production is now version {version.version} in {registry.describe()}.")
 
 

@@ -47,7 +47,7 @@ class MemoryForge:
     numbers: dict[int, int] = field(default_factory=dict)  # comment id -> PR number
     reactions: dict[int, list[str]] = field(default_factory=dict)
     checks: list[CheckRun] = field(default_factory=list)
-    gate_runs: list[tuple[int, str, str]] = field(default_factory=list)  # (run id, workflow file, head sha)
+    gate_runs: list[tuple[int, str, str, str]] = field(default_factory=list)  # (run id, workflow, head sha, head)
     artifacts: dict[int, list[tuple[int, str, dict[str, bytes]]]] = field(default_factory=dict)
     reruns: list[int] = field(default_factory=list)
     edits: int = 0
@@ -58,7 +58,7 @@ class MemoryForge:
 
     def add_pull(self, number: int, head_sha: str, *, base_sha: str, base_ref: str = "main",
                  head_label: str = "octo:feature", files: list[str] = ()) -> None:
-        self.pulls[number] = PullInfo(number, head_sha, base_ref, base_sha, is_fork=False)
+        self.pulls[number] = PullInfo(number, head_sha, base_ref, base_sha, is_fork=False, head_label=head_label)
         self.heads[number] = head_label
         self.changed[number] = list(files)
 
@@ -66,10 +66,12 @@ class MemoryForge:
         """A comment someone else posted (a maintainer's command, a forged bot comment)."""
         return self._post(number, body, author)
 
-    def add_gate_run(self, head_sha: str, files: dict[str, bytes], *, workflow: str = "mlgate.yml") -> int:
-        """A finished build of ``head_sha`` that uploaded ``mlgate-report`` holding ``files``."""
+    def add_gate_run(self, head_sha: str, files: dict[str, bytes], *, workflow: str = "mlgate.yml",
+                     head_label: str = "octo:feature") -> int:
+        """A finished build of ``head_sha`` (from the head ``head_label``) that uploaded
+        ``mlgate-report`` holding ``files``."""
         run_id = next(self._ids)
-        self.gate_runs.append((run_id, workflow, head_sha))
+        self.gate_runs.append((run_id, workflow, head_sha, head_label))
         self.artifacts.setdefault(run_id, []).append((next(self._ids), "mlgate-report", dict(files)))
         return run_id
 
@@ -149,12 +151,13 @@ class MemoryForge:
     def role(self, user: str) -> str:
         return self.roles.get(user, "none")
 
-    def find_gate_run(self, workflow_file: str, head_sha: str) -> int | None:
-        runs = [run_id for run_id, workflow, sha in self.gate_runs if workflow == workflow_file and sha == head_sha]
+    def find_gate_run(self, workflow_file: str, head_sha: str, head_label: str | None) -> int | None:
+        runs = [run_id for run_id, workflow, sha, label in self.gate_runs if workflow == workflow_file and sha == head_sha
+                and (head_label is None or label.lower() == head_label.lower())]
         return max(runs) if runs else None
 
-    def rerun_gate(self, workflow_file: str, head_sha: str) -> str | None:
-        run_id = self.find_gate_run(workflow_file, head_sha)
+    def rerun_gate(self, workflow_file: str, head_sha: str, head_label: str | None) -> str | None:
+        run_id = self.find_gate_run(workflow_file, head_sha, head_label)
         if run_id is None:
             return None
         self._write()

@@ -113,10 +113,10 @@ def replies(forge: MemoryForge) -> list[str]:
     return [c.body for c in forge.comments_by(BOT, PR) if MARKER not in c.body]
 
 
-def gate_run(forge: MemoryForge, ws: Path) -> str:
+def gate_run(forge: MemoryForge, ws: Path, head_label: str = "octo:feature") -> str:
     """A build of the head that uploaded ``ws``'s candidate; returns that candidate's SHA-256."""
     data = (ws / "build" / "model.skops").read_bytes()
-    forge.add_gate_run(HEAD, {"candidate.skops": data})
+    forge.add_gate_run(HEAD, {"candidate.skops": data}, head_label=head_label)
     return hashlib.sha256(data).hexdigest()
 
 
@@ -217,8 +217,8 @@ def test_the_comment_never_exceeds_the_limit_with_a_huge_report(job, forge):
 
 def test_the_judge_re_evaluates_the_builds_candidate_under_the_base_policy(job, forge):
     forge.heads[PR] = "someone:feature"
-    gate_run(forge, job.demos["worse"])
-    [(run_id, _, _)] = forge.gate_runs
+    gate_run(forge, job.demos["worse"], head_label="someone:feature")
+    [(run_id, _, _, _)] = forge.gate_runs
     base = payload("pull_request.opened.json")
     data = {"action": "completed", "repository": base["repository"], "sender": base["sender"],
             "workflow_run": {"id": run_id, "event": "pull_request", "head_sha": HEAD, "head_branch": "feature",
@@ -272,6 +272,22 @@ def test_an_override_by_a_maintainer_turns_the_check_green_for_its_candidate(job
     # The gate run again on the same commit honours the maintainer's own comment.
     again = job(job.workspace("worse"), "pull_request", payload("pull_request.synchronize.json"))
     assert again.code == 0 and forge.checks_on(HEAD)[0].conclusion == "success"
+
+
+def test_another_prs_build_of_the_same_commit_is_not_this_prs_candidate(job, forge):
+    """Anyone can push a public commit to their fork and open a PR from it: its builds of the
+    same commit are not this PR's, for overrides, promotion, /mlgate run or the judge."""
+    assert job(job.workspace("worse"), "pull_request", payload("pull_request.opened.json")).code == 1
+    own = gate_run(forge, job.demos["worse"])
+    theirs = gate_run(forge, job.demos["better"], head_label="mallory:same-commit")  # newer, same head SHA
+    assert own != theirs
+    refused, _ = job.comment(f"/mlgate override {HEAD}:{theirs} take mine", "maint", "maintain")
+    assert "nothing overridden" in replies(forge)[-1]
+    done, _ = job.comment(f"/mlgate override {HEAD}:{own} reviewed", "maint", "maintain")
+    assert done.code == 0 and forge.checks_on(HEAD)[0].conclusion == "success"
+    job.comment("/mlgate run", "writer", "write")
+    [(own_run, *_), (their_run, *_)] = forge.gate_runs
+    assert forge.reruns == [own_run]
 
 
 def test_promote_by_a_reader_is_refused(job, forge):
@@ -382,3 +398,27 @@ def test_a_forged_attempt_list_is_dropped_not_trusted():
     from mlgate.action.sticky import attempt_of
 
     assert attempt_of(state)("a" * 64) == 6 and attempt_of(state)("b" * 64) == 7 and attempt_of(state)("c" * 64) == 8
+
+
+class _Pwn:
+    def __init__(self, marker: str):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path(self.marker).write_text, ("pwned",))
+
+
+def test_the_one_job_setup_never_unpickles_beside_its_token(job, forge, tmp_path):
+    """trust_pickle is for the token-less build job: here a token is reachable, so no pickle loads."""
+    import pickle
+
+    ws = job.workspace("better")
+    marker = tmp_path / "pwned"
+    (ws / "build" / "model.pkl").write_bytes(pickle.dumps(_Pwn(str(marker))))
+    policy = POLICY.replace("path: build/model.skops", "path: build/model.pkl")
+    assert policy != POLICY
+    (ws / CONFIG).write_text(policy)
+    forge.files[(CONFIG, BASE_SHA)] = policy
+    with pytest.raises(MlgateError, match="refusing to unpickle"):
+        job(ws, "pull_request", payload("pull_request.opened.json"), trust_pickle="true")
+    assert not marker.exists()
