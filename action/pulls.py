@@ -153,7 +153,9 @@ def publish_gate_run(settings: Settings, trigger: Trigger, forge: Forge, pub: Pu
     # Only the newest run of the gate workflow itself is judged: a run of any other workflow
     # (a PR can add one with the same name) or an older build of the commit is not — the run
     # promotion will take is the one whose verdict the check must carry.
-    newest = forge.find_gate_run(settings.gate_workflow, trigger.head_sha, trigger.head_label)
+    # ... and only a build of this PR's own head (owner:branch): another PR can have the same
+    # head commit, and its builds are not this PR's candidate.
+    newest = forge.find_gate_run(settings.gate_workflow, trigger.head_sha, forge.pull(pr).head_label)
     if newest is None or newest != trigger.run_id:
         why = (f"run {trigger.run_id} is not a run of {settings.gate_workflow}" if newest is None or
                (trigger.run_id is not None and newest < trigger.run_id) else
@@ -193,7 +195,7 @@ def _judge_gate_run(settings: Settings, trigger: Trigger, forge: Forge, pub: Pub
                       registry=production_registry(policy, settings.workspace, settings, production=settings.production or None), notes=tuple(notes),
                       commit=trigger.head_sha, verify_override=override_check(settings, forge, pr, trigger.head_sha),
                       attempt_of=attempt_of(read_state(existing.body) if existing else {}))
-    newest = forge.find_gate_run(settings.gate_workflow, trigger.head_sha, trigger.head_label)
+    newest = forge.find_gate_run(settings.gate_workflow, trigger.head_sha, forge.pull(pr).head_label)
     if newest == trigger.run_id and artifact.id is not None and \
             forge.newest_artifact_id(trigger.run_id, ARTIFACT) != artifact.id:
         newest = f"{trigger.run_id}, re-run"  # the same run uploaded again (a re-run): that upload's judge decides

@@ -131,13 +131,8 @@ def touched(source: str, changed: list[str], workspace: Path) -> list[str]:
     current = root
     for part in PurePosixPath(normalised(source)).parts:
         current = current / part
-        if current.is_symlink():
+        if current.is_symlink():  # the link itself; where it leads is the full path resolved, below
             paths.add(str(PurePosixPath(current.relative_to(root))))
-        try:
-            resolved = current.resolve()
-            paths.add(str(PurePosixPath(resolved.relative_to(root))))
-        except (OSError, ValueError):  # outside the workspace: refused where it is read
-            pass
     try:
         paths.add(str(PurePosixPath((root / normalised(source)).resolve().relative_to(root))))
     except (OSError, ValueError):

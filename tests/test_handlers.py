@@ -422,3 +422,20 @@ def test_the_one_job_setup_never_unpickles_beside_its_token(job, forge, tmp_path
     with pytest.raises(MlgateError, match="refusing to unpickle"):
         job(ws, "pull_request", payload("pull_request.opened.json"), trust_pickle="true")
     assert not marker.exists()
+
+
+def test_protected_paths_are_the_files_themselves_not_their_neighbours(tmp_path):
+    from mlgate.action.trust import touched
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "holdout.csv").write_text("x\n")
+    assert touched("data/holdout.csv", ["data/train.csv", "data/README.md"], tmp_path) == []
+    assert touched("data/holdout.csv", ["data/holdout.csv", "src/a.py"], tmp_path) == ["data/holdout.csv"]
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "holdout.csv").write_text("x\n")
+    (tmp_path / "linked").symlink_to(tmp_path / "real")
+    assert touched("linked/holdout.csv", ["real/holdout.csv"], tmp_path) == ["real/holdout.csv"]
+    assert touched("linked/holdout.csv", ["linked"], tmp_path) == ["linked"]  # the link itself
+    assert touched("linked/holdout.csv", ["real/other.csv"], tmp_path) == []
+    assert touched("models/registry", ["models/registry/registry.json", "models/README.md"], tmp_path) == \
+        ["models/registry/registry.json"]
