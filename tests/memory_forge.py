@@ -10,7 +10,6 @@ PR's token does.
 from __future__ import annotations
 
 import dataclasses
-
 import io
 import itertools
 import tempfile
