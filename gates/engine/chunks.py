@@ -1,47 +1,25 @@
-"""The one scoring path: the holdout read and scored chunk by chunk, whatever its size.
+"""The one scoring path: a chunk of holdout rows → both models' outputs → mergeable evidence.
 
-Two passes over the file, both in chunks of ``engine.chunk_rows`` rows (CSV through
-``pandas.read_csv(chunksize=)``, Parquet through ``ParquetFile.iter_batches``); a small
-holdout is one chunk:
+Every evaluation, whatever the holdout's size, runs the survey (``holdout.survey``: the one set
+of holdout checks, the task and the label set, before any model runs) and then scores the
+holdout chunk by chunk; a small holdout is one chunk. Each chunk is scored by both models and
+reduced to :class:`~gates.evidence.Evidence` (joint cells, loss moments, scores, with groups
+their per-group statistics), merged into the running total by ``evidence.EvidenceSum`` in file
+order; nothing else about the chunk is kept, except its first ``LATENCY_ROWS`` rows for the
+latency gate. ``local`` overlaps reading, predicting and reducing on threads; ``dask`` maps
+:func:`score_chunk` over a cluster's partitions.
 
-1. **Survey** — only the target, slice and id columns (cheap for Parquet, which is columnar;
-   for CSV the parser still tokenizes every line, and the file's SHA-256 is computed from the
-   same bytes as they stream past, so CSV is hashed without a pass of its own). The survey is
-   the holdout's one set of checks — missing target values, non-numeric regression targets,
-   duplicated ids, missing columns — with global data-row numbers; it infers the task and
-   collects the label set *before* any model runs. Knowing the labels up front settles the positive label, the probability columns and
-   the gates' fit exactly as the in-memory engine does (discovering labels as chunks arrive
-   would change them mid-stream). CSV chunks infer dtypes one by one, so a column that reads as
-   int in one chunk and float in another would give different labels or slice keys than one
-   whole read; the survey records each chunk's kind and, when they disagree, resolves them the
-   way a whole-file read does and re-reads those columns with that dtype forced.
-2. **Scoring** — each chunk is scored by both models and reduced to :class:`Evidence` (joint
-   cells, loss moments, float32 scores, the curves' score bins) which is merged into the
-   running total; nothing else about the chunk is kept, except its first ``LATENCY_ROWS`` rows
-   for the latency gate. Reading the next chunk, running the models on this one and reducing
-   the previous one overlap on three threads (see :func:`stream_local`), and a Parquet file is
-   hashed on a fourth, so a second core absorbs most of what the gate adds to the floor every
-   evaluation pays (reading the rows and running both models).
+What is kept per row depends on the size (``ROW_EXTRAS_MAX_ROWS``): up to a million rows,
+float64 scores, exact curves and per-row loss differences (for the reported row tests);
+beyond, only DeLong's float32 scores — 9 bytes per row (two scores and one bool), 9 more per
+row per slice column when a roc_auc ``slice_max_drop`` gate needs slice scores. A roc_auc
+gate's DeLong needs O(n) temporaries on top (each model's sorted keys, permutation and
+components), about 160 bytes per row at the peak (8.0 GB for 50 million rows, measured with
+benchmarks/bench_engine.py): budget ~170 bytes per row of RAM with a roc_auc gate.
 
-Memory: the survey holds the label set (at most ``MAX_DISTINCT_LABELS``) and, only when
-``data.id_column`` is set, the ids (to find duplicates across chunks). Scoring holds up to
-four chunks, the merged counts, moments and curve bins (O(K³ + slices · metrics), 2 MB of
-bins), and the DeLong scores: 9 bytes per row (two float32 scores and one bool), 9 more per
-row per slice column when a roc_auc ``slice_max_drop`` gate needs slice scores, and twice that
-for a moment while the chunks' arrays are concatenated at the end. 50 million rows is 450 MB
-of scores. Gates without a rank statistic then need nothing per row (measured with
-benchmarks/bench_engine.py: 3.3–3.7 GB peak for 50 million rows, against 2.5 GB for merely reading
-and predicting). A roc_auc gate's DeLong needs O(n) temporaries on top — each model's sorted
-keys, permutation and components in 8-byte words, both models at once — which dominates the
-peak: 8.0 GB for 50 million rows, about 160 bytes per row. Budget ~170 bytes per row of RAM
-for a streamed holdout with a roc_auc gate.
-
-Predictions files are loaded whole (they hold two or three columns) and scored once against
-the survey's ids or row order with the in-memory code and its messages; each chunk then takes
-its slice of those predictions by global row offset.
-
-The functions here are pure (no environment, no globals) so ``gates.engine_dask`` runs the same
-``score_chunk`` on workers.
+Predictions files are loaded whole (two or three columns) and matched once against the
+survey's ids or row order; each chunk then takes its slice by global row offset. The
+functions here are pure (no environment, no globals), so Dask workers run them unchanged.
 """
 
 from __future__ import annotations

@@ -1,14 +1,14 @@
 """The Dask engine: score the holdout's partitions on a cluster, merge their evidence here.
 
-The client runs the same survey as the streaming engine (``gates.engine.survey``: labels,
-task, validation with global row numbers, the file's SHA-256), then reads the holdout as a
-Dask dataframe and maps :func:`gates.engine.score_chunk` over its partitions on the workers.
+The client runs the same survey as the local engine (``gates.holdout.survey``: labels, task,
+validation with global row numbers, the file's SHA-256), then reads the holdout as a Dask
+dataframe and maps :func:`gates.engine.chunks.score_chunk` over its partitions on the workers.
 Each partition returns its :class:`~gates.evidence.Evidence` (overall and per slice); the
 client merges them in partition order, which is file order, so the score arrays DeLong sees
 are the ones the local engine sees and the decision is the same.
 
 Models travel to the workers as bytes (scattered once) and are loaded there with the same
-skops trusted-types check (``gates.models.load_model_bytes``), once per worker process.
+skops trusted-types check (``gates.models.load.load_model_bytes``), once per worker process.
 Predictions files are matched to the holdout on the client (as in the streaming engine) and
 each partition gets its slice of them.
 

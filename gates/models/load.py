@@ -1,4 +1,4 @@
-"""Load models safely and score them on the holdout.
+"""Load models safely: one suffix dispatch for files and for bytes shipped to workers.
 
 A model file may come from a pull request, so it is loaded through skops with an explicit
 type allowlist; pickles (which run code on load) only when the caller says it trusts them.
