@@ -22,7 +22,10 @@ def production_registry(policy: Policy, workspace: Path, settings: Settings | No
     a predictions file or ``none`` (``production`` is the caller's override, if any)."""
     from ..gates.engine.resolve import reads_registry
 
-    return open_registry(policy, workspace, settings) if reads_registry(policy, production) else None
+    spec = policy.production.registry
+    if not reads_registry(policy, production) or spec is None or spec.kind == "file":
+        return None  # a file registry the engine opens itself (its errors then name the policy file)
+    return open_registry(policy, workspace, settings)
 
 
 def open_registry(policy: Policy, workspace: Path, settings: Settings | None = None):

@@ -409,7 +409,10 @@ def test_one_row_per_group_is_delong(rng):
     ours, theirs = delong(y, sc, sp, groups=np.arange(400)), delong(y, sc, sp)
     for field in dataclasses.fields(theirs):
         a, b = getattr(ours, field.name), getattr(theirs, field.name)
-        assert a == pytest.approx(b, rel=1e-12, abs=1e-15), field.name
+        if isinstance(b, str):  # pytest.approx compares numbers only (newer pytest refuses strings)
+            assert a == b, field.name
+        else:
+            assert a == pytest.approx(b, rel=1e-12, abs=1e-15), field.name
     cmp = compare_auc_grouped(y, sc, sp, np.arange(400), null=-0.05)
     assert same_comparison(cmp, compare_auc(y, sc, sp, null=-0.05)) and cmp.groups.design_effect == 1.0
 
