@@ -89,6 +89,7 @@ class GitHubReleasesRegistry:
             version=number, sha256=meta["sha256"], path=meta["asset"], created_at=meta.get("created_at", ""),
             source=meta.get("source", ""), metrics=meta.get("metrics"), result_sha256=meta.get("result_sha256"),
             promoted_by=meta.get("promoted_by"), pr=meta.get("pr"), reason=meta.get("reason"),
+            holdout_sha256=meta.get("holdout_sha256"),
         )
 
     def versions(self) -> list[Version]:
@@ -174,7 +175,7 @@ class GitHubReleasesRegistry:
     @api_errors("promote a model release")
     def promote(self, artifact: Path, *, source: str, by: str, reason: str = "", pr: int | None = None,
                 metrics: dict | None = None, result_sha256: str | None = None, result_json: bytes | None = None,
-                alias: str = "production", action: str = "promote") -> Version:
+                alias: str = "production", action: str = "promote", holdout_sha256: str | None = None) -> Version:
         if alias != "production":
             raise RegistryError(f"{self.describe()}: only the production alias exists on GitHub Releases")
         digest = sha256_file(artifact)
@@ -188,7 +189,8 @@ class GitHubReleasesRegistry:
         number = self._highest_tag() + 1
         asset = f"model{artifact.suffix}"
         meta = {"sha256": digest, "asset": asset, "source": source, "promoted_by": by, "pr": pr, "reason": reason,
-                "metrics": metrics or {}, "result_sha256": result_sha256, "previous": current}
+                "metrics": metrics or {}, "result_sha256": result_sha256, "previous": current,
+                "holdout_sha256": holdout_sha256}
         said = " ".join(reason.split()).replace("<", "&lt;").replace(">", "&gt;")
         body = f"Model version {number}, promoted by @{by}" + (f" from #{pr}" if pr else "") + \
             (f": {said}" if said else "") + f"\n\n{self._meta_comment(meta)}\n"

@@ -120,6 +120,7 @@ def promote(policy: Policy, workspace: Path, registry: FileRegistry, overrides: 
     version = registry.promote(
         artifact, source=source or str(artifact), by=by, reason=note, pr=pr, metrics=metrics,
         result_sha256=result_sha256(data), result_json=payload, alias=policy.production.alias,
+        holdout_sha256=data.get("data", {}).get("sha256"),
     )
     return Promotion(version=version, result=data, reused_result=reused, forced=blocked and not data.get("overridden"))
 

@@ -48,6 +48,8 @@ class Result:
     groups: dict | None = None
     # In a pull request: which distinct candidate this is, the luck of k tries, the level tested
     attempt: dict | None = None
+    # The registry versions this holdout already decided, and how many it supports (attempts.py)
+    holdout_reuse: dict | None = None
 
 
 def to_dict(result: Result) -> dict:
@@ -72,6 +74,7 @@ def to_dict(result: Result) -> dict:
         "notes": list(result.notes),
         **({"groups": _finite(result.groups)} if result.groups is not None else {}),
         **({"attempt": _finite(result.attempt)} if result.attempt is not None else {}),
+        **({"holdout_reuse": result.holdout_reuse} if result.holdout_reuse is not None else {}),
         **({"curves": result.curves.to_dict()} if result.curves is not None else {}),
     }
 

@@ -30,3 +30,30 @@ def test_the_note_says_the_luck_or_the_spent_level():
     assert attempt_note(attempt_record(0.05, 1, spend=False), 0.05) is None
     assert "chance that one of them passes by luck is 14%" in attempt_note(attempt_record(0.05, 3, spend=False), 0.05)
     assert "tested at alpha 0.00338" in attempt_note(attempt_record(0.05, 3, spend=True), 0.05)
+
+
+def test_a_holdout_supports_the_promotions_ease_ml_ci_bounds():
+    from mlgate.gates.attempts import REUSE_DELTA, REUSE_TOLERANCE, supported_promotions
+
+    for rows in (569, 2_000, 10_000, 50_000, 1_000_000):
+        h = supported_promotions(rows)
+        need = lambda k: (k * np.log(2) + np.log(2 / REUSE_DELTA)) / (2 * REUSE_TOLERANCE ** 2)  # noqa: E731
+        assert h == 0 and need(0) > rows or need(h) <= rows < need(h + 1), rows
+    assert supported_promotions(10_000) == 6 and supported_promotions(569) == 0
+
+
+def test_the_next_evaluation_says_how_many_promotions_its_holdout_decided(tmp_path, run_cli):
+    import json
+
+    from mlgate.gates.demo import build
+
+    ws = build(tmp_path / "ws", "better")
+    first = run_cli("evaluate", "--workspace", ws, "--out", ws / "out1", "--quiet")
+    assert first.code == 0
+    assert json.loads((ws / "out1" / "result.json").read_text())["holdout_reuse"]["promotions"] == 0
+    assert run_cli("promote", "--workspace", ws, "--out", ws / "out1", "--by", "tester", "--quiet").code == 0
+    again = run_cli("evaluate", "--workspace", ws, "--out", ws / "out2", "--quiet")
+    result = json.loads((ws / "out2" / "result.json").read_text())
+    assert result["holdout_reuse"]["promotions"] == 1 and result["holdout_reuse"]["supported"] == 0
+    assert any("This holdout has already decided 1 promotion" in n and "fresh holdout" in n for n in result["notes"])
+    assert again.code in (0, 1)

@@ -92,8 +92,9 @@ def test_contract(backend, tmp_path):
     v1 = registry.promote(a, source="a", by="alice", reason="first", result_json=b'{"decision": "first-model"}')
     assert v1.version == 1 and registry.resolve("production").version == 1
     assert registry.resolve("previous") is None
-    v2 = registry.promote(b, source="b", by="bob", reason="better", pr=7)
+    v2 = registry.promote(b, source="b", by="bob", reason="better", pr=7, holdout_sha256="d" * 64)
     assert (v2.version, v2.promoted_by, v2.pr, v2.reason) == (2, "bob", 7, "better")
+    assert registry.get(2).holdout_sha256 == "d" * 64 and registry.get(1).holdout_sha256 is None
     assert registry.aliases() == {"production": 2, "previous": 1}
 
     # An identical artifact is not stored twice; promoting it moves production back to it.

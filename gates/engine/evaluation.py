@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from ..attempts import attempt_note, attempt_record, reuse_note, reuse_record
 from ..config.spec import Policy
 from ..curves import summarize as summarize_curves
-from ..attempts import attempt_note, attempt_record
 from ..decision import decide
 from ..errors import ConfigError, DataError, ModelError
 from ..evidence import loss_metrics_of
@@ -24,11 +24,20 @@ from ..metrics import METRICS
 from ..models.latency import measure_latency
 from ..models.load import Model
 from ..registry.base import Registry
+from ..registry.open import open_registry
 from ..result import Result
 from ..rules import StatSettings, evaluate_gate
 from .chunks import default_chunk_rows
 from .overrides import Overrides
-from .resolve import check_gates_fit, comparison_labels, identity, plain_label, resolve_candidate, resolve_production
+from .resolve import (
+    check_gates_fit,
+    comparison_labels,
+    identity,
+    plain_label,
+    reads_registry,
+    resolve_candidate,
+    resolve_production,
+)
 
 Progress = Callable[[str], None]
 
@@ -117,6 +126,7 @@ def _judge(policy: Policy, workspace: Path, overrides: Overrides, where, *, engi
     # Everything the gate compares against is read before the candidate, which a train command
     # may produce: PR code must find production already loaded and the holdout already hashed.
     production, registry_note = resolve_production(policy, workspace, overrides, registry)
+    reuse = _holdout_reuse(policy, workspace, overrides, registry, holdout)
     candidate = resolve_candidate(policy, workspace, overrides)
     has_production = production is not None
     attempt = None if attempt_of is None else attempt_record(policy.alpha, max(1, int(attempt_of(candidate.sha256))),
@@ -151,7 +161,8 @@ def _judge(policy: Policy, workspace: Path, overrides: Overrides, where, *, engi
     groups = _groups(policy.data.group_column, overall, results)
     notes = (*notes, *([registry_note] if registry_note else []), *([note] if note else []),
              *([_groups_note(groups)] if groups else []),
-             *([text] if attempt and (text := attempt_note(attempt, policy.alpha)) else []))
+             *([text] if attempt and (text := attempt_note(attempt, policy.alpha)) else []),
+             *([text] if reuse and (text := reuse_note(reuse)) else []))
     return Result(
         decision=decision, gates=tuple(results), task=holdout.task,
         labels=None if labels is None else tuple(plain_label(v) for v in labels),
@@ -163,7 +174,19 @@ def _judge(policy: Policy, workspace: Path, overrides: Overrides, where, *, engi
         curves=summarize_curves(overall.positive, overall.score_candidate,
                                 overall.score_production if has_production else None, overall.score_bins),
         candidate_file=candidate.path if candidate.estimator is not None else None, groups=groups,
+        holdout_reuse=reuse,
     )
+
+
+def _holdout_reuse(policy: Policy, workspace: Path, overrides: Overrides, registry: Registry | None,
+                   holdout: Survey) -> dict | None:
+    """How many promotions in the registry this very holdout (by SHA-256) already decided."""
+    if not reads_registry(policy, overrides.production):
+        return None
+    if registry is None:
+        registry = open_registry(policy, workspace)
+    decided = [v.version for v in registry.versions() if v.holdout_sha256 == holdout.sha256]
+    return reuse_record(decided, holdout.rows)
 
 
 def _groups(column: str | None, overall, results) -> dict | None:

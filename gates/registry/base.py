@@ -54,6 +54,7 @@ class Version:
     promoted_by: str | None = None
     pr: int | None = None
     reason: str | None = None
+    holdout_sha256: str | None = None  # the holdout whose evaluation decided this promotion
 
 
 class Registry(Protocol):
@@ -87,7 +88,7 @@ class Registry(Protocol):
 
     def promote(self, artifact: Path, *, source: str, by: str, reason: str = "", pr: int | None = None,
                 metrics: dict | None = None, result_sha256: str | None = None, result_json: bytes | None = None,
-                alias: str = "production", action: str = "promote") -> Version:
+                alias: str = "production", action: str = "promote", holdout_sha256: str | None = None) -> Version:
         """Store ``artifact`` (an identical one is reused) and point ``alias`` at it."""
         ...
 

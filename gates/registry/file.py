@@ -123,7 +123,7 @@ class FileRegistry:
 
     def promote(self, artifact: Path, *, source: str, by: str, reason: str = "", pr: int | None = None,
                 metrics: dict | None = None, result_sha256: str | None = None, result_json: bytes | None = None,
-                alias: str = "production", action: str = "promote") -> Version:
+                alias: str = "production", action: str = "promote", holdout_sha256: str | None = None) -> Version:
         """Store ``artifact`` as a new immutable version (an identical one is reused) and point
         ``alias`` at it; for ``production`` the old production becomes ``previous``."""
         digest = sha256_file(artifact)
@@ -141,9 +141,10 @@ class FileRegistry:
                 data["versions"].append({
                     "version": number, "sha256": digest, "path": rel, "created_at": now, "source": source,
                     "metrics": metrics or {}, "result_sha256": result_sha256, "promoted_by": by, "pr": pr,
-                    "reason": reason,
+                    "reason": reason, "holdout_sha256": holdout_sha256,
                 })
-                data["audit"].append({"at": now, "action": "add", "version": number, "by": by, "pr": pr, "reason": reason})
+                data["audit"].append({"at": now, "action": "add", "version": number, "by": by, "pr": pr, "reason": reason,
+                                      "holdout_sha256": holdout_sha256})
             else:
                 number = int(existing["version"])
             _move_alias(data, alias, number, by=by, pr=pr, reason=reason, action=action, at=now)

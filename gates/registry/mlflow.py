@@ -66,7 +66,7 @@ class MlflowRegistry:
             created_at=tags.get(TAG + "created_at", ""), source=tags.get(TAG + "source", ""),
             metrics=json.loads(tags.get(TAG + "metrics", "{}")), result_sha256=tags.get(TAG + "result_sha256") or None,
             promoted_by=tags.get(TAG + "promoted_by"), pr=int(tags[TAG + "pr"]) if tags.get(TAG + "pr") else None,
-            reason=tags.get(TAG + "reason"),
+            reason=tags.get(TAG + "reason"), holdout_sha256=tags.get(TAG + "holdout_sha256") or None,
         )
 
     def versions(self) -> list[Version]:
@@ -124,12 +124,13 @@ class MlflowRegistry:
 
     def promote(self, artifact: Path, *, source: str, by: str, reason: str = "", pr: int | None = None,
                 metrics: dict | None = None, result_sha256: str | None = None, result_json: bytes | None = None,
-                alias: str = "production", action: str = "promote") -> Version:
+                alias: str = "production", action: str = "promote", holdout_sha256: str | None = None) -> Version:
         digest = sha256_file(artifact)
         existing = next((v for v in self.versions() if v.sha256 == digest), None)
         if existing is None:
             existing = self._register(artifact, digest, source=source, by=by, reason=reason, pr=pr, metrics=metrics,
-                                      result_sha256=result_sha256, result_json=result_json)
+                                      result_sha256=result_sha256, result_json=result_json,
+                                      holdout_sha256=holdout_sha256)
         self._move(alias, existing.version)
         return existing
 
@@ -182,6 +183,7 @@ class MlflowRegistry:
             "sha256": digest, "asset": asset, "source": meta["source"], "promoted_by": meta["by"],
             "reason": meta["reason"], "pr": "" if meta["pr"] is None else str(meta["pr"]),
             "metrics": json.dumps(meta["metrics"] or {}), "result_sha256": meta["result_sha256"] or "",
+            "holdout_sha256": meta.get("holdout_sha256") or "",
             "created_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         }
         mv = self.client.create_model_version(self.name, source=f"runs:/{run.info.run_id}/mlgate",
