@@ -2,7 +2,7 @@
 
     python benchmarks/bench_grouped.py [--sims 2000] [--groups 200] [--rows-per-group 10]
                                        [--resamples 2000] [--rows 10000000] [--big-groups 1000000]
-                                       [--skip-calibration] [--skip-scale]
+                                       [--skip-calibration] [--skip-power] [--skip-scale]
 
 (a) Calibration. Holdouts of ``--groups`` groups × ``--rows-per-group`` rows with within-group
     correlation 0.3 (tests/stats/grouped_regimes.py) and the candidate exactly at the
@@ -11,7 +11,10 @@
     with groups (cluster bootstrap / cluster-robust t / clustered DeLong) and without (the
     ungrouped comparison of the same rows), its Monte Carlo standard error, and the mean design
     effect.
-(b) Scale. ``--rows`` rows in ``--big-groups`` groups of random size (labels unsorted, a group's
+(b) Power. The same holdouts with an equivalent candidate (true Δ = 0): the share that passes
+    the non-inferiority gate, against the pass rate the report promises at that n (the power
+    report's ``equivalent_pass`` from the grouped standard error, averaged over the holdouts).
+(c) Scale. ``--rows`` rows in ``--big-groups`` groups of random size (labels unsorted, a group's
     rows scattered): the time to build the per-group statistics and to run each grouped test
     (the bootstrap with ``--resamples`` resamples), and the number of distinct group patterns
     the bootstrap resamples.
@@ -47,6 +50,7 @@ from mlgate.gates.stats import (  # noqa: E402
     compare_loss_grouped,
 )
 from mlgate.gates.stats.cluster_bootstrap import group_patterns  # noqa: E402
+from mlgate.gates.stats.power import power_report  # noqa: E402
 
 ALPHA, MARGIN = 0.05, 0.05
 LEVEL = 1 - 2 * ALPHA
@@ -82,6 +86,26 @@ def calibration(sims: int, groups: int, rows: int, resamples: int) -> None:
               f"{np.mean(deff):>9.2f} {time.perf_counter() - start:>8.1f}")
         if name == "accuracy":
             print(f"{'':<10} {'(ungrouped paired bootstrap)':<30} {'':>8} {'':>6} {rate[2]:>10.4f} {se[2]:>6.4f}")
+
+
+def power(sims: int, groups: int, rows: int, resamples: int) -> None:
+    print(f"(b) an equivalent candidate (true Δ = 0), margin {MARGIN}: pass rate promised by the report vs simulated, "
+          f"{sims} holdouts of {groups} groups × {rows} rows")
+    print(f"{'metric':<10} {'promised':>9} {'simulated':>10} {'±se':>6}")
+    rng = np.random.default_rng(20240612)
+    kw = dict(groups=groups, rows=rows, margin=0.0)
+    cases = {"accuracy": lambda: _accuracy(rng, kw, resamples)[0], "log_loss": lambda: _loss(rng, kw)[0],
+             "roc_auc": lambda: _auc(rng, kw)[0]}
+    for name, run in cases.items():
+        promised, passed = [], 0
+        for _ in range(sims):
+            cmp = run()
+            report = power_report(cmp.se, cmp.n, alpha=ALPHA, power=0.8, margin=MARGIN, se_equal=cmp.se_equal)
+            if report is not None:
+                promised.append(report["equivalent_pass"])
+            passed += approves(cmp)
+        rate = passed / sims
+        print(f"{name:<10} {np.mean(promised):>9.3f} {rate:>10.3f} {math.sqrt(max(rate * (1 - rate), 1e-12) / sims):>6.3f}")
 
 
 def _accuracy(rng, kw, resamples):
@@ -166,10 +190,13 @@ def main(argv=None) -> None:
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--big-groups", type=int, default=1_000_000)
     ap.add_argument("--skip-calibration", action="store_true")
+    ap.add_argument("--skip-power", action="store_true")
     ap.add_argument("--skip-scale", action="store_true")
     args = ap.parse_args(argv)
     if not args.skip_calibration:
         calibration(args.sims, args.groups, args.rows_per_group, args.resamples)
+    if not args.skip_power:
+        power(args.sims, args.groups, args.rows_per_group, args.resamples)
     if not args.skip_scale:
         scale(args.rows, args.big_groups, args.resamples)
 
