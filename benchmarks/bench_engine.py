@@ -2,7 +2,7 @@
 
     python benchmarks/bench_engine.py [--rows 10000000 50000000] [--default-max 10000000]
                                       [--dask-rows 10000000] [--chunk-rows 1000000] [--dir /tmp]
-                                      [--models lr hgb] [--gates auc counts]
+                                      [--models lr hgb] [--gates auc counts] [--groups 1000000]
 
 For each size it writes a Parquet holdout of generated rows (5 float features, a binary label,
 row groups of 1M rows) and two models of each kind in ``--models``: ``lr`` LogisticRegression
@@ -51,7 +51,7 @@ GATES = {
 }
 POLICY = """\
 version: 1
-data: {{holdout: holdout.parquet, target: label}}
+data: {{holdout: holdout.parquet, target: label{group}}}
 candidate: {{path: cand_{model}.skops}}
 production: {{path: prod_{model}.skops}}
 gates:
@@ -69,7 +69,7 @@ def make_model(kind: str):
     return LogisticRegression()
 
 
-def generate(ws: Path, rows: int, kinds: list[str]) -> None:
+def generate(ws: Path, rows: int, kinds: list[str], groups: int = 0) -> None:
     import numpy as np
     import pandas as pd
     import pyarrow as pa
@@ -84,6 +84,8 @@ def generate(ws: Path, rows: int, kinds: list[str]) -> None:
         X = rng.normal(size=(n, 5))
         y = (X @ np.array(COEF) + rng.logistic(size=n) > 0).astype(np.int64)
         frame = pd.DataFrame(X, columns=FEATURES).assign(label=y)
+        if groups:  # a group's rows scattered over the whole file
+            frame["user"] = rng.integers(0, groups, n)
         table = pa.Table.from_pandas(frame, preserve_index=False)
         if writer is None:
             writer = pq.ParquetWriter(ws / "holdout.parquet", table.schema)
@@ -120,7 +122,8 @@ def run_engine(ws: Path, mode: str, chunk_rows: int, scheduler: str | None, mode
     from mlgate.gates.engine import Overrides, evaluate
 
     engine = "" if mode == "default" else f"engine: {{kind: local, chunk_rows: {chunk_rows}}}\n"
-    (ws / "policy.yml").write_text(POLICY.format(engine=engine, model=model, gates=GATES[gates],
+    group = ", group_column: user" if os.environ.get("BENCH_GROUPS", "0") != "0" else ""
+    (ws / "policy.yml").write_text(POLICY.format(engine=engine, model=model, gates=GATES[gates], group=group,
                                                  security=TRUSTED.get(model, "")))
     policy = load_policy(ws / "policy.yml", source="policy.yml")
     overrides = Overrides(engine="dask", scheduler=scheduler) if mode == "dask" else Overrides()
@@ -151,6 +154,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, nargs="+", default=[10_000_000, 50_000_000])
     ap.add_argument("--default-max", type=int, default=10_000_000)
+    ap.add_argument("--groups", type=int, default=0,
+                    help="add a group column with this many groups (rows scattered) and set data.group_column")
     ap.add_argument("--dask-rows", type=int, default=10_000_000)
     ap.add_argument("--chunk-rows", type=int, default=1_000_000)
     ap.add_argument("--dir", default=tempfile.gettempdir())
@@ -179,7 +184,8 @@ def main() -> None:
         ws = Path(args.dir) / f"mlgate-bench-{rows}"
         try:
             t = time.perf_counter()
-            generate(ws, rows, args.models)
+            os.environ["BENCH_GROUPS"] = str(args.groups)  # read by the child processes
+            generate(ws, rows, args.models, args.groups)
             size = (ws / "holdout.parquet").stat().st_size / 1e6
             print(f"# {rows:,} rows generated in {time.perf_counter() - t:.1f} s ({size:,.0f} MB Parquet)", flush=True)
             for mi, model in enumerate(args.models):
