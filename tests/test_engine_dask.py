@@ -133,3 +133,25 @@ engine: {chunk_rows: 10000}
         got = json.loads((tmp_path / "dask" / "result.json").read_text())
         _same_numbers(expected, got)
     client.wait_for_workers(2, timeout=60)
+
+
+def test_dask_merges_groups_split_across_partitions(cluster, workspace, run_cli, tmp_path):
+    """A group's rows scattered over partitions: per-group statistics merged on the client."""
+    from test_grouped_rows import _setup, grouped_frame
+
+    from sklearn.linear_model import LogisticRegression
+
+    train = grouped_frame(200, 5, seed=11)
+    models = (LogisticRegression(max_iter=1000).fit(train[["x0", "x1", "x2"]], train["label"]),
+              LogisticRegression(max_iter=1000).fit(train[["x0", "x1"]], train["label"]))
+    holdout = grouped_frame(60, 8, seed=12).sample(frac=1.0, random_state=1)
+    _setup(workspace, models, holdout, engine="engine: {chunk_rows: 100}\n")
+    address, _ = cluster
+    local = _result(run_cli, workspace, tmp_path / "local")
+    on_dask = _result(run_cli, workspace, tmp_path / "dask", "--engine", "dask", "--scheduler", address)
+    assert local["groups"]["count"] == on_dask["groups"]["count"] == 60
+    for a, b in zip(local["gates"], on_dask["gates"]):
+        assert b["groups"]["count"] == 60
+        for key in ("estimate", "p_value"):
+            assert b[key] == pytest.approx(a[key], rel=1e-9, abs=1e-12), (a["metric"], key)
+        assert b["confidence_interval"] == pytest.approx(a["confidence_interval"], rel=1e-9, abs=1e-12)
