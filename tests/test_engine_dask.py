@@ -137,9 +137,8 @@ engine: {chunk_rows: 10000}
 
 def test_dask_merges_groups_split_across_partitions(cluster, workspace, run_cli, tmp_path):
     """A group's rows scattered over partitions: per-group statistics merged on the client."""
-    from test_grouped_rows import _setup, grouped_frame
-
     from sklearn.linear_model import LogisticRegression
+    from test_grouped_rows import _setup, grouped_frame
 
     train = grouped_frame(200, 5, seed=11)
     models = (LogisticRegression(max_iter=1000).fit(train[["x0", "x1", "x2"]], train["label"]),
