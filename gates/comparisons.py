@@ -33,7 +33,9 @@ def compare(gate: GateSpec, ev: Evidence, settings, average, *, null: float, alt
             return stats.compare_confusion_grouped(ev.group_cells, gate.metric, **options)
         return stats.compare_confusion(ev.cells, gate.metric, **options)
     if family == RANKING:
-        if ev.grouped and ev.groups is not None:
+        if ev.grouped and ev.positive is not None:  # (no positive label: compare_auc says undefined)
+            if ev.groups is None:
+                raise ValueError("grouped evidence without the scores' group labels")  # never decide ungrouped
             return stats.compare_auc_grouped(ev.positive, ev.score_candidate, ev.score_production, ev.groups,
                                              null=null, alternative=alternative, confidence_level=level)
         return stats.compare_auc(

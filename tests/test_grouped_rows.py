@@ -151,3 +151,15 @@ def test_bad_group_columns_exit_2_naming_them(workspace, models, run_cli, case, 
         workspace.policy(POLICY.format(group=", group_column: label", engine=""))
     r = run_cli("evaluate", "--workspace", workspace.root, "--out", workspace.root / "out", "--quiet")
     assert r.code == 2 and re.search(message, r.err), r.err
+
+
+def test_the_group_column_may_be_a_feature(workspace, run_cli):
+    """Grouping by a store or a hospital the models also read: the column is not held out."""
+    train = grouped_frame(100, 5, seed=8).assign(store=lambda f: f["user"].str[1:].astype(int) % 7)
+    holdout = grouped_frame(50, 8, seed=9).assign(store=lambda f: f["user"].str[1:].astype(int) % 7)
+    cand = LogisticRegression(max_iter=1000).fit(train[FEATURES + ["store"]], train["label"])
+    prod = LogisticRegression(max_iter=1000).fit(train[FEATURES[:2] + ["store"]], train["label"])
+    _setup(workspace, (cand, prod), holdout.drop(columns="user"), group=False)
+    workspace.policy(POLICY.format(group=", group_column: store", engine=""))
+    result = _evaluate(run_cli, workspace, "out")
+    assert result["groups"]["column"] == "store" and result["groups"]["count"] == 7

@@ -144,7 +144,9 @@ def _judge(policy: Policy, workspace: Path, overrides: Overrides, where, *, engi
 
     metrics = {g.metric for g in policy.gates}
     want_proba = any(METRICS[m].needs_scores for m in metrics)
-    exclude = {holdout.target} | {c for c in (policy.data.id_column, policy.data.group_column) if c}
+    # The group column may be a feature (a store, a hospital), as slice columns may: only the
+    # label and the row id are held out of what the models read.
+    exclude = {holdout.target} | ({policy.data.id_column} if policy.data.id_column else set())
     kwargs = dict(labels=labels, positive_label=positive, id_column=policy.data.id_column, exclude=exclude, want_proba=want_proba)
     overall, slices, costs, note = _scored(
         policy, holdout, candidate, production, kwargs, pos_index, engine=engine, scheduler=scheduler,
@@ -159,6 +161,8 @@ def _judge(policy: Policy, workspace: Path, overrides: Overrides, where, *, engi
     decision = decide(results, has_production=has_production, blockers=blockers)
     candidate_identity = identity(candidate)
     groups = _groups(policy.data.group_column, overall, results)
+    if reuse is not None and groups is not None:  # the bound counts independent units: groups
+        reuse = reuse_record(reuse["versions"], groups["count"])
     notes = (*notes, *([registry_note] if registry_note else []), *([note] if note else []),
              *([_groups_note(groups)] if groups else []),
              *([text] if attempt and (text := attempt_note(attempt, policy.alpha)) else []),
