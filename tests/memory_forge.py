@@ -59,7 +59,7 @@ class MemoryForge:
 
     def add_pull(self, number: int, head_sha: str, *, base_sha: str, base_ref: str = "main",
                  head_label: str = "octo:feature", files: list[str] = ()) -> None:
-        self.pulls[number] = PullInfo(number, head_sha, base_ref, base_sha, is_fork=False, head_label=head_label)
+        self.pulls[number] = PullInfo(number, head_sha, base_ref, base_sha, is_fork=False)  # head: self.heads
         self.heads[number] = head_label
         self.changed[number] = list(files)
 

@@ -126,7 +126,7 @@ def _judge(policy: Policy, workspace: Path, overrides: Overrides, where, *, engi
     # Everything the gate compares against is read before the candidate, which a train command
     # may produce: PR code must find production already loaded and the holdout already hashed.
     production, registry_note = resolve_production(policy, workspace, overrides, registry)
-    reuse = _holdout_reuse(policy, workspace, overrides, registry, holdout)
+    decided = _decided_by(policy, workspace, overrides, registry, holdout)
     candidate = resolve_candidate(policy, workspace, overrides)
     has_production = production is not None
     attempt = None if attempt_of is None else attempt_record(policy.alpha, max(1, int(attempt_of(candidate.sha256))),
@@ -161,8 +161,8 @@ def _judge(policy: Policy, workspace: Path, overrides: Overrides, where, *, engi
     decision = decide(results, has_production=has_production, blockers=blockers)
     candidate_identity = identity(candidate)
     groups = _groups(policy.data.group_column, overall, results)
-    if reuse is not None and groups is not None:  # the bound counts independent units: groups
-        reuse = reuse_record(reuse["versions"], groups["count"])
+    # The reuse bound counts independent units: groups when rows are grouped.
+    reuse = None if decided is None else reuse_record(decided, groups["count"] if groups else holdout.rows)
     notes = (*notes, *([registry_note] if registry_note else []), *([note] if note else []),
              *([_groups_note(groups)] if groups else []),
              *([text] if attempt and (text := attempt_note(attempt, policy.alpha)) else []),
@@ -182,15 +182,15 @@ def _judge(policy: Policy, workspace: Path, overrides: Overrides, where, *, engi
     )
 
 
-def _holdout_reuse(policy: Policy, workspace: Path, overrides: Overrides, registry: Registry | None,
-                   holdout: Survey) -> dict | None:
-    """How many promotions in the registry this very holdout (by SHA-256) already decided."""
+def _decided_by(policy: Policy, workspace: Path, overrides: Overrides, registry: Registry | None,
+                holdout: Survey) -> list[int] | None:
+    """The registry versions whose promotion this very holdout (by SHA-256) decided; None when
+    production is not read from a registry."""
     if not reads_registry(policy, overrides.production):
         return None
     if registry is None:
         registry = open_registry(policy, workspace)
-    decided = [v.version for v in registry.versions() if v.holdout_sha256 == holdout.sha256]
-    return reuse_record(decided, holdout.rows)
+    return [v.version for v in registry.versions() if v.holdout_sha256 == holdout.sha256]
 
 
 def _groups(column: str | None, overall, results) -> dict | None:
