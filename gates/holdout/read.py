@@ -51,9 +51,7 @@ def table_format(path: Path, key: str) -> str:
 def read_table(path: Path, label: str, key: str) -> pd.DataFrame:
     """Read a CSV or Parquet file; any parser failure becomes a DataError naming ``label``."""
     fmt = table_format(path, key)
-    width = _column_count(path, fmt)
-    if width > MAX_COLUMNS:
-        raise DataError(f"{label}: more than {MAX_COLUMNS} columns in the header; mlgate reads at most {MAX_COLUMNS}")
+    check_width(label, header_width(path, fmt))
     try:
         if fmt == "csv":
             frame = pd.read_csv(path, low_memory=False)
@@ -73,7 +71,13 @@ def read_table(path: Path, label: str, key: str) -> pd.DataFrame:
     return frame
 
 
-def _column_count(path: Path, fmt: str) -> int:
+def check_width(label: str, width: int) -> None:
+    """The one limit on a table's width, checked before its header is parsed where possible."""
+    if width > MAX_COLUMNS:
+        raise DataError(f"{label}: more than {MAX_COLUMNS} columns in the header; mlgate reads at most {MAX_COLUMNS}")
+
+
+def header_width(path: Path, fmt: str) -> int:
     """Columns in the header, counted without parsing the file; stops counting past the limit."""
     if fmt == "parquet":
         try:

@@ -22,7 +22,7 @@ import pandas as pd
 from ..config.spec import DataSpec
 from ..errors import DataError
 from ..paths import sha256_file
-from .read import MAX_COLUMNS, infer_task, plain, preview, table_format
+from .read import check_width, header_width, infer_task, plain, preview, table_format
 from .read_chunks import iter_chunks, read_columns
 
 MAX_DISTINCT_LABELS = 10_000  # a classification target with more distinct values is refused
@@ -84,9 +84,9 @@ def survey(path: Path, spec: DataSpec, *, task: str | None, label: str, chunk_ro
     ``hold`` reads every column and keeps the chunks, so the file can be removed at once.
     """
     fmt = table_format(path, "data.holdout")
+    check_width(label, header_width(path, fmt))  # before pandas parses a hostile header
     columns = read_columns(path, label)
-    if len(columns) > MAX_COLUMNS:
-        raise DataError(f"{label}: more than {MAX_COLUMNS} columns in the header; mlgate reads at most {MAX_COLUMNS}")
+    check_width(label, len(columns))  # a compressed CSV is counted only once parsed
     dupes = pd.Index(columns)[pd.Index(columns).duplicated()].tolist()
     if dupes:
         raise DataError(f"{label}: duplicated column names {dupes}")
