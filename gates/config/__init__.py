@@ -5,10 +5,10 @@ errors, and every error names the file, the key path and what was expected.
 
 - ``spec``: the typed policy (``Policy``, ``GateSpec``, ``DataSpec`` …) and its constants.
 - ``parse``: ``load_policy`` and ``parse_policy``, one reader per section.
+- ``canary``: the ``canary:`` section (log sources, canary gates, guardrails, expiry).
 - ``strict_yaml``: the YAML loader that refuses aliases, merge keys and duplicate keys.
 
-Config for the coming canary, drift and grouped-inference features is parsed in ``parse``
-into new frozen specs in ``spec``.
+Config for the coming drift watch is parsed beside them into new frozen specs in ``spec``.
 """
 
 from .parse import load_policy, parse_policy
@@ -18,7 +18,11 @@ from .spec import (
     RULES,
     VARIABLE,
     VARIABLE_PREFIX,
+    CanaryColumns,
+    CanaryGate,
+    CanarySpec,
     DataSpec,
+    LogSource,
     GateSpec,
     ModelSpec,
     Policy,
@@ -26,5 +30,6 @@ from .spec import (
     TrainSpec,
 )
 
-__all__ = ["MAX_CONFIG_BYTES", "RELATIVE_RULES", "RULES", "VARIABLE", "VARIABLE_PREFIX", "DataSpec", "GateSpec",
+__all__ = ["MAX_CONFIG_BYTES", "RELATIVE_RULES", "RULES", "VARIABLE", "VARIABLE_PREFIX", "CanaryColumns", "CanaryGate",
+           "CanarySpec", "DataSpec", "GateSpec", "LogSource",
            "ModelSpec", "Policy", "RegistrySpec", "TrainSpec", "load_policy", "parse_policy"]

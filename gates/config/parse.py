@@ -28,6 +28,7 @@ from .spec import (
     RegistrySpec,
     TrainSpec,
 )
+from .canary import parse_canary
 from .strict_yaml import DuplicateKey, StrictLoader, closest, join_key
 
 # What each rule requires, and what it additionally accepts.
@@ -148,7 +149,8 @@ def parse_policy(text: str, source: str) -> Policy:
     top = r.mapping(
         raw,
         "",
-        {"version", "task", "data", "candidate", "production", "gates", "stats", "security", "engine", "promotion", "limits"},
+        {"version", "task", "data", "candidate", "production", "gates", "stats", "security", "engine", "promotion", "limits",
+         "canary"},
         {"version", "data", "gates"},
     )
     if top["version"] != 1 or isinstance(top["version"], bool):
@@ -191,8 +193,10 @@ def parse_policy(text: str, source: str) -> Policy:
     if isinstance(evaluate_s, bool) or not isinstance(evaluate_s, (int, float)) or not 0 < evaluate_s < math.inf:
         raise r.fail("limits.evaluate_s", "a positive number of seconds", evaluate_s)
 
-    promo = r.mapping(top.get("promotion") or {}, "promotion", {"when"})
+    promo = r.mapping(top.get("promotion") or {}, "promotion", {"when", "to"})
     when = r.choice(promo.get("when", "merge"), "promotion.when", ("merge", "command"))
+    to = r.choice(promo.get("to", "production"), "promotion.to", ("production", "canary"))
+    canary = parse_canary(r, top.get("canary"), task=task, prefixed=_prefixed)
 
     return Policy(
         version=1,
@@ -210,6 +214,8 @@ def parse_policy(text: str, source: str) -> Policy:
         scheduler=scheduler,
         chunk_rows=chunk_rows,
         promotion_when=when,
+        promotion_to=to,
+        canary=canary,
         evaluate_s=float(evaluate_s),
         source=source,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),

@@ -106,7 +106,66 @@ class Policy:
     scheduler: str | None = None
     chunk_rows: int | None = None
     promotion_when: str = "merge"
+    promotion_to: str = "production"  # production | canary: merge promotion sets this alias
     evaluate_s: float = 1800.0  # limits.evaluate_s: a privileged evaluation past this fails (exit 3)
     source: str = ""
     sha256: str = ""
+    canary: "CanarySpec | None" = None
     raw: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+# The canary judge's per-row metrics, and whether a larger value is better (losses: smaller).
+CANARY_METRICS = {"accuracy": True, "log_loss": False, "brier": False, "mae": False, "mse": False}
+
+
+CANARY_RULES = ("non_inferior", "superior")
+
+
+@dataclass(frozen=True)
+class LogSource:
+    """Where rows come from: workspace files (a path or glob of CSV / Parquet / JSONL), or a SQL
+    table or query read through SQLAlchemy. ``url`` may hold ``${MLGATE_*}`` references,
+    expanded from the environment the caller passes (credentials stay out of the policy)."""
+
+    where: str  # the policy key, for messages: "canary.log" or "canary.labels"
+    path: str | None = None
+    url: str | None = None
+    table: str | None = None
+    query: str | None = None
+
+
+@dataclass(frozen=True)
+class CanaryColumns:
+    request_id: str = "request_id"
+    model: str = "model_version"
+    time: str = "ts"
+    prediction: str = "prediction"
+    score: str = "score"
+    label: str = "label"
+
+
+@dataclass(frozen=True)
+class CanaryGate:
+    metric: str
+    rule: str  # non_inferior | superior
+    name: str
+    margin: float = 0.0
+
+
+@dataclass(frozen=True)
+class CanarySpec:
+    log: LogSource
+    gates: tuple[CanaryGate, ...]
+    labels: LogSource | None = None
+    columns: CanaryColumns = CanaryColumns()
+    mode: str = "shadow"  # shadow: both models score each request | split: one model each
+    candidate: str | int = "canary"  # a registry alias, or a version number
+    disagreement: float | None = None  # guardrail (shadow): roll back when the rate is shown above it
+    min_rows: int = 1000
+    max_rows: int = 200_000
+    max_days: float = 14.0
+    on_expired: str = "rollback"  # rollback | promote
+    # Where the confidence sequence is tightest (its mixing parameter is chosen for this many
+    # rows); GrowthBook's default. Any value keeps the guarantee; it only moves the power.
+    tuning_rows: int = 5000
+    classes: tuple | None = None  # the labels a classification log may hold; default: those predicted
