@@ -12,6 +12,11 @@ comparisons (``compare_confusion_grouped``, ``compare_auc_grouped``, ``compare_l
 return a :class:`GroupedComparison` carrying a :class:`GroupSummary`; the array functions take
 ``groups=``.
 
+Live traffic (the canary judge) is decided sequentially: ``confidence_sequence`` (shadow mode's
+per-request differences) and ``two_sample_confidence_sequence`` (split mode's two arms) return a
+:class:`ConfidenceSequence` — an interval after every row that holds (asymptotically) at all rows
+at once, so the judge may look on every run and stop at will.
+
 Only numpy and scipy are needed at run time.
 """
 
@@ -42,11 +47,13 @@ from .results import (
     LossRowTests,
     McNemarResult,
 )
+from .sequential import ConfidenceSequence, confidence_sequence, two_sample_confidence_sequence
 
 __all__ = [
     "BootstrapResult",
     "Comparison",
     "ConfidenceInterval",
+    "ConfidenceSequence",
     "DeLongResult",
     "GroupCells",
     "GroupSums",
@@ -65,6 +72,7 @@ __all__ = [
     "compare_confusion_grouped",
     "compare_loss",
     "compare_loss_grouped",
+    "confidence_sequence",
     "confusion_metric",
     "delong",
     "delong_grouped",
@@ -76,4 +84,5 @@ __all__ = [
     "mcnemar_from_group_cells",
     "paired_bootstrap",
     "roc_auc",
+    "two_sample_confidence_sequence",
 ]
