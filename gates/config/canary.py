@@ -51,6 +51,9 @@ def parse_canary(r, value: Any, *, task: str | None, prefixed) -> CanarySpec | N
         if mode != "shadow":
             raise r.fail("canary.guardrails.disagreement", "no disagreement guardrail in split mode (each request "
                                                           "is scored by one model, so nothing can disagree)")
+    if disagreement is not None and gates[0].metric in ("mae", "mse"):
+        raise r.fail("canary.guardrails.disagreement", "no disagreement guardrail for regression (two regressors "
+                                                      "almost never predict exactly the same value)")
     min_rows = r.integer(c.get("min_rows", 1000), "canary.min_rows", low=2)
     max_rows = r.integer(c.get("max_rows", 200_000), "canary.max_rows", low=2)
     if max_rows < min_rows:
