@@ -46,16 +46,18 @@ whole running mean, with the plug-in sd). That is why the judge gives no verdict
 Split mode follows GrowthBook's ``SequentialTwoSidedTTest`` for a difference of means: with
 N_t = n_c + n_p rows so far, the per-unit variance ``s² = N_t · (sd_c²/n_c + sd_p²/n_p)`` replaces
 sd_t² and N_t replaces t. Why it is the right per-unit variance: with allocation π = n_c/N_t, the
-difference of means is the mean of the augmented inverse-propensity pseudo-outcomes
-``φ = μ_c − μ_p + T(Y − μ_c)/π − (1 − T)(Y − μ_p)/(1 − π)``, whose variance is
-``sd_c²/π + sd_p²/(1 − π)`` — exactly s² above (the paper builds its CSs for the average
-treatment effect in randomised experiments from such pseudo-outcomes). The plain inverse-propensity outcome ``TY/π − (1 − T)Y/(1 − π)`` has the
-same mean but a larger variance, by ``(μ_c·sqrt((1−π)/π) + μ_p·sqrt(π/(1−π)))²``.
+difference of means is exactly the mean of the augmented inverse-propensity pseudo-outcomes
+``φ = μ_c − μ_p + T(Y − μ_c)/π − (1 − T)(Y − μ_p)/(1 − π)`` (arm means plugged in), whose
+variance under a fixed allocation is ``sd_c²/π + sd_p²/(1 − π)`` — exactly s² above; the paper
+builds its CSs for the average treatment effect in randomised experiments from such
+pseudo-outcomes. The plain inverse-propensity outcome ``TY/π − (1 − T)Y/(1 − π)`` has the same
+mean but a larger variance, by ``(μ_c·sqrt((1 − π)/π) + μ_p·sqrt(π/(1 − π)))²``.
 
-Numerics: running sums of squares lose digits when the values sit far from zero (for 1e6 ± 1,
-squaring keeps about four significant digits of the spread). Each mean and variance is computed on data shifted by the first
-value it sees — the shifted-data algorithm (Chan, Golub & LeVeque 1983) — which keeps the sums
-on the scale of the spread, is exact for constant data, and stays a single vectorised pass.
+Numerics: running sums of squares lose digits when the values sit far from zero (for 1e6 ± 1 the
+textbook formula keeps about three digits of the variance). Each mean and variance is computed on
+data shifted by the first value it sees — the shifted-data algorithm (Chan, Golub & LeVeque
+1983) — which keeps the sums on the scale of the spread (about 15 digits there), is exact for
+constant data, and stays a single vectorised pass.
 """
 
 from __future__ import annotations
@@ -104,9 +106,9 @@ def confidence_sequence(x, *, alpha: float = 0.05, tuning_rows: int = 5000) -> C
     """
     values = _values("x", x)
     alpha, rho2 = _settings(alpha, tuning_rows)
-    n, mean, var = _running_moments(values, np.ones(len(values), dtype=bool))
+    n, shift, centred, var = _running_moments(values, np.ones(len(values), dtype=bool))
     radius = np.sqrt(var) * _unit_radius(n, alpha, rho2)
-    return _sequence(mean, radius, alpha, f"{METHOD}, tuned for {tuning_rows:,} rows")
+    return _sequence(shift + centred, radius, alpha, f"{METHOD}, tuned for {tuning_rows:,} rows")
 
 
 def two_sample_confidence_sequence(x, treated, *, alpha: float = 0.05,
@@ -122,13 +124,15 @@ def two_sample_confidence_sequence(x, treated, *, alpha: float = 0.05,
     arm = as_binary_target("treated", treated)
     check_same_length(x=values, treated=arm)
     alpha, rho2 = _settings(alpha, tuning_rows)
-    n_c, mean_c, var_c = _running_moments(values, arm)
-    n_p, mean_p, var_p = _running_moments(values, ~arm)
+    n_c, shift_c, centred_c, var_c = _running_moments(values, arm)
+    n_p, shift_p, centred_p, var_p = _running_moments(values, ~arm)
+    # Differencing the shifts first keeps the digits of a small difference between large means.
+    estimate = (shift_c - shift_p) + (centred_c - centred_p)
     total = np.arange(1, len(values) + 1, dtype=np.int64)
     with np.errstate(divide="ignore", invalid="ignore"):
         per_unit = total * (var_c / n_c + var_p / n_p)  # NaN while an arm has fewer than two rows
     radius = np.sqrt(per_unit) * _unit_radius(total, alpha, rho2)
-    return _sequence(mean_c - mean_p, radius, alpha,
+    return _sequence(estimate, radius, alpha,
                      f"{METHOD} for a difference of two means, tuned for {tuning_rows:,} rows")
 
 
@@ -159,24 +163,26 @@ def _unit_radius(t: np.ndarray, alpha: float, rho2: float) -> np.ndarray:
 
 
 def _running_moments(values: np.ndarray, member: np.ndarray):
-    """Running count, mean and sample variance of ``values[member]`` after every row.
+    """Running count, shift, shifted mean and sample variance of ``values[member]`` after every row.
 
-    Rows outside ``member`` carry the last value forward. The mean is NaN before the first
-    member and the variance NaN before the second, so they propagate into undefined bounds.
+    The mean is ``shift + centred``, kept apart so a difference of two means can subtract the
+    shifts first. Rows outside ``member`` carry the last value forward. The centred mean is NaN
+    before the first member and the variance NaN before the second, so they propagate into
+    undefined bounds.
     """
     count = np.cumsum(member, dtype=np.int64)
     if not member.any():
-        return count, np.full(len(values), np.nan), np.full(len(values), np.nan)
-    shift = values[np.argmax(member)]  # the first member: the shifted-data algorithm (Notes)
+        return count, 0.0, np.full(len(values), np.nan), np.full(len(values), np.nan)
+    shift = float(values[np.argmax(member)])  # the first member: the shifted-data algorithm (Notes)
     centred = np.where(member, values - shift, 0.0)
     s1 = np.cumsum(centred)
     s2 = np.cumsum(centred * centred)
     with np.errstate(divide="ignore", invalid="ignore"):
-        mean = np.where(count >= 1, shift + s1 / count, np.nan)
+        mean = np.where(count >= 1, s1 / count, np.nan)
         var = (s2 - s1 * (s1 / count)) / (count - 1)
     # Rounding can leave a hair below zero where the spread is nil; below two rows there is none.
     var = np.where(count >= 2, np.maximum(var, 0.0), np.nan)
-    return count, mean, var
+    return count, shift, mean, var
 
 
 def _sequence(estimate: np.ndarray, radius: np.ndarray, alpha: float, method: str) -> ConfidenceSequence:
