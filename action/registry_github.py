@@ -4,19 +4,31 @@ thrown away with the runner.
 One release per version, tagged ``<tag_prefix><n>``, with the artifact and ``result.json`` as
 assets; ``production`` is GitHub's "latest release" marker. A release is created as a draft,
 its assets uploaded, and only then published and marked latest, so an interrupted promotion
-never leaves a "latest" release without its model. Version metadata (SHA-256, who, why, and
-which version was production before) lives in the release body as one JSON comment.
+never leaves a "latest" release without its model. Version metadata (SHA-256, who, why, which
+version was production before, and a ``history`` of every alias move with who and why) lives
+in the release body as one JSON comment.
+
+``canary`` is a published **pre-release** whose metadata says ``"canary": true`` (GitHub never
+makes a pre-release latest, so a canary cannot become production by accident). Promoting to
+``canary`` first clears the flag on any other release, then creates the release as above but
+published as a pre-release, never latest. Ending a canary is one release update, hence atomic:
+promoted, it stops being a pre-release and becomes latest with ``previous`` and the flag
+cleared in the same request; rolled back or expired, only the flag is cleared (it stays a
+pre-release, an old version).
 
 What "held" means here (an alias never held is a typo, never "no production model"): the
-backend can hold only ``production`` — held once any model release is published, since mlgate
-marks each one latest as it publishes it, and never cleared while one exists (model releases
-with none of them latest fail closed) — and ``previous``, held once a release's metadata names
-one. Any other alias can never exist on GitHub Releases, so it is refused even before the first
-release; ``canary`` is managed by mlgate and reads as "none".
+backend can hold only ``production`` — held once a model release is published as production
+(mlgate marks each one latest as it publishes it), and never cleared while one exists (model
+releases with none of them latest fail closed) — ``previous``, held once a release's metadata
+names one, and ``canary``. Any other alias can never exist on GitHub Releases, so it is refused
+even before the first release; ``canary`` and ``previous`` are managed by mlgate and read as
+"none" when unset. Canary pre-releases that never became production do not count as production
+releases: a first model promoted to ``canary`` leaves "no production model yet".
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 import json
 import re
 import tempfile
@@ -26,12 +38,15 @@ from github import GithubException
 
 from ..gates.errors import RegistryError
 from ..gates.paths import sha256_file
-from ..gates.registry.base import MANAGED_ALIASES, UnknownAlias, Version, unset_alias
+from ..gates.registry.base import MANAGED_ALIASES, CanaryEnd, UnknownAlias, Version, unset_alias
 
 from .github_api import GitHubForge, api_errors
 
 META = re.compile(r"<!-- mlgate:version (\{.*?\}) -->", re.S)
-ALIASES = ("production", "previous")  # the only aliases a release can carry
+ALIASES = ("production", "previous", "canary")  # the only aliases a release can carry
+
+
+HISTORY_KEEP = 50  # alias moves kept in a release's metadata
 
 
 class GitHubReleasesRegistry:
@@ -108,7 +123,7 @@ class GitHubReleasesRegistry:
         except GithubException as exc:
             if exc.status != 404:
                 raise
-            if self._releases():
+            if self._production_releases():
                 # Model releases exist but none is latest (e.g. all made pre-releases):
                 # production is unknown, never "none".
                 raise RegistryError(f"{self.describe()}: no release is marked latest; mark the production "
@@ -117,35 +132,58 @@ class GitHubReleasesRegistry:
         match = re.match(rf"^{re.escape(self.prefix)}(\d+)$", tag or "")
         if match:
             return int(match.group(1))
-        if self._releases():
+        if self._production_releases():
             # Someone marked another release "latest": production is unknown, never "none".
             raise RegistryError(f"{self.describe()}: the latest release {tag!r} is not a model version; "
                                 f"mark the production model's release ({self.prefix}N) as latest")
         return None
 
+    def _production_releases(self) -> list[int]:
+        """Model releases that are or were production: all but canary pre-releases that never
+        became production (mlgate records every move in the metadata's history)."""
+        return [n for n, r in self._releases().items() if _was_production(self._meta(r))]
+
+    def _canary(self, releases: dict) -> int | None:
+        flagged = sorted(n for n, r in releases.items() if self._meta(r).get("canary") is True)
+        if len(flagged) > 1:  # mlgate clears the old flag before it sets a new one
+            raise RegistryError(f"{self.describe()}: versions {', '.join(map(str, flagged))} are all flagged canary "
+                                "in their release metadata; there is one canary at a time")
+        return flagged[0] if flagged else None
+
     def aliases(self) -> dict[str, int]:
+        releases = self._releases()
         production = self._latest()
+        canary = self._canary(releases)
+        out = {} if canary is None else {"canary": canary}
         if production is None:
-            return {}
-        out = {"production": production}
-        previous = self._meta(self._releases()[production]).get("previous")
+            return out
+        out["production"] = production
+        previous = self._meta(releases[production]).get("previous")
         if previous is not None:
             out["previous"] = int(previous)
         return out
 
     def held_aliases(self) -> set[str]:
-        releases = self._releases()
-        held = {"production"} if releases else set()
-        if any(self._meta(r).get("previous") is not None for r in releases.values()):
+        metas = [self._meta(r) for r in self._releases().values()]
+        held = {"production"} if any(_was_production(m) for m in metas) else set()
+        if any(m.get("previous") is not None for m in metas):
             held.add("previous")
+        if any("canary" in m for m in metas):
+            held.add("canary")
         return held
+
+    def audit(self) -> list[dict]:
+        """Every alias move the releases' metadata records (the last few per release), oldest first."""
+        entries = [{**h, "version": n} for n, r in self._releases().items()
+                   for h in (self._meta(r).get("history") or []) if isinstance(h, dict)]
+        return sorted(entries, key=lambda e: str(e.get("at", "")))
 
     def resolve(self, alias: str) -> Version | None:
         current = self.aliases()
         if alias not in ALIASES and alias not in MANAGED_ALIASES:
             has = ", ".join(f"{name} (v{number})" for name, number in sorted(current.items())) or "none yet"
             raise UnknownAlias(f"{self.describe()} cannot hold the alias {alias!r}; its aliases are production "
-                               f"(the latest release) and previous, and it has {has}")
+                               f"(the latest release) and previous, plus canary (a flagged pre-release); it has {has}")
         number = current.get(alias)
         if number is None:
             return unset_alias(self.describe(), alias, empty=not self._releases(), current=current,
@@ -176,33 +214,50 @@ class GitHubReleasesRegistry:
     def promote(self, artifact: Path, *, source: str, by: str, reason: str = "", pr: int | None = None,
                 metrics: dict | None = None, result_sha256: str | None = None, result_json: bytes | None = None,
                 alias: str = "production", action: str = "promote", holdout_sha256: str | None = None) -> Version:
-        if alias != "production":
-            raise RegistryError(f"{self.describe()}: only the production alias exists on GitHub Releases")
+        """Store ``artifact`` (an identical one is reused) and point ``alias`` at it: production
+        marks its release latest; canary flags it (a pre-release unless it is production) after
+        clearing the flag on any other release."""
+        if alias not in ("production", "canary"):
+            raise RegistryError(f"{self.describe()}: only the production and canary aliases can be set on GitHub Releases")
         digest = sha256_file(artifact)
         releases = self._releases()
         current = self._latest()
-        for number, release in releases.items():
-            if self._meta(release).get("sha256") == digest:  # an identical artifact is not stored twice
-                if number != current:
-                    self._mark_latest(release, previous=current)
-                return self.get(number)
-        number = self._highest_tag() + 1
+        canary = alias == "canary"
+        existing = next((n for n, r in releases.items() if self._meta(r).get("sha256") == digest), None)
+        number = existing if existing is not None else self._highest_tag() + 1
+        was = current
+        if canary:
+            was = next((n for n, r in releases.items() if n != number and self._meta(r).get("canary") is True), None)
+            self._clear_canaries(releases, keep=number, by=by, reason=reason)
+        if existing is not None:  # an identical artifact is not stored twice
+            release, meta = releases[existing], self._meta(releases[existing])
+            if not canary and existing != current:
+                self._rewrite(release, {"previous": current}, [_step(action, alias, by, reason, was)],
+                              prerelease=False, make_latest="true")
+            elif canary and meta.get("canary") is not True:  # production itself is flagged, never a pre-release
+                self._rewrite(release, {"canary": True}, [_step(action, alias, by, reason, was)],
+                              prerelease=existing != current)
+            return self.get(existing)
         asset = f"model{artifact.suffix}"
         meta = {"sha256": digest, "asset": asset, "source": source, "promoted_by": by, "pr": pr, "reason": reason,
-                "metrics": metrics or {}, "result_sha256": result_sha256, "previous": current,
-                "holdout_sha256": holdout_sha256}
+                "metrics": metrics or {}, "result_sha256": result_sha256, "previous": None if canary else current,
+                "holdout_sha256": holdout_sha256, "published_as": alias,
+                "history": [_step(action, alias, by, reason, was)]}
+        if canary:
+            meta["canary"] = True
         said = " ".join(reason.split()).replace("<", "&lt;").replace(">", "&gt;")
-        body = f"Model version {number}, promoted by @{by}" + (f" from #{pr}" if pr else "") + \
-            (f": {said}" if said else "") + f"\n\n{self._meta_comment(meta)}\n"
+        body = f"Model version {number}, " + ("a canary, " if canary else "") + f"promoted by @{by}" + \
+            (f" from #{pr}" if pr else "") + (f": {said}" if said else "") + f"\n\n{self._meta_comment(meta)}\n"
         draft = self.repo.create_git_release(f"{self.prefix}{number}", name=f"Model v{number}", message=body,
-                                             draft=True, make_latest="false")
+                                             draft=True, prerelease=canary, make_latest="false")
         draft.upload_asset(str(artifact), name=asset, content_type="application/octet-stream")
         if result_json is not None:
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / "result.json"
                 path.write_bytes(result_json)
                 draft.upload_asset(str(path), name="result.json", content_type="application/json")
-        draft.update_release(name=f"Model v{number}", message=body, draft=False, make_latest="true")
+        draft.update_release(name=f"Model v{number}", message=body, draft=False, prerelease=canary,
+                             make_latest="false" if canary else "true")
         return self.get(number)
 
     @api_errors("roll back the production release")
@@ -217,11 +272,66 @@ class GitHubReleasesRegistry:
             raise RegistryError(f"{self.describe()}: no version {to}")
         if to == current:
             raise RegistryError(f"{self.describe()}: version {to} is already production")
-        self._mark_latest(releases[to], previous=current)
+        self._rewrite(releases[to], {"previous": current}, [_step("rollback", "production", by, reason, current)],
+                      prerelease=False, make_latest="true")
         return self.get(to)
 
-    def _mark_latest(self, release, *, previous: int | None) -> None:
-        meta = {**self._meta(release), "previous": previous}
+    @api_errors("end a canary release")
+    def end_canary(self, number: int, *, promote: bool, by: str, reason: str, action: str,
+                   alias: str = "production") -> CanaryEnd:
+        """End version ``number``'s canary (see ``Registry.end_canary``) in ONE update of its
+        release, so no state lies between: promoted, it stops being a pre-release and becomes
+        latest with ``previous`` and the flag cleared in the same request; otherwise only the
+        flag is cleared. A rerun finds it latest and unflagged and changes nothing."""
+        if alias != "production":
+            raise RegistryError(f"{self.describe()}: only the production alias exists on GitHub Releases")
+        number = int(number)
+        releases = self._releases()
+        if number not in releases:
+            raise RegistryError(f"{self.describe()}: no version {number}")
+        release, current = releases[number], self._latest()
+        flagged = self._meta(release).get("canary") is True
+        cleared = {"canary": False} if flagged else {}
+        steps = [_step(action, "canary", by, reason, number)] if flagged else []
+        if promote and current != number:
+            self._rewrite(release, {"previous": current, **cleared},
+                          [_step(action, "production", by, reason, current), *steps],
+                          prerelease=False, make_latest="true")
+        elif flagged:
+            self._rewrite(release, cleared, steps, prerelease=release.prerelease)
+        after = self.aliases()
+        return CanaryEnd(changed=flagged or (promote and current != number), production=after.get("production"),
+                         previous=after.get("previous"), canary=after.get("canary"))
+
+    def _clear_canaries(self, releases: dict, *, keep: int, by: str, reason: str) -> None:
+        """Before a new canary is set: clear the flag on every other release (each stays what it
+        is; cut short here, there is simply no canary)."""
+        for number, release in releases.items():
+            if number != keep and self._meta(release).get("canary") is True:
+                self._rewrite(release, {"canary": False}, [_step("canary-replaced", "canary", by, reason, number)],
+                              prerelease=release.prerelease)
+
+    def _rewrite(self, release, changes: dict, steps: list[dict], *, prerelease: bool, **flags) -> None:
+        """One update of ``release``: its metadata with ``changes``, ``steps`` appended to its
+        history, and ``prerelease``/``make_latest`` in the same request (PyGithub would send
+        ``prerelease: false`` if it were left out)."""
+        meta = {**self._meta(release), **changes}
+        history = meta.get("history") if isinstance(meta.get("history"), list) else []
+        meta["history"] = (history + steps)[-HISTORY_KEEP:]
         head = META.sub("", release.body or "").rstrip()
         body = f"{head}\n\n{self._meta_comment(meta)}\n"
-        release.update_release(name=release.title or release.tag_name, message=body, draft=False, make_latest="true")
+        release.update_release(name=release.name or release.tag_name, message=body, draft=False,
+                               prerelease=prerelease, **flags)
+
+
+def _step(action: str, alias: str, by: str, reason: str, was: int | None) -> dict:
+    """One entry of a release's history: an alias moved to it (or, for canary, cleared)."""
+    at = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return {"at": at, "action": action, "alias": alias, "by": by, "reason": reason, "from": was}
+
+
+def _was_production(meta: dict) -> bool:
+    """Published as production (every release before canaries existed was), or moved there since."""
+    history = meta.get("history") if isinstance(meta.get("history"), list) else []
+    return meta.get("published_as", "production") != "canary" or any(
+        isinstance(h, dict) and h.get("alias") == "production" for h in history)

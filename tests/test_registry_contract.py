@@ -13,7 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from fake_github import FakeGitHub
 from mlgate.gates.errors import InputError, RegistryError
 from mlgate.gates.registry.file import FileRegistry
-from mlgate.gates.registry.base import UnknownAlias
+from mlgate.gates.registry.base import CanaryEnd, UnknownAlias
 
 TOKEN = "ghs_registry_contract_token"
 
@@ -248,3 +248,170 @@ def test_promotion_moves_the_configured_alias(tmp_path):
     out = promote(policy, ws, registry, Overrides(candidate=b), by="t")
     assert out.result["decision"] == "approve" and out.result["production"]["version"] == 1
     assert out.version.version == 2 and registry.aliases() == {"champion": 2}, "the configured alias moves"
+
+
+# ----------------------------------------------------------------------------- the canary alias
+
+
+def _moves(registry) -> list[tuple[str, str]]:
+    """Every audited alias move as (action, alias), whichever way the backend keeps its log."""
+    entries = registry.index()["audit"] if isinstance(registry, FileRegistry) else registry.audit()
+    return sorted((e["action"], e["alias"]) for e in entries if e.get("alias"))
+
+
+def test_canary_then_promote(backend, tmp_path):
+    registry, _ = backend
+    a, b, c = _models(tmp_path)
+    registry.promote(a, source="a", by="alice")
+    registry.promote(b, source="b", by="bob")
+    v3 = registry.promote(c, source="c", by="carol", reason="try c", pr=9, alias="canary")
+    assert (v3.version, v3.pr, v3.reason) == (3, 9, "try c")
+    assert registry.aliases() == {"production": 2, "previous": 1, "canary": 3}, "production and previous untouched"
+    assert registry.resolve("canary").version == 3 and registry.resolve("production").version == 2
+    assert {"production", "previous", "canary"} <= registry.held_aliases()
+    assert ("promote", "canary") in _moves(registry)
+
+    end = registry.end_canary(3, promote=True, by="judge", reason="better on live traffic", action="canary-promote")
+    assert end == CanaryEnd(changed=True, production=3, previous=2, canary=None)
+    assert registry.aliases() == {"production": 3, "previous": 2}
+    assert registry.resolve("canary") is None and registry.resolve("production").version == 3
+    moves = _moves(registry)
+    assert ("canary-promote", "production") in moves and ("canary-promote", "canary") in moves
+
+    again = registry.end_canary(3, promote=True, by="judge", reason="rerun", action="canary-promote")
+    assert again == CanaryEnd(changed=False, production=3, previous=2, canary=None)
+    assert _moves(registry) == moves, "a rerun records nothing"
+    assert registry.rollback(by="dave").version == 2, "the promoted canary rolls back like any production"
+
+
+def test_canary_then_rollback(backend, tmp_path):
+    registry, _ = backend
+    a, b, _ = _models(tmp_path)
+    registry.promote(a, source="a", by="alice")
+    registry.promote(b, source="b", by="bob", alias="canary")
+    assert registry.aliases() == {"production": 1, "canary": 2}
+    moves = _moves(registry)
+
+    # Ending a canary for a version that is not the canary changes nothing.
+    assert registry.end_canary(1, promote=False, by="judge", reason="stale", action="canary-rollback") == \
+        CanaryEnd(changed=False, production=1, previous=None, canary=2)
+    assert registry.aliases() == {"production": 1, "canary": 2} and _moves(registry) == moves
+
+    end = registry.end_canary(2, promote=False, by="judge", reason="worse on live traffic", action="canary-rollback")
+    assert end == CanaryEnd(changed=True, production=1, previous=None, canary=None)
+    assert registry.aliases() == {"production": 1} and registry.resolve("canary") is None
+    assert _moves(registry) == sorted(moves + [("canary-rollback", "canary")])
+    assert registry.end_canary(2, promote=False, by="judge", reason="rerun", action="canary-rollback") == CanaryEnd(
+        changed=False, production=1, previous=None, canary=None)
+    assert _moves(registry) == sorted(moves + [("canary-rollback", "canary")]), "a rerun records nothing"
+    assert [v.version for v in registry.versions()] == [1, 2], "the rolled-back version stays, an old version"
+    with pytest.raises(RegistryError, match="no version 9"):
+        registry.end_canary(9, promote=False, by="judge", reason="", action="canary-expired")
+
+
+def test_a_new_canary_replaces_the_old_and_an_identical_artifact_is_reused(backend, tmp_path):
+    registry, _ = backend
+    a, b, c = _models(tmp_path)
+    registry.promote(a, source="a", by="alice")
+    registry.promote(b, source="b", by="bob")
+    registry.promote(c, source="c", by="carol", alias="canary")
+    assert registry.aliases() == {"production": 2, "previous": 1, "canary": 3}
+    # An old version as the canary: stored once, production untouched, the old canary replaced.
+    assert registry.promote(a, source="a again", by="carol", alias="canary").version == 1
+    assert registry.aliases() == {"production": 2, "previous": 1, "canary": 1}
+    assert [v.version for v in registry.versions()] == [1, 2, 3]
+    assert registry.promote(a, source="a again", by="carol", alias="canary").version == 1
+    assert registry.end_canary(1, promote=True, by="judge", reason="ok", action="canary-promote") == \
+        CanaryEnd(changed=True, production=1, previous=2, canary=None)
+    assert registry.aliases() == {"production": 1, "previous": 2}
+
+
+def test_a_first_model_can_start_as_a_canary(backend, tmp_path):
+    """No production model yet: the canary is the only alias, production reads as none (not a
+    typo), and promoting the canary makes it the first production model."""
+    registry, _ = backend
+    a, _, _ = _models(tmp_path)
+    registry.promote(a, source="a", by="alice", alias="canary")
+    assert registry.aliases() == {"canary": 1}
+    assert registry.resolve("production") is None and registry.resolve("previous") is None
+    assert registry.end_canary(1, promote=True, by="judge", reason="ok", action="canary-promote") == \
+        CanaryEnd(changed=True, production=1, previous=None, canary=None)
+    assert registry.aliases() == {"production": 1} and registry.resolve("production").version == 1
+
+
+def test_github_releases_canary_is_a_flagged_prerelease_ended_in_one_update(tmp_path):
+    """On GitHub the canary is a published pre-release flagged in its metadata (never latest);
+    ending it is one PATCH of that release, so no half-moved state exists, and a rerun sends none."""
+    from mlgate.action.registry_github import META
+
+    a, b, c = _models(tmp_path)
+    with FakeGitHub() as gh:
+        registry = _github_registry(gh, tmp_path)
+
+        def release(n):
+            with gh.lock:
+                found = next(r for r in gh.releases.values() if r["tag_name"] == f"model-v{n}")
+                return dict(found), json.loads(META.findall(found["body"])[-1])
+
+        def patches():
+            return len(gh.calls("PATCH", r"/releases/\d+$"))
+
+        registry.promote(a, source="a", by="alice")
+        registry.promote(b, source="b", by="bob", alias="canary")
+        rel, meta = release(2)
+        assert rel["prerelease"] and not rel["draft"] and meta["canary"] is True
+        assert registry.aliases() == {"production": 1, "canary": 2}, "a pre-release never becomes latest"
+
+        before = patches()
+        end = registry.end_canary(2, promote=True, by="judge", reason="better", action="canary-promote")
+        assert end == CanaryEnd(changed=True, production=2, previous=1, canary=None)
+        assert patches() == before + 1, "one update moves production, previous and the flag together"
+        rel, meta = release(2)
+        assert not rel["prerelease"] and meta["canary"] is False and meta["previous"] == 1
+        assert [(h["action"], h["alias"], h["by"], h["reason"]) for h in meta["history"]] == [
+            ("promote", "canary", "bob", ""), ("canary-promote", "production", "judge", "better"),
+            ("canary-promote", "canary", "judge", "better")]
+        registry.end_canary(2, promote=True, by="judge", reason="rerun", action="canary-promote")
+        assert patches() == before + 1, "a rerun sends nothing"
+
+        registry.promote(c, source="c", by="carol", alias="canary")
+        before = patches()
+        end = registry.end_canary(3, promote=False, by="judge", reason="too many days", action="canary-expired")
+        assert end == CanaryEnd(changed=True, production=2, previous=1, canary=None) and patches() == before + 1
+        rel, meta = release(3)
+        assert rel["prerelease"] and meta["canary"] is False, "rolled back: an old version, still a pre-release"
+        assert registry.rollback(to=3, by="dave").version == 3, "rollback to it makes it a release again"
+        assert not release(3)[0]["prerelease"] and registry.aliases() == {"production": 3, "previous": 2}
+
+
+def test_mlflow_an_interrupted_canary_end_is_safe_and_a_rerun_finishes_it(tmp_path, monkeypatch):
+    """MLflow has no transactions: previous, then production, then the canary cleared. Cut short
+    before the last call, production has moved and the canary still names it; the rerun clears it.
+    The audit is one registered-model tag per entry, the last AUDIT_KEEP kept."""
+    pytest.importorskip("mlflow", reason="the MLflow backend needs the mlflow extra")
+    from mlgate.gates.registry import mlflow as backend
+
+    registry = backend.MlflowRegistry("churn", f"sqlite:///{tmp_path / 'mlflow.db'}",
+                                      artifact_location=(tmp_path / "artifacts").as_uri(), cache=tmp_path / "cache")
+    a, b, _ = _models(tmp_path)
+    registry.promote(a, source="a", by="alice")
+    registry.promote(b, source="b", by="bob", alias="canary")
+
+    def crash(*args):
+        raise KeyboardInterrupt("the runner was cancelled")
+
+    with monkeypatch.context() as m:
+        m.setattr(registry.client, "delete_registered_model_alias", crash)
+        with pytest.raises(KeyboardInterrupt):
+            registry.end_canary(2, promote=True, by="judge", reason="better", action="canary-promote")
+    assert registry.aliases() == {"production": 2, "previous": 1, "canary": 2}
+    end = registry.end_canary(2, promote=True, by="judge", reason="better", action="canary-promote")
+    assert end == CanaryEnd(changed=True, production=2, previous=1, canary=None)
+    assert registry.end_canary(2, promote=True, by="judge", reason="", action="canary-promote").changed is False
+    assert "canary" in json.loads(registry.client.get_registered_model("churn").tags[backend.HISTORY_TAG])
+
+    monkeypatch.setattr(backend, "AUDIT_KEEP", 3)
+    registry.rollback(by="dave", reason="last")
+    audit = registry.audit()
+    assert len(audit) == 3 and audit[-1]["action"] == "rollback" and audit[-1]["reason"] == "last"
+    assert len([k for k in registry.client.get_registered_model("churn").tags if k.startswith(backend.AUDIT_TAG)]) == 3

@@ -28,12 +28,14 @@ def unset_alias(describe: str, alias: str, *, empty: bool, current: dict[str, in
     """Decide what an alias that points at nothing means; ``resolve`` calls it on a miss.
 
     ``None`` ("no model under it") only when that is a fact: the registry has no versions at
-    all, the alias was held and then cleared, or mlgate manages it (``previous``, ``canary``).
+    all, the alias was held and then cleared, mlgate manages it (``previous``, ``canary``), or
+    the registry never held any alias but those (a first model promoted to ``canary``: no
+    production model of any name exists yet).
     Otherwise it is a typo, and reading it as "no production model" would skip every
     comparison gate and approve the candidate as the first model.
     """
     held = set(held)
-    if empty or alias in held or alias in MANAGED_ALIASES:
+    if empty or alias in held or alias in MANAGED_ALIASES or (held and held <= MANAGED_ALIASES):
         return None
     has = ", ".join(f"{name} (v{number})" for name, number in sorted(current.items())) or "no aliases now"
     cleared = sorted(held - set(current))
@@ -55,6 +57,16 @@ class Version:
     pr: int | None = None
     reason: str | None = None
     holdout_sha256: str | None = None  # the holdout whose evaluation decided this promotion
+
+
+@dataclass(frozen=True)
+class CanaryEnd:
+    """What :meth:`Registry.end_canary` left behind: the aliases after the call."""
+
+    changed: bool  # False when a rerun found the work already done (idempotent)
+    production: int | None  # production's version after the call
+    previous: int | None
+    canary: int | None  # the canary alias after the call (None when cleared)
 
 
 class Registry(Protocol):
@@ -93,3 +105,18 @@ class Registry(Protocol):
         ...
 
     def rollback(self, to: int | None = None, *, by: str, reason: str = "", alias: str = "production") -> Version: ...
+
+    def end_canary(self, number: int, *, promote: bool, by: str, reason: str, action: str,
+                   alias: str = "production") -> CanaryEnd:
+        """End version ``number``'s canary, as the canary judge decided.
+
+        ``promote=True``: ``alias`` (production) ← ``number``, ``previous`` ← the old production,
+        and ``canary`` cleared if it points at ``number``. ``promote=False`` (rollback, expired):
+        ``canary`` cleared if it points at ``number``; production untouched. ``action`` is the
+        audit word (``canary-promote``, ``canary-rollback``, ``canary-expired``).
+
+        Atomic where the backend allows, else ordered so an interruption leaves a safe state
+        that a rerun completes; audited; idempotent: a rerun changes nothing and returns
+        ``changed=False``. An unknown ``number`` is a :class:`RegistryError`.
+        """
+        ...

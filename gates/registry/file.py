@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import ConfigError, RegistryError
 from ..paths import atomic_write, sha256_file
-from .base import INDEX, SCHEMA_VERSION, Version, unset_alias
+from .base import INDEX, SCHEMA_VERSION, CanaryEnd, Version, unset_alias
 
 
 class FileRegistry:
@@ -125,7 +125,8 @@ class FileRegistry:
                 metrics: dict | None = None, result_sha256: str | None = None, result_json: bytes | None = None,
                 alias: str = "production", action: str = "promote", holdout_sha256: str | None = None) -> Version:
         """Store ``artifact`` as a new immutable version (an identical one is reused) and point
-        ``alias`` at it; for ``production`` the old production becomes ``previous``."""
+        ``alias`` at it; for ``production`` the old production becomes ``previous`` (``canary``
+        leaves both as they are)."""
         digest = sha256_file(artifact)
         with self.transaction() as data:
             existing = next((v for v in data["versions"] if v.get("sha256") == digest), None)
@@ -164,6 +165,28 @@ class FileRegistry:
                 raise RegistryError(f"{self.label}: version {to} is already {alias}")
             _move_alias(data, alias, int(to), by=by, pr=None, reason=reason, action="rollback", at=_now())
         return self.get(int(to))
+
+    def end_canary(self, number: int, *, promote: bool, by: str, reason: str, action: str,
+                   alias: str = "production") -> CanaryEnd:
+        """End version ``number``'s canary (see ``Registry.end_canary``) in one transaction:
+        every alias it moves, and their audit entries, land in one atomic write or none."""
+        number = int(number)
+        with self.transaction() as data:
+            if not any(int(v["version"]) == number for v in data["versions"]):
+                raise RegistryError(f"{self.label}: no version {number}")
+            aliases, now = data["aliases"], _now()
+            changed = False
+            if promote and aliases.get(alias) != number:
+                _move_alias(data, alias, number, by=by, pr=None, reason=reason, action=action, at=now)
+                changed = True
+            if aliases.get("canary") == number:
+                del aliases["canary"]
+                data["audit"].append({"at": now, "action": action, "version": None, "by": by, "pr": None,
+                                      "reason": reason, "alias": "canary", "from": number})
+                changed = True
+            end = CanaryEnd(changed=changed, production=aliases.get(alias), previous=aliases.get("previous"),
+                            canary=aliases.get("canary"))
+        return end
 
     def _write(self, data: dict) -> None:
         _atomic_write_bytes(self.root / INDEX, (json.dumps(data, indent=2, sort_keys=False) + "\n").encode("utf-8"))

@@ -2,12 +2,18 @@
 
 Each version is a run in the ``mlgate`` experiment whose artifacts are the model file and its
 ``result.json``; the registered model version points at them and carries mlgate's metadata
-as tags (SHA-256, who, why). ``production`` and ``previous`` are MLflow aliases, so the same
-contract as the file registry holds. MLflow keeps no alias history, so every alias mlgate moves
-is also recorded in the registered model's ``mlgate.aliases`` tag: an alias cleared since (in
-MLflow's UI, say) was held and reads as "none"; one never held is a typo (an alias set and
-cleared outside mlgate, never seen by it, reads as a typo too: the safe side). The tracking URI
-comes from the policy, never from the environment.
+as tags (SHA-256, who, why). ``production``, ``previous`` and ``canary`` are MLflow aliases, so
+the same contract as the file registry holds. MLflow keeps no alias history, so every alias
+mlgate moves is also recorded in the registered model's ``mlgate.aliases`` tag: an alias cleared
+since (in MLflow's UI, say) was held and reads as "none"; one never held is a typo (an alias set
+and cleared outside mlgate, never seen by it, reads as a typo too: the safe side). The tracking
+URI comes from the policy, never from the environment.
+
+MLflow has no transactions, so a move is a sequence of alias calls ordered to be safe when
+cut short: its audit entries are written first (tags ``mlgate.audit.NNNNNN`` on the registered
+model, one per entry, the last 200 kept: one JSON list would outgrow the 5000 characters a
+registered-model tag holds in a SQL-backed tracking server), then ``previous``, then the alias
+itself, then ``canary`` is cleared; a rerun finds what is left and finishes it.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import tempfile
 
 from ..errors import InfrastructureError, RegistryError
 from ..paths import sha256_file
-from .base import Version, unset_alias
+from .base import CanaryEnd, Version, unset_alias
 
 EXPERIMENT = "mlgate"
 
@@ -28,6 +34,12 @@ TAG = "mlgate."
 
 
 HISTORY_TAG = TAG + "aliases"  # on the registered model: a JSON list of every alias mlgate moved
+
+
+AUDIT_TAG = TAG + "audit."  # on the registered model: one JSON entry per tag, numbered
+
+
+AUDIT_KEEP = 200
 
 
 class MlflowRegistry:
@@ -131,7 +143,7 @@ class MlflowRegistry:
             existing = self._register(artifact, digest, source=source, by=by, reason=reason, pr=pr, metrics=metrics,
                                       result_sha256=result_sha256, result_json=result_json,
                                       holdout_sha256=holdout_sha256)
-        self._move(alias, existing.version)
+        self._move(alias, existing.version, by=by, reason=reason, pr=pr, action=action)
         return existing
 
     def rollback(self, to: int | None = None, *, by: str, reason: str = "", alias: str = "production") -> Version:
@@ -142,22 +154,65 @@ class MlflowRegistry:
         self.get(to)
         if aliases.get(alias) == to:
             raise RegistryError(f"{self.describe()}: version {to} is already {alias}")
-        self._move(alias, to)
+        self._move(alias, to, by=by, reason=reason, action="rollback")
         return self.get(to)
 
-    def _move(self, alias: str, number: int) -> None:
+    def end_canary(self, number: int, *, promote: bool, by: str, reason: str, action: str,
+                   alias: str = "production") -> CanaryEnd:
+        """End version ``number``'s canary (see ``Registry.end_canary``): ``previous``, then the
+        production alias, then the canary alias cleared. Cut short after either of the first two,
+        production is the old or the new version and the canary still set; a rerun finds
+        production already moved and only clears the canary."""
+        number = int(number)
+        self.get(number)
+        before = self.aliases()
+        current, steps, entries = before.get(alias), [], []
+        if promote and current != number:
+            steps += _production_steps(alias, number, current)
+            entries.append(_entry(action, number, alias, current, by=by, reason=reason))
+        if before.get("canary") == number:
+            steps.append(("canary", None))
+            entries.append(_entry(action, None, "canary", number, by=by, reason=reason))
+        self._commit(steps, entries)
+        after = self.aliases()
+        return CanaryEnd(changed=bool(steps), production=after.get(alias), previous=after.get("previous"),
+                         canary=after.get("canary"))
+
+    def audit(self) -> list[dict]:
+        """The audit entries kept, oldest first."""
+        model = self._registered_model()
+        tags = (model.tags or {}) if model is not None else {}
+        return [_parse_entry(tags[key], key, self.describe()) for _, key in _audit_keys(tags)]
+
+    def _move(self, alias: str, number: int, *, by: str, reason: str, action: str, pr: int | None = None) -> None:
         current = self.aliases().get(alias)
         if current == number:
             return
-        moved = [alias]
-        if alias == "production" and current is not None:
-            self.client.set_registered_model_alias(self.name, "previous", str(current))
-            moved.append("previous")
-        self.client.set_registered_model_alias(self.name, alias, str(number))
-        # The history is written after the move: a crash between the two leaves the alias set
-        # (so held) and only its record missing until the next move.
-        held = sorted(set(_history(self._registered_model(), self.describe())) | set(moved))
+        self._commit(_production_steps(alias, number, current),
+                     [_entry(action, number, alias, current, by=by, reason=reason, pr=pr)])
+
+    def _commit(self, steps: list[tuple[str, int | None]], entries: list[dict]) -> None:
+        """Audit first (an entry says what is about to move), then the aliases in order, then the
+        alias history: a crash after the moves leaves an alias set (so held) and only its record
+        in the history missing until the next move."""
+        if not steps:
+            return
+        self._audit(entries)
+        for name, number in steps:
+            if number is None:
+                self.client.delete_registered_model_alias(self.name, name)
+            else:
+                self.client.set_registered_model_alias(self.name, name, str(number))
+        held = sorted(set(_history(self._registered_model(), self.describe())) | {name for name, _ in steps})
         self.client.set_registered_model_tag(self.name, HISTORY_TAG, json.dumps(held))
+
+    def _audit(self, entries: list[dict]) -> None:
+        keys = _audit_keys(self._registered_model().tags or {})
+        last = keys[-1][0] if keys else 0
+        for i, entry in enumerate(entries, 1):
+            self.client.set_registered_model_tag(self.name, f"{AUDIT_TAG}{last + i:06d}", json.dumps(entry))
+        for _, key in keys[:max(0, len(keys) + len(entries) - AUDIT_KEEP)]:
+            self.client.delete_registered_model_tag(self.name, key)
 
     def _register(self, artifact: Path, digest: str, **meta) -> Version:
         from mlflow.exceptions import MlflowException
@@ -184,11 +239,42 @@ class MlflowRegistry:
             "reason": meta["reason"], "pr": "" if meta["pr"] is None else str(meta["pr"]),
             "metrics": json.dumps(meta["metrics"] or {}), "result_sha256": meta["result_sha256"] or "",
             "holdout_sha256": meta.get("holdout_sha256") or "",
-            "created_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+            "created_at": _now(),
         }
         mv = self.client.create_model_version(self.name, source=f"runs:/{run.info.run_id}/mlgate",
                                               run_id=run.info.run_id, tags={TAG + k: v for k, v in tags.items()})
         return self._version(self.client.get_model_version(self.name, mv.version))
+
+
+def _production_steps(alias: str, number: int, current: int | None) -> list[tuple[str, int | None]]:
+    """``previous`` first, then the alias: cut short in between, production has not moved."""
+    keep = [("previous", current)] if alias == "production" and current is not None else []
+    return keep + [(alias, number)]
+
+
+def _entry(action: str, version: int | None, alias: str, was: int | None, *, by: str, reason: str,
+           pr: int | None = None) -> dict:
+    # Reasons are cut so that an entry fits a registered-model tag (5000 characters in SQL stores).
+    return {"at": _now(), "action": action, "version": version, "by": by, "pr": pr, "reason": (reason or "")[:2000],
+            "alias": alias, "from": was}
+
+
+def _audit_keys(tags: dict) -> list[tuple[int, str]]:
+    return sorted((int(k[len(AUDIT_TAG):]), k) for k in tags if k.startswith(AUDIT_TAG) and k[len(AUDIT_TAG):].isdigit())
+
+
+def _parse_entry(text: str, key: str, describe: str) -> dict:
+    try:
+        entry = json.loads(text)
+    except json.JSONDecodeError:
+        entry = None
+    if not isinstance(entry, dict):
+        raise RegistryError(f"{describe}: its {key} tag is not a JSON audit entry")
+    return entry
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _history(model, describe: str) -> list[str]:
