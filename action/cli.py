@@ -22,6 +22,8 @@ from .. import __version__
 from ..gates.errors import InputError, MlgateError
 from ..gates.escape import log_text
 
+from .cli_options import DEFAULT_CONFIG, debug_option, who, workspace_options, workspace_policy
+
 if TYPE_CHECKING:
     from ..gates.result import Result
 
@@ -29,7 +31,6 @@ if TYPE_CHECKING:
 # so that `mlgate --help` and `mlgate <command> --help` start at once.
 
 EXIT_OK, EXIT_BLOCK, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
-DEFAULT_CONFIG = ".github/mlgate.yml"
 DEFAULT_OUT = "mlgate-report"
 
 
@@ -121,25 +122,8 @@ def cli() -> None:
     """
 
 
-def debug_option(f):
-    return click.option("--debug", is_flag=True, help="Show tracebacks on errors.")(f)
-
-
-def workspace_options(f):
-    f = click.option("--workspace", type=click.Path(file_okay=False), default=".", show_default=True,
-                     help="Directory the policy's paths are relative to.")(f)
-    return click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
-                        help=f"Policy file (default: {DEFAULT_CONFIG} under the workspace).")(f)
-
-
 def _policy(config, workspace):
-    from ..gates.config.parse import load_policy
-
-    workspace = Path(workspace)
-    if not workspace.is_dir():
-        raise InputError(f"--workspace: directory {str(workspace)!r} not found")
-    path = Path(config) if config else workspace / DEFAULT_CONFIG
-    return load_policy(path, source=str(config) if config else DEFAULT_CONFIG), workspace
+    return workspace_policy(config, workspace)
 
 
 @cli.command("evaluate")
@@ -198,14 +182,7 @@ def evaluate_command(config, workspace, out, candidate, production, data, engine
 
 
 def _who(by: str | None) -> str:
-    if by:
-        return by
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name in some containers
-        return "cli"
+    return who(by)
 
 
 @cli.command("promote")
@@ -235,12 +212,12 @@ def promote_command(config, workspace, candidate, out, force, reason, by, trust_
     if outcome.unchanged:
         if not quiet:
             click.echo(f"mlgate: nothing changed: the candidate already is version {outcome.version.version}, "
-                       f"{policy.production.alias}, in {registry.describe()}")
+                       f"{outcome.alias}, in {registry.describe()}")
         return 0
     if not quiet:
         how = "reused the matching result.json" if outcome.reused_result else "evaluated first"
         forced = " (forced)" if outcome.forced else ""
-        click.echo(f"mlgate: promoted version {outcome.version.version} to {policy.production.alias}{forced} "
+        click.echo(f"mlgate: promoted version {outcome.version.version} to {outcome.alias}{forced} "
                    f"in {registry.describe()} ({how}; decision {outcome.result['decision']})")
     return 0
 
@@ -390,6 +367,10 @@ def print_verdict(result: "Result", written: dict[str, Path]) -> None:
 
     show(result, written)
 
+
+from .cli_canary import canary_command  # noqa: E402  (registered on the group defined above)
+
+cli.add_command(canary_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -27,7 +27,7 @@ from .settings import Settings
 
 SUPERVISED = "MLGATE_SUPERVISED"
 DEFAULT_LIMIT_S = 1800.0
-SUPERVISED_KINDS = ("publish", "merge", "comment", "dispatch")
+SUPERVISED_KINDS = ("publish", "merge", "comment", "dispatch", "schedule")
 
 
 def needs_supervision(trigger: Trigger) -> bool:

@@ -15,6 +15,7 @@ from ..gates.engine import evaluate
 from ..gates.errors import ConfigError
 
 from . import commands
+from .canary import judge_job
 from .comments import execute
 from .events import Trigger
 from .forge import Forge
@@ -34,6 +35,8 @@ def on_dispatch(settings: Settings, trigger: Trigger, forge_factory: Callable[[S
                           registry=production_registry(policy, settings.workspace, settings, production=settings.production or None))
         return publish(settings, None, None, result, None, pub)
     forge = forge_factory(settings)
+    if command == "canary":
+        return judge_job(settings, trigger, forge, pub)
     argument = settings.version if command == "rollback" else settings.reason if command == "override" else ""
     if trigger.pr is None and command != "rollback":
         raise ConfigError(f"input pr: command {command} on workflow_dispatch needs the pull request number")

@@ -22,7 +22,7 @@ PRIVILEGED_EVENTS = {"issue_comment", "pull_request_target", "workflow_run", "wo
 
 @dataclass(frozen=True)
 class Trigger:
-    kind: str  # evaluate | comment | dispatch | publish | merge | ignore
+    kind: str  # evaluate | comment | dispatch | publish | merge | schedule | ignore
     event: str
     actor: str = ""
     pr: int | None = None
@@ -64,6 +64,8 @@ def parse_trigger(event: str, payload: dict, *, bot_login: str, dispatch_pr: int
         return Trigger("dispatch", event, actor=_get(payload, "sender.login", str, required=False) or "", pr=dispatch_pr)
     if event == "workflow_run":
         return _workflow_run(payload)
+    if event == "schedule":  # the canary judge (command: canary); the runner says when it is not asked for
+        return Trigger("schedule", event, actor="schedule")
     if event == "pull_request_target" and payload.get("action") == "closed":
         if not _get(payload, "pull_request.merged", bool, required=False):
             return Trigger("ignore", event, why_ignored="pull request closed without merging")

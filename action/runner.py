@@ -12,6 +12,7 @@ Where each concern lives:
 - ``comments``: slash commands from PR comments (and their execution for dispatches);
 - ``promoting``: promotion of a PR's candidate (on merge or by command) and rollback;
 - ``dispatch``: workflow_dispatch;
+- ``canary``: the canary judge on schedule or dispatch (``command: canary``);
 - ``trust``: the base policy, protected files, what a PR changed, what a job hands PR code;
 - ``publish`` and ``sticky``: outputs, the job summary, the check and the one report comment.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from .canary import on_schedule
 from .comments import on_comment
 from .deadline import needs_supervision, supervise
 from .dispatch import on_dispatch
@@ -47,6 +49,7 @@ HANDLERS: dict[str, Handler] = {
     "comment": on_comment,  # issue_comment with /mlgate on a pull request
     "merge": on_merge,  # pull_request_target closed and merged: promotion
     "dispatch": on_dispatch,  # workflow_dispatch
+    "schedule": on_schedule,  # schedule: the canary judge (command: canary)
 }
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..gates.errors import InputError
 
-COMMANDS = ("auto", "evaluate", "promote", "rollback", "override")
+COMMANDS = ("auto", "evaluate", "promote", "rollback", "override", "canary")
 
 
 class Secret:
@@ -64,6 +64,7 @@ class Settings:
     production: str
     data: str
     write_interval: float
+    apply: bool = True  # command canary: move the registry's aliases as the verdict says
 
     @property
     def run_url(self) -> str | None:
@@ -143,4 +144,5 @@ def from_environment(env: dict[str, str] | None = None) -> Settings:
         production=inp("production"),
         data=inp("data"),
         write_interval=write_interval,
+        apply=flag("apply", True),
     )

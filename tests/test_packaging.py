@@ -19,8 +19,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((REPO / "examples" / "workflows").glob("*.yml"))
 DESIGN_INPUTS = {"config", "github_token", "command", "reason", "version", "pr", "comment", "check_name",
-                 "fail_on_block", "trust_pickle", "bot_login", "gate_workflow", "candidate", "production", "data"}
-DESIGN_OUTPUTS = {"decision", "report_path", "result_path", "comment_url", "promoted_version"}
+                 "fail_on_block", "trust_pickle", "bot_login", "gate_workflow", "candidate", "production", "data",
+                 "apply"}  # apply: beyond DESIGN's list, the canary judge's opt-out of applying its verdict
+DESIGN_OUTPUTS = {"decision", "report_path", "result_path", "comment_url", "promoted_version", "verdict"}
 
 
 def tool(name: str) -> str:

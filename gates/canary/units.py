@@ -1,0 +1,147 @@
+"""From a prediction log to the units a canary gate is judged on.
+
+Shadow mode pairs the two models' rows of one request (the pair is the unit: its difference
+is paired, so request difficulty cancels); split mode keeps each request as one row of one arm.
+Units are ordered by request time: the confidence sequence is valid along any order fixed
+before the outcomes are seen, and request time is one. (Late labels keep that true when they
+arrive in request order, as a fixed delay does; see docs/canary.md.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..config.spec import CANARY_METRICS, Policy
+from ..errors import InputError
+
+EPS = 1e-15  # scikit-learn's clip for log_loss
+
+
+@dataclass(frozen=True)
+class Units:
+    """The judged units in time order. Shadow: one per request both models scored, with each
+    model's prediction; split: one per request, ``treated`` marking the candidate's arm."""
+
+    mode: str
+    frame: pd.DataFrame  # shadow: request_id, time, pred_c, pred_p, score_c, score_p, label, where
+                         # split: request_id, time, prediction, score, label, treated, where
+    labelled: np.ndarray  # bool per unit
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+def shadow_pairs(log: pd.DataFrame, candidate: int, production: int) -> Units:
+    """One unit per request that both versions scored; a request only one scored is not a pair."""
+    c = log[log["model"] == candidate].set_index("request_id")
+    p = log[log["model"] == production].set_index("request_id")
+    both = c.index.intersection(p.index)
+    c, p = c.loc[both], p.loc[both]
+    label = c["label"].where(c["label"].notna(), p["label"])
+    clash = c["label"].notna() & p["label"].notna() & (c["label"] != p["label"])
+    if clash.any():
+        i = int(np.flatnonzero(clash.to_numpy())[0])
+        raise InputError(f"{c['where'].iloc[i]} and {p['where'].iloc[i]}: the two rows of request "
+                         f"{both[i]!r} carry different labels ({c['label'].iloc[i]!r}, {p['label'].iloc[i]!r})")
+    frame = pd.DataFrame({
+        "request_id": both, "time": np.minimum(c["time"].to_numpy(), p["time"].to_numpy()),
+        "pred_c": c["prediction"].to_numpy(), "pred_p": p["prediction"].to_numpy(),
+        "score_c": c["score"].to_numpy(dtype=float), "score_p": p["score"].to_numpy(dtype=float),
+        "label": label.to_numpy(), "where": c["where"].to_numpy(),
+    })
+    frame = frame.sort_values(["time", "request_id"], kind="stable").reset_index(drop=True)
+    return Units("shadow", frame, frame["label"].notna().to_numpy())
+
+
+def split_arms(log: pd.DataFrame, candidate: int, production: int) -> Units:
+    kept = log[log["model"].isin([candidate, production])]
+    frame = pd.DataFrame({
+        "request_id": kept["request_id"].to_numpy(), "time": kept["time"].to_numpy(),
+        "prediction": kept["prediction"].to_numpy(), "score": kept["score"].to_numpy(dtype=float),
+        "label": kept["label"].to_numpy(), "treated": (kept["model"] == candidate).to_numpy(),
+        "where": kept["where"].to_numpy(),
+    })
+    frame = frame.sort_values(["time", "request_id"], kind="stable").reset_index(drop=True)
+    return Units("split", frame, frame["label"].notna().to_numpy())
+
+
+def classes_of(units: Units, policy: Policy) -> tuple:
+    """The labels a classification log may hold: ``canary.classes``, else those predicted."""
+    if policy.canary.classes is not None:
+        return tuple(policy.canary.classes)
+    preds = [units.frame[c] for c in (("pred_c", "pred_p") if units.mode == "shadow" else ("prediction",))]
+    seen = pd.unique(pd.concat(preds, ignore_index=True).dropna())
+    return tuple(sorted(seen, key=lambda v: (str(type(v)), v)))
+
+
+def check_labels(units: Units, classes: tuple) -> None:
+    labels = units.frame["label"]
+    outside = labels.notna() & ~labels.isin(list(classes))
+    if outside.any():
+        i = int(np.flatnonzero(outside.to_numpy())[0])
+        shown = ", ".join(repr(c) for c in classes[:10]) + (" …" if len(classes) > 10 else "")
+        raise InputError(f"{units.frame['where'].iloc[i]}: column label: {labels.iloc[i]!r} is not one of the classes "
+                         f"({shown}); set canary.classes if the models never predict it")
+
+
+def positive_label(policy: Policy, classes: tuple):
+    """The label ``score`` is the probability of (binary log_loss and brier)."""
+    if policy.data.positive_label is not None:
+        return policy.data.positive_label
+    values = set(classes)
+    if values <= {0, 1} or values <= {0.0, 1.0}:
+        return 1
+    if values <= {False, True}:
+        return True
+    raise InputError(f"canary: log_loss and brier read score as the probability of the positive label; the classes "
+                     f"are {', '.join(map(repr, classes))}: set data.positive_label")
+
+
+def metric_values(units: Units, metric: str, *, positive=None) -> tuple[np.ndarray, np.ndarray]:
+    """The metric per labelled unit. Shadow: (the candidate's, production's) for each pair;
+    split: (each row's value, whether the candidate served it)."""
+    f = units.frame[units.labelled]
+    if units.mode == "shadow":
+        return _metric(f, metric, "pred_c", "score_c", positive), _metric(f, metric, "pred_p", "score_p", positive)
+    return _metric(f, metric, "prediction", "score", positive), f["treated"].to_numpy(dtype=bool)
+
+
+def _metric(f: pd.DataFrame, metric: str, pred: str, score: str, positive) -> np.ndarray:
+    y = f["label"]
+    if metric == "accuracy":
+        return (f[pred].to_numpy() == y.to_numpy()).astype(float)
+    if metric in ("mae", "mse"):
+        yv, pv = _numbers(f, "label", y), _numbers(f, pred, f[pred])
+        err = pv - yv
+        return np.abs(err) if metric == "mae" else err * err
+    s = f[score].to_numpy(dtype=float)
+    missing = np.isnan(s)
+    if missing.any():
+        i = int(np.flatnonzero(missing)[0])
+        raise InputError(f"{f['where'].iloc[i]}: column score: no score on a labelled row; {metric} needs the "
+                         "probability of the positive label for every labelled row")
+    t = (y.to_numpy() == positive).astype(float)
+    if metric == "brier":
+        return (s - t) ** 2
+    s = np.clip(s, EPS, 1 - EPS)
+    return -(t * np.log(s) + (1 - t) * np.log1p(-s))
+
+
+def _numbers(f: pd.DataFrame, column: str, values: pd.Series) -> np.ndarray:
+    out = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    bad = np.isnan(out) | np.isinf(out)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        name = "prediction" if column.startswith("pred") else column
+        raise InputError(f"{f['where'].iloc[i]}: column {name}: {values.iloc[i]!r} is not a number "
+                         "(mae and mse compare numeric predictions with numeric labels)")
+    return out
+
+
+def disagreement(units: Units) -> np.ndarray:
+    """Per pair (labelled or not), 1 when the two models' predictions differ (label-free)."""
+    f = units.frame
+    return (f["pred_c"].to_numpy() != f["pred_p"].to_numpy()).astype(float)
