@@ -1,4 +1,5 @@
-"""Moving production: promoting a PR's candidate (on merge or ``/mlgate promote``) and rollback.
+"""Moving production: promoting a PR's candidate (on merge or ``/mlgate promote``; to ``canary``
+when the policy says ``promotion: {to: canary}``) and rollback.
 
 Promotion is privileged and takes nothing from the PR but its build's candidate artifact: it
 re-evaluates that candidate under the base branch's policy and holdout, loads it only through
@@ -56,13 +57,14 @@ def promote_pull_request(settings: Settings, forge: Forge, pr: int, actor: str, 
         return refused(f"@{actor} not promoted: {md_text(exc)}", code=1)
     if outcome.unchanged:
         return done(f"@{actor} nothing changed: this PR's candidate already is version {outcome.version.version}, "
-                    f"`{policy.production.alias}`, in {registry.describe()}.")
+                    f"`{outcome.alias}`, in {registry.describe()}.")
     if outputs is not None:
         outputs["promoted_version"] = str(outcome.version.version)
     how = " under a maintainer's override" if outcome.result.get("overridden") else ""
+    then = "; the canary judge decides from here" if outcome.alias == "canary" else ""
     return done(f"@{actor} promoted this PR's candidate as version {outcome.version.version} to "
-                f"`{policy.production.alias}` in {registry.describe()}{how} "
-                f"(re-evaluated here: {outcome.result['decision']}).")
+                f"`{outcome.alias}` in {registry.describe()}{how} "
+                f"(re-evaluated here: {outcome.result['decision']}){then}.")
 
 
 def rollback(settings: Settings, actor: str, to: int | None, *, reason: str) -> Reply:

@@ -1,4 +1,6 @@
-"""Promotion: put an approved candidate into the registry as the new production model.
+"""Promotion: put an approved candidate into the registry as the new production model, or
+as the ``canary`` when the policy says ``promotion: {to: canary}`` (it is still judged against
+production; the canary judge then decides on live traffic).
 
 A stored ``result.json`` is reused only when the candidate, the production model, the holdout
 and the policy are byte-for-byte the ones it describes (all four SHA-256 match); otherwise the
@@ -30,6 +32,7 @@ class Promotion:
     reused_result: bool
     forced: bool
     unchanged: bool = False  # the candidate already is the alias's version: nothing was done
+    alias: str = "production"  # the alias set (or, unchanged, the one the candidate already is)
 
 
 def candidate_artifact(policy: Policy, workspace: Path, overrides: Overrides) -> Path:
@@ -78,18 +81,21 @@ def promote(policy: Policy, workspace: Path, registry: FileRegistry, overrides: 
         current = registry.resolve(policy.production.alias)
     except UnknownAlias as exc:  # never create a misspelled alias on a registry that has versions
         raise ConfigError(f"{policy.source}: production.alias: {exc}" if policy.source else f"production.alias: {exc}") from None
-    if current is not None and sha256_file(artifact) == current.sha256:
-        # Promoting what already serves changes nothing, so there is nothing to judge (two
-        # identical models near AUC 1 can be "inconclusive" against each other).
-        return Promotion(version=current, result={"decision": "unchanged", "reasons": [
-            f"the candidate is already version {current.version}, {policy.production.alias}"]},
-            reused_result=False, forced=False, unchanged=True)
+    alias = "canary" if policy.promotion_to == "canary" else policy.production.alias
+    candidate_sha = sha256_file(artifact)
+    # Promoting what already serves (or already is the canary) changes nothing, so there is
+    # nothing to judge (two identical models near AUC 1 can be "inconclusive" against each other).
+    for name, held in ((policy.production.alias, current),
+                       ("canary", registry.resolve("canary") if alias == "canary" else None)):
+        if held is not None and candidate_sha == held.sha256:
+            return Promotion(version=held, result={"decision": "unchanged", "reasons": [
+                f"the candidate is already version {held.version}, {name}"]},
+                reused_result=False, forced=False, unchanged=True, alias=name)
     holdout = locate_holdout(policy, workspace, data_override=overrides.data or None, env=overrides.env)
     try:
         data_sha = sha256_file(holdout.path)
     finally:
         holdout.discard()  # a sealed holdout's plaintext is kept no longer than needed
-    candidate_sha = sha256_file(artifact)
     reused = reusable(
         previous_result, candidate_sha=candidate_sha,
         production_sha=current.sha256 if current else None, data_sha=data_sha, config_sha=policy.sha256,
@@ -119,10 +125,11 @@ def promote(policy: Policy, workspace: Path, registry: FileRegistry, overrides: 
     metrics = {g["name"]: g["candidate"] for g in data["gates"] if g.get("candidate") is not None}
     version = registry.promote(
         artifact, source=source or str(artifact), by=by, reason=note, pr=pr, metrics=metrics,
-        result_sha256=result_sha256(data), result_json=payload, alias=policy.production.alias,
+        result_sha256=result_sha256(data), result_json=payload, alias=alias,
         holdout_sha256=data.get("data", {}).get("sha256"),
     )
-    return Promotion(version=version, result=data, reused_result=reused, forced=blocked and not data.get("overridden"))
+    return Promotion(version=version, result=data, reused_result=reused, forced=blocked and not data.get("overridden"),
+                     alias=alias)
 
 
 def load_result(path: Path) -> dict | None:
