@@ -17,6 +17,7 @@ from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.model_selection import train_test_split
 
 from mlgate.action.cli import main
+from postgres_server import postgres_url  # noqa: F401  (a real PostgreSQL server, session-scoped)
 from workspaces import CANCER_POLICY, Workspace, fit_logistic  # noqa: F401
 
 
