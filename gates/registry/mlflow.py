@@ -13,7 +13,8 @@ MLflow has no transactions, so a move is a sequence of alias calls ordered to be
 cut short: its audit entries are written first (tags ``mlgate.audit.NNNNNN`` on the registered
 model, one per entry, the last 200 kept: one JSON list would outgrow the 5000 characters a
 registered-model tag holds in a SQL-backed tracking server), then ``previous``, then the alias
-itself, then ``canary`` is cleared; a rerun finds what is left and finishes it.
+itself, then ``canary`` is cleared; a rerun finds what is left and finishes it (and records
+that part again: an entry says what a call was about to move, so none is ever missing).
 """
 
 from __future__ import annotations
