@@ -176,9 +176,9 @@ def test_mlflow_an_alias_that_was_cleared_means_none(tmp_path):
 
 
 def test_github_releases_hold_only_production_and_previous(tmp_path):
-    """On GitHub Releases `production` is the latest-release marker and `previous` lives in the
-    release metadata; no other alias can ever exist there, so another name is refused even
-    before the first release (promotion to it would fail anyway)."""
+    """On GitHub Releases `production` is the latest-release marker, `previous` lives in the
+    release metadata and `canary` is a flagged pre-release; no other alias can ever exist there,
+    so another name is refused even before the first release (promotion to it would fail anyway)."""
     a, _, _ = _models(tmp_path)
     with FakeGitHub() as gh:
         registry = _github_registry(gh, tmp_path)
