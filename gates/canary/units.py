@@ -35,25 +35,37 @@ class Units:
 
 
 def shadow_pairs(log: pd.DataFrame, candidate: int, production: int) -> Units:
-    """One unit per request that both versions scored; a request only one scored is not a pair."""
-    c = log[log["model"] == candidate].set_index("request_id")
-    p = log[log["model"] == production].set_index("request_id")
-    both = c.index.intersection(p.index)
-    c, p = c.loc[both], p.loc[both]
-    label = c["label"].where(c["label"].notna(), p["label"])
-    clash = c["label"].notna() & p["label"].notna() & (c["label"] != p["label"])
+    """One unit per request that both versions scored; a request only one scored is not a pair.
+
+    A hash join on the request id and int64 nanoseconds throughout: at ten million rows, a
+    label-indexed join and per-row timestamps cost most of the judge's time."""
+    models = log["model"].to_numpy()
+    c, p = log[models == candidate], log[models == production]
+    pos = pd.Index(p["request_id"]).get_indexer(c["request_id"])
+    both = pos >= 0
+    c, p = c.iloc[np.flatnonzero(both)], p.iloc[pos[both]]
+    c_label, p_label = c["label"].to_numpy(dtype=object), p["label"].to_numpy(dtype=object)
+    c_has, p_has = pd.notna(c_label), pd.notna(p_label)
+    clash = c_has & p_has & (c_label != p_label)
     if clash.any():
-        i = int(np.flatnonzero(clash.to_numpy())[0])
+        i = int(np.flatnonzero(clash)[0])
         raise InputError(f"{c['where'].iloc[i]} and {p['where'].iloc[i]}: the two rows of request "
-                         f"{both[i]!r} carry different labels ({c['label'].iloc[i]!r}, {p['label'].iloc[i]!r})")
+                         f"{c['request_id'].iloc[i]!r} carry different labels ({c_label[i]!r}, {p_label[i]!r})")
+    label = np.where(c_has, c_label, p_label)
+    nanos = np.minimum(_nanos(c["time"]), _nanos(p["time"]))
     frame = pd.DataFrame({
-        "request_id": both, "time": np.minimum(c["time"].to_numpy(), p["time"].to_numpy()),
+        "request_id": c["request_id"].to_numpy(), "time": pd.to_datetime(nanos, utc=True),
         "pred_c": c["prediction"].to_numpy(), "pred_p": p["prediction"].to_numpy(),
         "score_c": c["score"].to_numpy(dtype=float), "score_p": p["score"].to_numpy(dtype=float),
-        "label": label.to_numpy(), "where": c["where"].to_numpy(),
+        "label": label, "where": c["where"].to_numpy(),
     })
-    frame = frame.sort_values(["time", "request_id"], kind="stable").reset_index(drop=True)
-    return Units("shadow", frame, frame["label"].notna().to_numpy())
+    order = np.lexsort((frame["request_id"].to_numpy(), nanos))  # time, then request id
+    frame = frame.iloc[order].reset_index(drop=True)
+    return Units("shadow", frame, pd.notna(frame["label"].to_numpy(dtype=object)))
+
+
+def _nanos(times: pd.Series) -> np.ndarray:
+    return times.array.asi8 if hasattr(times.array, "asi8") else pd.to_datetime(times, utc=True).array.asi8
 
 
 def split_arms(log: pd.DataFrame, candidate: int, production: int) -> Units:
