@@ -44,7 +44,7 @@ def judge_job(settings: Settings, trigger: Trigger, forge: Forge, pub: Publicati
     # The log's database URL may name ${MLGATE_*} variables (the reader looks up no others).
     result = judge_canary(policy, settings.workspace, registry, env=dict(os.environ))
     if settings.apply:
-        result = apply_verdict(result, registry, by=trigger.actor or "schedule")
+        result = apply_verdict(result, registry, by=trigger.actor or "schedule", alias=policy.production.alias)
     out = settings.workspace / CANARY_DIR
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise ConfigError(f"{CANARY_DIR}: is a symbolic link or not a directory; mlgate writes only into a real "

@@ -56,7 +56,7 @@ def canary_command(config, workspace, out, apply_, by, now, quiet, as_json, debu
     registry = open_registry(policy, workspace)
     result = judge_canary(policy, workspace, registry, env=dict(os.environ), now=parse_now(now))
     if apply_:
-        result = apply_verdict(result, registry, by=who(by))
+        result = apply_verdict(result, registry, by=who(by), alias=policy.production.alias)
     write_canary_outputs(result, Path(out), mlgate_version=__version__)
     if as_json:
         click.echo(dumps(to_dict(result, mlgate_version=__version__)), nl=False)

@@ -136,7 +136,7 @@ def test_the_action_opens_registries_only_at_the_edge():
 
 
 def test_every_trigger_kind_has_a_handler():
-    assert set(HANDLERS) == {"ignore", "evaluate", "publish", "comment", "merge", "dispatch"}
+    assert set(HANDLERS) == {"ignore", "evaluate", "publish", "comment", "merge", "dispatch", "schedule"}
 
 
 # ----------------------------------------------------------------------------- pull requests

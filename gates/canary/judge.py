@@ -94,14 +94,14 @@ def judge_canary(policy: Policy, workspace: Path, registry, *, env: Mapping[str,
         sources=tuple(log.sources), ignored_rows=log.ignored_rows, **base)
 
 
-def apply_verdict(result: CanaryResult, registry, *, by: str) -> CanaryResult:
+def apply_verdict(result: CanaryResult, registry, *, by: str, alias: str = "production") -> CanaryResult:
     """Move the aliases as the verdict says (idempotent: a rerun changes nothing)."""
     if result.action is None or result.candidate is None:
         return result
     promote = result.action == "promote"
     word = "canary-expired" if result.verdict == "expired" else f"canary-{result.verdict}"
     end = registry.end_canary(result.candidate["version"], promote=promote, by=by,
-                              reason="; ".join(result.reasons)[:500], action=word)
+                              reason="; ".join(result.reasons)[:500], action=word, alias=alias)
     applied = {"action": result.action, "changed": end.changed, "production": end.production,
                "previous": end.previous, "canary": end.canary}
     return dataclasses.replace(result, applied=applied)

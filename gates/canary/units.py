@@ -37,31 +37,43 @@ class Units:
 def shadow_pairs(log: pd.DataFrame, candidate: int, production: int) -> Units:
     """One unit per request that both versions scored; a request only one scored is not a pair.
 
-    A hash join on the request id and int64 nanoseconds throughout: at ten million rows, a
-    label-indexed join and per-row timestamps cost most of the judge's time."""
+    Integer positions throughout — one factorisation of the request ids, int64 nanoseconds — and
+    one frame built at the end: at ten million rows, label-indexed joins, per-row timestamps and
+    intermediate frames were most of the judge's time."""
     models = log["model"].to_numpy()
-    c, p = log[models == candidate], log[models == production]
-    pos = pd.Index(p["request_id"]).get_indexer(c["request_id"])
-    both = pos >= 0
-    c, p = c.iloc[np.flatnonzero(both)], p.iloc[pos[both]]
-    c_label, p_label = c["label"].to_numpy(dtype=object), p["label"].to_numpy(dtype=object)
+    ci, pi = np.flatnonzero(models == candidate), np.flatnonzero(models == production)
+    codes, _ = pd.factorize(log["request_id"], use_na_sentinel=False)
+    slot = np.full(int(codes.max()) + 1 if len(codes) else 0, -1, dtype=np.int64)
+    slot[codes[pi]] = pi  # ids are unique per model (the reader checks)
+    partner = slot[codes[ci]]
+    both = partner >= 0
+    ci, pi = ci[both], partner[both]
+    labels = log["label"].to_numpy(dtype=object)
+    c_label, p_label = labels[ci], labels[pi]
     c_has, p_has = pd.notna(c_label), pd.notna(p_label)
     clash = c_has & p_has & (c_label != p_label)
+    where = log["where"]
     if clash.any():
         i = int(np.flatnonzero(clash)[0])
-        raise InputError(f"{c['where'].iloc[i]} and {p['where'].iloc[i]}: the two rows of request "
-                         f"{c['request_id'].iloc[i]!r} carry different labels ({c_label[i]!r}, {p_label[i]!r})")
-    label = np.where(c_has, c_label, p_label)
-    nanos = np.minimum(_nanos(c["time"]), _nanos(p["time"]))
+        raise InputError(f"{where.iat[ci[i]]} and {where.iat[pi[i]]}: the two rows of request "
+                         f"{log['request_id'].iat[ci[i]]!r} carry different labels ({c_label[i]!r}, {p_label[i]!r})")
+    nanos = _nanos(log["time"])
+    nanos = np.minimum(nanos[ci], nanos[pi])
+    order = np.lexsort((codes[ci], nanos))  # time, then request (ties broken the same way on every run)
+    ci, pi, nanos = ci[order], pi[order], nanos[order]
+    prediction, score = log["prediction"].to_numpy(), log["score"].to_numpy(dtype=float)
+    label = np.where(c_has, c_label, p_label)[order]
     frame = pd.DataFrame({
-        "request_id": c["request_id"].to_numpy(), "time": pd.to_datetime(nanos, utc=True),
-        "pred_c": c["prediction"].to_numpy(), "pred_p": p["prediction"].to_numpy(),
-        "score_c": c["score"].to_numpy(dtype=float), "score_p": p["score"].to_numpy(dtype=float),
-        "label": label, "where": c["where"].to_numpy(),
+        "request_id": _taken(log["request_id"], ci), "time": pd.to_datetime(nanos, utc=True),
+        "pred_c": prediction[ci], "pred_p": prediction[pi], "score_c": score[ci], "score_p": score[pi],
+        "label": label, "where": _taken(where, ci),
     })
-    order = np.lexsort((frame["request_id"].to_numpy(), nanos))  # time, then request id
-    frame = frame.iloc[order].reset_index(drop=True)
-    return Units("shadow", frame, pd.notna(frame["label"].to_numpy(dtype=object)))
+    return Units("shadow", frame, pd.notna(label))
+
+
+def _taken(column: pd.Series, positions: np.ndarray) -> pd.Series:
+    """Rows of a column kept in its own dtype (Arrow text stays Arrow: no Python strings made)."""
+    return column.take(positions).reset_index(drop=True)
 
 
 def _nanos(times: pd.Series) -> np.ndarray:
