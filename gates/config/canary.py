@@ -27,8 +27,8 @@ def parse_canary(r, value: Any, *, task: str | None, prefixed) -> CanarySpec | N
         return None
     c = r.mapping(value, "canary", {"log", "labels", "columns", "mode", "candidate", "gates", "guardrails", "min_rows",
                                     "max_rows", "max_days", "on_expired", "tuning_rows", "classes"}, {"log", "gates"})
-    log = _source(r, c["log"], "canary.log", prefixed)
-    labels = _source(r, c["labels"], "canary.labels", prefixed) if c.get("labels") is not None else None
+    log = parse_source(r, c["log"], "canary.log", prefixed)
+    labels = parse_source(r, c["labels"], "canary.labels", prefixed) if c.get("labels") is not None else None
     cols = r.mapping(c.get("columns") or {}, "canary.columns", set(CanaryColumns.__dataclass_fields__))
     columns = CanaryColumns(**{k: r.string(v, f"canary.columns.{k}") for k, v in cols.items()})
     names = [getattr(columns, k) for k in CanaryColumns.__dataclass_fields__]
@@ -74,7 +74,9 @@ def parse_canary(r, value: Any, *, task: str | None, prefixed) -> CanarySpec | N
                       on_expired=on_expired, tuning_rows=tuning, classes=classes)
 
 
-def _source(r, value: Any, where: str, prefixed) -> LogSource:
+def parse_source(r, value: Any, where: str, prefixed) -> LogSource:
+    """A path or glob in the workspace, or a SQL table or query (the canary log, its labels, the
+    drift window)."""
     if isinstance(value, str):
         return LogSource(where=where, path=_path(r, value, where))
     m = r.mapping(value, where, {"path", "url", "table", "query"})

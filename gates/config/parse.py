@@ -29,6 +29,7 @@ from .spec import (
     TrainSpec,
 )
 from .canary import parse_canary
+from .drift import parse_drift
 from .strict_yaml import DuplicateKey, StrictLoader, closest, join_key
 
 # What each rule requires, and what it additionally accepts.
@@ -150,7 +151,7 @@ def parse_policy(text: str, source: str) -> Policy:
         raw,
         "",
         {"version", "task", "data", "candidate", "production", "gates", "stats", "security", "engine", "promotion", "limits",
-         "canary"},
+         "canary", "drift"},
         {"version", "data", "gates"},
     )
     if top["version"] != 1 or isinstance(top["version"], bool):
@@ -197,6 +198,7 @@ def parse_policy(text: str, source: str) -> Policy:
     when = r.choice(promo.get("when", "merge"), "promotion.when", ("merge", "command"))
     to = r.choice(promo.get("to", "production"), "promotion.to", ("production", "canary"))
     canary = parse_canary(r, top.get("canary"), task=task, prefixed=_prefixed)
+    drift = parse_drift(r, top.get("drift"), prefixed=_prefixed)
 
     return Policy(
         version=1,
@@ -216,6 +218,7 @@ def parse_policy(text: str, source: str) -> Policy:
         promotion_when=when,
         promotion_to=to,
         canary=canary,
+        drift=drift,
         evaluate_s=float(evaluate_s),
         source=source,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),

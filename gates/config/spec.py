@@ -111,6 +111,7 @@ class Policy:
     source: str = ""
     sha256: str = ""
     canary: "CanarySpec | None" = None
+    drift: "DriftSpec | None" = None
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -169,3 +170,19 @@ class CanarySpec:
     # rows); GrowthBook's default. Any value keeps the guarantee; it only moves the power.
     tuning_rows: int = 5000
     classes: tuple | None = None  # the labels a classification log may hold; default: those predicted
+
+
+@dataclass(frozen=True)
+class DriftSpec:
+    """``drift:`` — the scheduled drift watch: a recent window of production inputs against the
+    reference (the holdout by default), per feature an effect size with an interval."""
+
+    current: LogSource  # files or a SQL source, as the canary's log
+    time_column: str | None = None
+    window_s: float | None = None  # "7d" → 604800; None: every row of the source
+    reference: str | None = None  # a workspace file; None: data.holdout
+    features: tuple[str, ...] | None = None  # None: every reference column but target, id and group
+    numeric_threshold: float = 0.1  # normalised Wasserstein distance that matters (Evidently's default)
+    categorical_threshold: float = 0.1  # Jensen–Shannon distance that matters (Evidently's default)
+    max_drop: float | None = None  # with labels in the window: the drop of each per-row metric that matters
+    resamples: int = 1000  # bootstrap resamples of each distance's interval
