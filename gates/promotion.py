@@ -81,7 +81,9 @@ def promote(policy: Policy, workspace: Path, registry: FileRegistry, overrides: 
         current = registry.resolve(policy.production.alias)
     except UnknownAlias as exc:  # never create a misspelled alias on a registry that has versions
         raise ConfigError(f"{policy.source}: production.alias: {exc}" if policy.source else f"production.alias: {exc}") from None
-    alias = "canary" if policy.promotion_to == "canary" else policy.production.alias
+    # A canary is judged against production on live traffic: with no production model yet there
+    # is nothing to judge it against, so a first model goes straight to production.
+    alias = "canary" if policy.promotion_to == "canary" and current is not None else policy.production.alias
     candidate_sha = sha256_file(artifact)
     # Promoting what already serves (or already is the canary) changes nothing, so there is
     # nothing to judge (two identical models near AUC 1 can be "inconclusive" against each other).

@@ -96,6 +96,19 @@ def test_a_blocked_candidate_never_becomes_the_canary(canary_workspace, cancer_m
     assert registry.aliases() == {"production": 1}
 
 
+def test_a_first_model_goes_straight_to_production(cancer_workspace):
+    """With no production model there is nothing to judge a canary against on live traffic,
+    and a registry holding only a canary must not read as 'no production' (a typo-safe
+    registry refuses that): the first model is promoted to production, as without a canary."""
+    ws = cancer_workspace
+    ws.policy(CANCER_POLICY + TO_CANARY)
+    shutil.rmtree(ws.root / "models" / "registry")
+    registry = FileRegistry(ws.root / "models" / "registry", label="models/registry", create=True)
+    out = _promote(ws, registry)
+    assert (out.alias, out.version.version) == ("production", 1) and out.result["decision"] == "first-model"
+    assert registry.aliases() == {"production": 1}
+
+
 def test_cli_promote_names_the_canary(cancer_workspace, run_cli, tmp_path):
     cancer_workspace.policy(CANCER_POLICY + TO_CANARY)
     r = run_cli("promote", "--workspace", cancer_workspace.root, "--out", tmp_path / "o", "--by", "alice")

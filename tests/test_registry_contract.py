@@ -326,14 +326,18 @@ def test_a_new_canary_replaces_the_old_and_an_identical_artifact_is_reused(backe
     assert registry.aliases() == {"production": 1, "previous": 2}
 
 
-def test_a_first_model_can_start_as_a_canary(backend, tmp_path):
-    """No production model yet: the canary is the only alias, production reads as none (not a
-    typo), and promoting the canary makes it the first production model."""
+def test_a_registry_that_only_ever_held_a_canary_never_reads_as_no_production(backend, tmp_path):
+    """Versions but never a production alias (only a canary): another tool may have moved that
+    alias unseen (on GitHub, anyone with write access can unmark the latest release), so
+    'production' is not read as 'none', which would approve any candidate as a first model.
+    (Promotion never builds such a registry: a first model goes straight to production.)
+    Promoting the canary makes it production."""
     registry, _ = backend
     a, _, _ = _models(tmp_path)
     registry.promote(a, source="a", by="alice", alias="canary")
     assert registry.aliases() == {"canary": 1}
-    assert registry.resolve("production") is None and registry.resolve("previous") is None
+    with pytest.raises(UnknownAlias):
+        registry.resolve("production")
     assert registry.end_canary(1, promote=True, by="judge", reason="ok", action="canary-promote") == \
         CanaryEnd(changed=True, production=1, previous=None, canary=None)
     assert registry.aliases() == {"production": 1} and registry.resolve("production").version == 1

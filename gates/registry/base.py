@@ -28,14 +28,15 @@ def unset_alias(describe: str, alias: str, *, empty: bool, current: dict[str, in
     """Decide what an alias that points at nothing means; ``resolve`` calls it on a miss.
 
     ``None`` ("no model under it") only when that is a fact: the registry has no versions at
-    all, the alias was held and then cleared, mlgate manages it (``previous``, ``canary``), or
-    the registry never held any alias but those (a first model promoted to ``canary``: no
-    production model of any name exists yet).
+    all, the alias was held and then cleared, or mlgate manages it (``previous``, ``canary``).
+    A registry that holds versions but never held ``production`` (only a canary, say) is not
+    "no production": another tool may move its aliases unseen, so that stays a typo (promotion
+    never makes such a registry: a first model goes straight to production).
     Otherwise it is a typo, and reading it as "no production model" would skip every
     comparison gate and approve the candidate as the first model.
     """
     held = set(held)
-    if empty or alias in held or alias in MANAGED_ALIASES or (held and held <= MANAGED_ALIASES):
+    if empty or alias in held or alias in MANAGED_ALIASES:
         return None
     has = ", ".join(f"{name} (v{number})" for name, number in sorted(current.items())) or "no aliases now"
     cleared = sorted(held - set(current))
