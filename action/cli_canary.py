@@ -75,7 +75,9 @@ def show(result, out: Path) -> None:
     for g in result.gates:
         interval = "undefined" if g.lower is None else f"[{fmt(g.lower)}, {fmt(g.upper)}]"
         click.echo(f"  {log_text(g.name)}: Δ {fmt(g.estimate)}, interval {interval}, bound {fmt(g.bound)}: {g.outcome}")
-    if result.applied:
+    if result.applied and result.applied.get("skipped"):
+        click.echo(f"  registry: not applied: {log_text(result.applied['skipped'])}")
+    elif result.applied:
         click.echo(f"  registry: {result.applied['action']} "
                    f"{'applied' if result.applied['changed'] else 'already applied'}")
     elif result.action:

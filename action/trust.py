@@ -120,7 +120,50 @@ def protected_blockers(policy: Policy, changed: list[str], notes: list[str], wor
         if edited:
             blockers.append(f"the production model's source {source} is changed by this PR ({', '.join(edited[:3])}); "
                             "production must come from the base branch (a maintainer can override)")
+    for key, source in live_data_sources(policy):
+        edited = touched_pattern(source, changed, workspace)
+        if edited:
+            blockers.append(f"{key} {source} is changed by this PR ({', '.join(edited[:3])}): after the merge the "
+                            "judge would read rows this PR wrote; keep live data out of pull requests (a maintainer "
+                            "can override)")
     return blockers
+
+
+def live_data_sources(policy: Policy) -> list[tuple[str, str]]:
+    """Workspace files the canary judge and the drift watch read (logs, labels, a SQLite file,
+    the drift reference): a PR that writes them writes its own evidence."""
+    found = []
+    sources = []
+    if policy.canary is not None:
+        sources += [policy.canary.log, policy.canary.labels]
+    if policy.drift is not None:
+        sources.append(policy.drift.current)
+        if policy.drift.reference:
+            found.append(("drift.reference", policy.drift.reference))
+    for source in sources:
+        if source is None:
+            continue
+        if source.path is not None:
+            found.append((source.where, source.path))
+        elif source.url and source.url.startswith("sqlite:///") and not source.url.startswith("sqlite:////"):
+            found.append((source.where, source.url[len("sqlite:///"):].split("?", 1)[0]))
+    return found
+
+
+def touched_pattern(pattern: str, changed: list[str], workspace: Path) -> list[str]:
+    """The changed files a glob can match: everything under its literal leading directories
+    (``logs/predictions/*.parquet`` → ``logs/predictions``), or, with none, the pattern itself."""
+    import fnmatch
+
+    parts = PurePosixPath(normalised(pattern)).parts
+    literal = []
+    for part in parts:
+        if any(c in part for c in "*?["):
+            break
+        literal.append(part)
+    if literal:
+        return touched(str(PurePosixPath(*literal)), changed, workspace)
+    return sorted(f for f in changed if fnmatch.fnmatch(f, pattern) or fnmatch.fnmatch(f, pattern.replace("**/", "")))
 
 
 def touched(source: str, changed: list[str], workspace: Path) -> list[str]:

@@ -8,6 +8,7 @@ traffic, written the way a serving system would (one row per request and model).
 from __future__ import annotations
 
 from dataclasses import dataclass
+import json
 from pathlib import Path
 
 import numpy as np
@@ -71,8 +72,9 @@ def traffic(n: int, fitted: dict, seed: int = 1) -> Traffic:
 
 
 def workspace(root: Path, *, mode: str = "shadow", min_rows: int = 500, max_rows: int = 50_000, max_days: float = 14,
-              extra: str = "", candidate: str = "same", fitted=None) -> Path:
-    """A workspace whose registry has production (v1) and the canary (v2) set."""
+              extra: str = "", candidate: str = "same", fitted=None, set_at: pd.Timestamp | None = None) -> Path:
+    """A workspace whose registry has production (v1) and the canary (v2) set — at ``set_at``
+    (default: an hour before ``T0``, when the logs start): the judge reads rows from then on."""
     fitted = fitted or models()
     (root / ".github").mkdir(parents=True)
     (root / ".github" / "mlgate.yml").write_text(POLICY.format(mode=mode, min_rows=min_rows, max_rows=max_rows,
@@ -88,6 +90,14 @@ def workspace(root: Path, *, mode: str = "shadow", min_rows: int = 500, max_rows
             model.tol = 1.0001e-4  # a byte-level difference only, so the registry stores a second version
         sio.dump(model, path)
         registry.promote(path, source=name, by="test", alias=alias, pr=7 if alias == "canary" else None)
+    # The registry was written just now; say it was written before the traffic the logs hold.
+    index = root / "models" / "registry" / "registry.json"
+    data = json.loads(index.read_text())
+    at = ((set_at if set_at is not None else T0 - pd.Timedelta(hours=1)).tz_convert("UTC")
+          .strftime("%Y-%m-%dT%H:%M:%SZ"))
+    for entry in data["audit"] + data["versions"]:
+        entry["at" if "at" in entry else "created_at"] = at
+    index.write_text(json.dumps(data, indent=2) + "\n")
     return root
 
 

@@ -60,8 +60,8 @@ def aliases(ws: Path) -> dict:
 
 
 def test_a_scheduled_judge_promotes_comments_once_and_a_rerun_changes_nothing(tmp_path, forge, fitted, live, monkeypatch):
-    ws = workspace(tmp_path / "ws", fitted=fitted)
-    write_log(ws, shadow_rows(live, "same"))
+    ws = workspace(tmp_path / "ws", set_at=RECENT - pd.Timedelta(hours=1), fitted=fitted)
+    write_log(ws, shadow_rows(live, "same", seconds=1, t0=RECENT))
     code, outputs, summary, log = action(tmp_path, ws, forge, "schedule", {"schedule": "*/30 * * * *"}, monkeypatch,
                                          command="canary")
     assert code == 0 and outputs["verdict"] == "promote" and outputs["promoted_version"] == "2"
@@ -78,7 +78,7 @@ def test_a_scheduled_judge_promotes_comments_once_and_a_rerun_changes_nothing(tm
 
 
 def test_a_worse_canary_is_rolled_back_and_the_comment_is_edited_in_place(tmp_path, forge, fitted, live, monkeypatch):
-    ws = workspace(tmp_path / "ws", candidate="worse", fitted=fitted, min_rows=1000)
+    ws = workspace(tmp_path / "ws", set_at=RECENT - pd.Timedelta(hours=1), candidate="worse", fitted=fitted, min_rows=1000)
     write_log(ws, shadow_rows(live, "worse", stop=400, seconds=1, t0=RECENT))
     code, outputs, _, _ = action(tmp_path, ws, forge, "schedule", {}, monkeypatch, command="canary")
     assert (code, outputs["verdict"]) == (0, "continue") and aliases(ws) == {"production": 1, "canary": 2}
@@ -90,8 +90,8 @@ def test_a_worse_canary_is_rolled_back_and_the_comment_is_edited_in_place(tmp_pa
 
 
 def test_fail_on_block_false_keeps_the_job_green_on_rollback(tmp_path, forge, fitted, live, monkeypatch):
-    ws = workspace(tmp_path / "ws", candidate="worse", fitted=fitted)
-    write_log(ws, shadow_rows(live, "worse"))
+    ws = workspace(tmp_path / "ws", set_at=RECENT - pd.Timedelta(hours=1), candidate="worse", fitted=fitted)
+    write_log(ws, shadow_rows(live, "worse", seconds=1, t0=RECENT))
     code, outputs, _, _ = action(tmp_path, ws, forge, "schedule", {}, monkeypatch, command="canary",
                                  fail_on_block="false", apply="false", comment="false")
     assert (code, outputs["verdict"]) == (0, "rollback")
@@ -99,19 +99,32 @@ def test_fail_on_block_false_keeps_the_job_green_on_rollback(tmp_path, forge, fi
 
 
 def test_a_schedule_without_command_canary_does_nothing(tmp_path, forge, fitted, live, monkeypatch):
-    ws = workspace(tmp_path / "ws", fitted=fitted)
-    write_log(ws, shadow_rows(live, "same"))
+    ws = workspace(tmp_path / "ws", set_at=RECENT - pd.Timedelta(hours=1), fitted=fitted)
+    write_log(ws, shadow_rows(live, "same", seconds=1, t0=RECENT))
     code, outputs, _, log = action(tmp_path, ws, forge, "schedule", {}, monkeypatch)
     assert code == 0 and "verdict" not in outputs and aliases(ws) == {"production": 1, "canary": 2}
     assert any("command: canary" in line for line in log)
 
 
 def test_dispatch_command_canary_judges_as_the_dispatching_user(tmp_path, forge, fitted, live, monkeypatch):
-    ws = workspace(tmp_path / "ws", fitted=fitted)
-    write_log(ws, shadow_rows(live, "same"))
+    ws = workspace(tmp_path / "ws", set_at=RECENT - pd.Timedelta(hours=1), fitted=fitted)
+    write_log(ws, shadow_rows(live, "same", seconds=1, t0=RECENT))
     payload = json.loads((Path(__file__).parent / "fixtures" / "github-events" / "workflow_dispatch.json").read_text())
     code, outputs, _, log = action(tmp_path, ws, forge, "workflow_dispatch", payload, monkeypatch, command="canary")
     assert (code, outputs["verdict"]) == (0, "promote")
     audit = json.loads((ws / "models" / "registry" / "registry.json").read_text())["audit"]
     assert audit[-1]["by"] == payload["sender"]["login"] and audit[-1]["action"] == "canary-promote"
     assert not any("ghs_secret_token" in line for line in log)
+
+
+def test_the_canary_comment_is_never_one_that_merely_quotes_its_marker(tmp_path, forge, fitted, live, monkeypatch):
+    """The gate's report fences a PR's policy diff verbatim, so it can contain the canary's
+    marker: only a bot comment that starts with it is the canary comment (found by a cold attack)."""
+    ws = workspace(tmp_path / "ws", set_at=RECENT - pd.Timedelta(hours=1), fitted=fitted)
+    write_log(ws, shadow_rows(live, "same", seconds=1, t0=RECENT))
+    report = forge.create_comment(PR, f"{REPORT_MARKER}\n```diff\n+# {MARKER}\n```\n")
+    code, outputs, _, _ = action(tmp_path, ws, forge, "schedule", {}, monkeypatch, command="canary")
+    assert code == 0
+    assert forge.posted[report.id].body.startswith(REPORT_MARKER)  # the gate's report untouched
+    canary = [c for c in forge.comments_by(BOT, PR) if c.body.startswith(MARKER)]
+    assert len(canary) == 1 and outputs["comment_url"] == canary[0].url

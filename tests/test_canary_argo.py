@@ -45,7 +45,7 @@ def live(fitted):
 def test_the_job_exits_by_the_verdict(tmp_path, fitted, live, candidate, code):
     if shutil.which("sh") is None:
         pytest.skip("no POSIX shell")
-    ws = workspace(tmp_path / "ws", candidate=candidate, fitted=fitted)
+    ws = workspace(tmp_path / "ws", set_at=RECENT - pd.Timedelta(hours=1), candidate=candidate, fitted=fitted)
     write_log(ws, shadow_rows(live, candidate, seconds=1, t0=RECENT))
     script, env = job_script(tmp_path, ws)
     done = subprocess.run(["/bin/sh", "-c", script], env=env, capture_output=True, text=True, timeout=120)
@@ -58,7 +58,7 @@ def test_the_job_exits_by_the_verdict(tmp_path, fitted, live, candidate, code):
 def test_the_job_waits_out_continue(tmp_path, fitted, live):
     """Below min_rows the judge says continue; the script looks again (here: after a log is
     appended by a second process) instead of passing the measurement."""
-    ws = workspace(tmp_path / "ws", fitted=fitted, min_rows=1000)
+    ws = workspace(tmp_path / "ws", set_at=RECENT - pd.Timedelta(hours=1), fitted=fitted, min_rows=1000)
     write_log(ws, shadow_rows(live, "same", stop=200, seconds=1, t0=RECENT))
     script, env = job_script(tmp_path, ws)
     env["MLGATE_POLL_S"] = "1"

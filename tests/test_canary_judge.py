@@ -200,3 +200,56 @@ def test_no_canary_under_test_exits_0_with_nothing_to_judge(tmp_path, fitted, li
     FileRegistry(ws / "models" / "registry").end_canary(2, promote=False, by="t", reason="", action="canary-rollback")
     code, data = cli(ws)
     assert (code, data["verdict"]) == (0, "none")
+
+
+# ------------------------------------------------------------------ what a cold attack found
+
+
+def test_split_mode_needs_min_rows_in_each_arm(tmp_path, fitted, live):
+    """A canary served a handful of requests, all correct, has no variance to speak of: it is
+    not promoted on them however many rows production served."""
+    ws = workspace(tmp_path, mode="split", candidate="worse", fitted=fitted, min_rows=500)
+    log = split_rows(live, "worse", share=0.0, stop=2000)
+    log.loc[:4, "model_version"] = 2
+    log.loc[:4, "prediction"] = log.loc[:4, "label"]  # the canary's five rows: all correct
+    write_log(ws, log)
+    result = judge(ws)
+    assert result.verdict == "continue" and all(g.outcome == "undecided" for g in result.gates)
+
+
+def test_only_rows_since_the_canary_was_set_count(tmp_path, fitted, live):
+    """Production's history before the canary, and rows an earlier spell of the same version
+    left, are no evidence about this canary: they neither decide nor use up the budget."""
+    ws = workspace(tmp_path, mode="split", candidate="worse", fitted=fitted, max_rows=3000,
+                   set_at=pd.Timestamp("2026-11-20T00:00:00Z") + pd.Timedelta(days=3))
+    old = split_rows(live, "same", stop=3000)  # days 0-2: before the canary was set
+    write_log(ws, old)
+    result = judge(ws, now=datetime(2026, 11, 23, 12, tzinfo=timezone.utc))
+    assert (result.verdict, result.labelled, result.rows) == ("continue", 0, 0)
+    assert result.started_at == "2026-11-23T00:00:00Z"
+
+
+def test_the_coverage_guardrail_rolls_back_a_canary_that_skips_requests(tmp_path, fitted, live):
+    ws = workspace(tmp_path, fitted=fitted, extra="  guardrails: {coverage: 0.95}\n")
+    log = shadow_rows(live, "same")
+    skipped = (log["model_version"] == 2) & (log.index % 10 < 3)  # no candidate row for 30 % of requests
+    write_log(ws, log[~skipped])
+    result = judge(ws)
+    guard = result.guardrails[0]
+    assert guard.name == "coverage" and guard.rate == pytest.approx(0.7, abs=0.01) and guard.tripped
+    assert result.verdict == "rollback" and "guardrail coverage" in result.reasons[0]
+
+
+def test_a_verdict_is_not_applied_to_a_canary_that_changed_since(tmp_path, fitted, live):
+    ws = workspace(tmp_path, fitted=fitted)
+    write_log(ws, shadow_rows(live, "same"))
+    policy = load_policy(ws / ".github" / "mlgate.yml")
+    registry = FileRegistry(ws / "models" / "registry")
+    result = judge_canary(policy, ws, registry, now=NOW)
+    assert result.verdict == "promote"
+    third = ws / "third.bin"
+    third.write_bytes(b"another candidate, merged while the judge ran")
+    registry.promote(third, source="pr", by="merge", alias="canary")
+    applied = apply_verdict(result, registry, by="test")
+    assert applied.applied["changed"] is False and "now holds version 3" in applied.applied["skipped"]
+    assert json.loads((ws / "models" / "registry" / "registry.json").read_text())["aliases"] == {"production": 1, "canary": 3}

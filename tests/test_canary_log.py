@@ -280,7 +280,7 @@ def test_a_sqlite_table_and_query_read_like_the_csv(tmp_path):
     by_table = read(tmp_path, {"url": "sqlite:///logs.db", "table": "predictions"})  # relative: in the workspace
     pd.testing.assert_frame_equal(by_table.frame.drop(columns="where"), expected)
     assert by_table.frame["where"].iloc[0] == "table predictions, row 3"
-    assert by_table.sources == (f"table predictions at sqlite:///{tmp_path / 'logs.db'}: 7 rows",)
+    assert by_table.sources == ("table predictions at sqlite:///logs.db: 7 rows",)  # as the policy wrote it
     query = "SELECT * FROM predictions WHERE model_version IN (1, 2)"
     by_query = read(tmp_path, {"url": "sqlite:///logs.db", "query": query})
     pd.testing.assert_frame_equal(by_query.frame.drop(columns="where"), expected)
@@ -357,7 +357,7 @@ def test_postgres_table_and_labels_table_joined_by_request_id(tmp_path, pg, post
     write(tmp_path, "p.csv", LOG)
     expected = read(tmp_path, "p.csv").frame.drop(columns="where")
     pd.testing.assert_frame_equal(log.frame.drop(columns="where"), expected)
-    assert log.sources[1] == f"labels: table labels_{tag} at {postgres_url}: 2 rows"
+    assert log.sources[1] == f"labels: table labels_{tag} at {url}: 2 rows"  # the URL as the policy wrote it
 
 
 def test_postgres_query_and_a_log_appended_between_two_reads(tmp_path, pg, postgres_url):
@@ -382,13 +382,28 @@ def test_postgres_password_from_the_environment_is_quoted_and_never_shown(tmp_pa
     url = postgres_url.replace("mlgate@", "mlgate:${MLGATE_PG_PASSWORD}@")
     env = {"MLGATE_PG_PASSWORD": "s3cret/with@odd:chars"}  # trust authentication accepts any password
     log = read(tmp_path, {"url": url, "table": f"public.p_{tag}"}, env=env)  # schema.table
-    assert len(log.frame) == 6 and "s3cret" not in log.sources[0] and ":***@" in log.sources[0]
+    assert len(log.frame) == 6 and "s3cret" not in log.sources[0] and ":${MLGATE_PG_PASSWORD}@" in log.sources[0]
     with pytest.raises(InputError, match=r"^canary\.log: table 'absent' not found in the database "
-                                         r"postgresql\+psycopg://mlgate:\*\*\*@127\.0\.0\.1"):
+                                         r"postgresql\+psycopg://mlgate:\$\{MLGATE_PG_PASSWORD\}@127\.0\.0\.1"):
         read(tmp_path, {"url": url, "table": "absent"}, env=env)
     with pytest.raises(InputError, match=r"^canary\.log: the database refused the query: column \"nothing\" does "
                                          r"not exist$"):
         read(tmp_path, {"url": url, "query": f"SELECT nothing FROM p_{tag}"}, env=env)
+
+
+def test_a_password_in_the_query_string_is_never_shown(tmp_path, pg, postgres_url):
+    """libpq reads ?password= too: the sources line (which reaches the PR comment) shows the
+    policy's reference, never the value it expanded to (found by a cold attack)."""
+    engine, tag = pg
+    with engine.begin() as conn:
+        LOG.to_sql(f"q_{tag}", conn, index=False)
+    url = postgres_url + "?password=${MLGATE_PG_PASSWORD}"
+    log = read(tmp_path, {"url": url, "table": f"q_{tag}"}, env={"MLGATE_PG_PASSWORD": "Sup3r-Secret-DB-pw"})
+    assert len(log.frame) == 6 and "Sup3r" not in " ".join(log.sources)
+    assert "?password=${MLGATE_PG_PASSWORD}" in log.sources[0]
+    with pytest.raises(InputError, match="not found") as caught:
+        read(tmp_path, {"url": url, "table": "absent"}, env={"MLGATE_PG_PASSWORD": "Sup3r-Secret-DB-pw"})
+    assert "Sup3r" not in str(caught.value)
 
 
 def test_a_database_that_is_down_is_infrastructure_one_line_without_the_password(tmp_path):

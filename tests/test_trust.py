@@ -891,3 +891,28 @@ def test_an_older_judges_error_fails_only_its_own_check(action, github):
     by_id = {c["id"]: c for c in checks(github, PR_REPO, FORK_HEAD)}
     assert by_id[newest["id"]]["conclusion"] == "success"
     assert all(c["status"] == "completed" for c in by_id.values())
+
+
+@pytest.mark.parametrize("section, changed, blocked", [
+    ("canary: {log: logs/predictions/*.parquet, gates: [{metric: accuracy, rule: superior}]}",
+     "logs/predictions/zz-forged.parquet", True),
+    ("canary: {log: logs/predictions/*.parquet, gates: [{metric: accuracy, rule: superior}]}", "src/app.py", False),
+    ("canary: {log: '*.csv', gates: [{metric: accuracy, rule: superior}]}", "forged.csv", True),
+    ("canary: {log: {url: 'sqlite:///logs/live.db', table: p}, gates: [{metric: accuracy, rule: superior}]}",
+     "logs/live.db", True),
+    ("canary: {log: logs/p.csv, labels: labels/*.csv, gates: [{metric: accuracy, rule: superior}]}",
+     "labels/late.csv", True),
+    ("drift: {current: {path: features/*.parquet}}", "features/new.parquet", True),
+])
+def test_a_pr_writing_the_live_data_the_judges_read_is_blocked(section, changed, blocked):
+    """A PR that adds rows to the canary's log (or its labels, or the drift window) would write
+    its own evidence for the judge that runs after the merge (found by a cold attack)."""
+    from mlgate.action.trust import protected_blockers
+    from mlgate.gates.config.parse import parse_policy
+
+    policy = parse_policy("version: 1\ndata: {holdout: data/h.csv, target: y}\ncandidate: {path: m.skops}\n"
+                          "gates: [{metric: accuracy, rule: min, threshold: 0.5}]\n" + section + "\n", "p.yml")
+    found = protected_blockers(policy, [changed], [], Path("/work/x"))
+    assert bool(found) is blocked
+    if blocked:
+        assert changed in found[0] and "judge would read rows this PR wrote" in found[0]

@@ -20,7 +20,7 @@ from ..errors import ConfigError, InputError
 from ..registry.base import Version
 from .log import read_log
 from .units import Units, check_labels, classes_of, disagreement, metric_values, positive_label, shadow_pairs, split_arms
-from .verdict import CanaryGateResult, GuardrailResult, decide_gate, guard_disagreement, verdict
+from .verdict import CanaryGateResult, GuardrailResult, decide_gate, guard_coverage, guard_disagreement, verdict
 
 VERDICTS = ("promote", "rollback", "continue", "expired", "none")
 
@@ -80,15 +80,19 @@ def judge_canary(policy: Policy, workspace: Path, registry, *, env: Mapping[str,
         return CanaryResult("none", (f"version {candidate.version} already is {policy.production.alias}",),
                             candidate=_identity(candidate), production=_identity(production), **base)
     log = read_log(spec, workspace, versions={candidate.version, production.version}, env=env)
-    units = (shadow_pairs if spec.mode == "shadow" else split_arms)(log.frame, candidate.version, production.version)
+    # Only rows from the canary's start: since the alias was set to this version (the registry's
+    # audit), else from the candidate's first row. Production's history before the canary, and
+    # rows an earlier spell of the same version left, are no evidence about this canary.
+    started = canary_start(registry, candidate.version, spec.candidate) or _started(log.frame, candidate.version)
+    frame = log.frame if started is None else log.frame[log.frame["time"] >= pd.Timestamp(started)]
+    units = (shadow_pairs if spec.mode == "shadow" else split_arms)(frame, candidate.version, production.version)
     units = _budget(units, spec.max_rows)
     gates, guards = _judge(policy, units)
-    started = _started(log.frame, candidate.version)
     n = int(units.labelled.sum())
     said, reasons = verdict(spec, gates, guards, units=n, started=started, now=now)
     return CanaryResult(
-        said, tuple(reasons), candidate=_identity(candidate), production=_identity(production),
-        rows=len(log.frame), pairs=len(units), labelled=n, gates=tuple(gates), guardrails=tuple(guards),
+        said, tuple(reasons), candidate={**_identity(candidate), "alias": spec.candidate if isinstance(spec.candidate, str) else None}, production=_identity(production),
+        rows=len(frame), pairs=len(units), labelled=n, gates=tuple(gates), guardrails=tuple(guards),
         started_at=_iso(started) if started is not None else None,
         elapsed_days=(now - started).total_seconds() / 86400 if started is not None else None,
         sources=tuple(log.sources), ignored_rows=log.ignored_rows, **base)
@@ -98,6 +102,15 @@ def apply_verdict(result: CanaryResult, registry, *, by: str, alias: str = "prod
     """Move the aliases as the verdict says (idempotent: a rerun changes nothing)."""
     if result.action is None or result.candidate is None:
         return result
+    if isinstance(result.candidate.get("alias"), str):
+        # Still the canary? A merge may have set another since this run read the registry: the
+        # verdict is about the version it judged, never about whatever holds the alias now.
+        now_under = registry.resolve(result.candidate["alias"])
+        if now_under is None or now_under.version != result.candidate["version"]:
+            held = "nothing" if now_under is None else f"version {now_under.version}"
+            return dataclasses.replace(result, applied={
+                "action": result.action, "changed": False, "skipped": f"the {result.candidate['alias']} alias now "
+                f"holds {held}, not the judged version {result.candidate['version']}"})
     promote = result.action == "promote"
     word = "canary-expired" if result.verdict == "expired" else f"canary-{result.verdict}"
     end = registry.end_canary(result.candidate["version"], promote=promote, by=by,
@@ -125,6 +138,9 @@ def _judge(policy: Policy, units: Units) -> tuple[list[CanaryGateResult], list[G
     if spec.disagreement is not None:
         guards.append(guard_disagreement(disagreement(units), spec.disagreement, alpha=policy.alpha,
                                          tuning_rows=spec.tuning_rows, min_rows=spec.min_rows))
+    if spec.coverage is not None and units.covered is not None:
+        guards.append(guard_coverage(units.covered, spec.coverage, alpha=policy.alpha, tuning_rows=spec.tuning_rows,
+                                     min_rows=spec.min_rows))
     return gates, guards
 
 
@@ -149,6 +165,20 @@ def _budget(units: Units, max_rows: int) -> Units:
     last = int(np.flatnonzero(units.labelled)[max_rows - 1])
     frame = units.frame.iloc[: last + 1]
     return Units(units.mode, frame, units.labelled[: last + 1])
+
+
+def canary_start(registry, number: int, ref: str | int) -> datetime | None:
+    """When the alias under test was last set to ``number``, from the registry's audit (the
+    judge's own ends, ``canary-*``, clear it and are not starts); None when the candidate was
+    named by number or the registry keeps no audit."""
+    audit = getattr(registry, "audit", None)
+    if not isinstance(ref, str) or audit is None:
+        return None
+    times = [e.get("at") for e in audit() if e.get("alias") == ref and e.get("version") == number
+             and not str(e.get("action", "")).startswith("canary-")]
+    parsed = [pd.Timestamp(t) for t in times if isinstance(t, str) and t]
+    parsed = [t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC") for t in parsed]
+    return max(parsed).to_pydatetime() if parsed else None
 
 
 def _candidate(registry, ref: str | int) -> Version | None:

@@ -82,7 +82,9 @@ def render_markdown(result: CanaryResult) -> str:
         lines.append(f"Guardrail {g.name}: rate {fmt(g.rate)} over {g.n:,} pairs{interval}; rolls back above "
                      f"{g.threshold:g}: {state}.")
         lines.append("")
-    if result.applied:
+    if result.applied and result.applied.get("skipped"):
+        lines += [f"Registry: not applied: {md_text(result.applied['skipped'])}.", ""]
+    elif result.applied:
         a = result.applied
         did = "applied" if a["changed"] else "already applied (nothing changed)"
         lines += [f"Registry: {a['action']} {did}; production is version {a['production']}"

@@ -47,7 +47,9 @@ def read_sql(source: LogSource, workspace: Path, wanted: list[str],
     url = _url(sa, source.url, f"{key}.url", env or {}, secrets, workspace)
     if url.password:
         secrets.append(str(url.password))
-    shown = url.render_as_string(hide_password=True)
+    # Shown as the policy wrote it: ${MLGATE_*} references unexpanded, wherever the URL put them
+    # (the user part, or a query string such as ?password=...), so no message carries a secret.
+    shown = source.url
     host = f"{url.host}:{url.port}" if url.port else (url.host or url.database or shown)
     what = f"table {source.table}" if source.table is not None else "query"
 
@@ -90,7 +92,7 @@ def read_sql(source: LogSource, workspace: Path, wanted: list[str],
     finally:
         engine.dispose()
     rows = sum(len(p.frame) for p in parts)
-    return parts, f"{what} at {shown}: {rows:,} rows"
+    return parts, scrub(f"{what} at {shown}: {rows:,} rows")
 
 
 def _url(sa, text: str, key: str, env: Mapping[str, str], secrets: list[str], workspace: Path):

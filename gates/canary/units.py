@@ -29,6 +29,8 @@ class Units:
     frame: pd.DataFrame  # shadow: request_id, time, pred_c, pred_p, score_c, score_p, label, where
                          # split: request_id, time, prediction, score, label, treated, where
     labelled: np.ndarray  # bool per unit
+    # shadow: per production request in time order, whether the candidate scored it too
+    covered: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -45,6 +47,9 @@ def shadow_pairs(log: pd.DataFrame, candidate: int, production: int) -> Units:
     codes, _ = pd.factorize(log["request_id"], use_na_sentinel=False)
     slot = np.full(int(codes.max()) + 1 if len(codes) else 0, -1, dtype=np.int64)
     slot[codes[pi]] = pi  # ids are unique per model (the reader checks)
+    scored = np.zeros(len(slot), dtype=bool)
+    scored[codes[ci]] = True
+    covered = scored[codes[pi]]  # the log is in time order, so production's rows are too
     partner = slot[codes[ci]]
     both = partner >= 0
     ci, pi = ci[both], partner[both]
@@ -68,7 +73,7 @@ def shadow_pairs(log: pd.DataFrame, candidate: int, production: int) -> Units:
         "pred_c": prediction[ci], "pred_p": prediction[pi], "score_c": score[ci], "score_p": score[pi],
         "label": label, "where": _taken(where, ci),
     })
-    return Units("shadow", frame, pd.notna(label))
+    return Units("shadow", frame, pd.notna(label), covered.astype(float))
 
 
 def _taken(column: pd.Series, positions: np.ndarray) -> pd.Series:

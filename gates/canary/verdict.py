@@ -62,7 +62,10 @@ def decide_gate(gate, values: np.ndarray, treated: np.ndarray | None, *, alpha: 
                 min_rows: int, means: tuple[float | None, float | None]) -> CanaryGateResult:
     bound = 0.0 if gate.rule == "superior" else -gate.margin
     n = len(values)
-    if n < 2 or (treated is not None and (treated.sum() < 2 or (~treated).sum() < 2)):
+    # Split mode: min_rows in each arm. A canary served 1 % of traffic has few rows of its own,
+    # and a plug-in variance from a handful of (say, all correct) rows is no variance at all.
+    arms = min(int(treated.sum()), int((~treated).sum())) if treated is not None else n
+    if n < 2 or arms < 2:
         return CanaryGateResult(gate.name, gate.metric, gate.rule, bound, n, None, None, None, "undecided", *means)
     if treated is None:
         cs = confidence_sequence(values, alpha=2 * alpha, tuning_rows=tuning_rows)
@@ -70,7 +73,7 @@ def decide_gate(gate, values: np.ndarray, treated: np.ndarray | None, *, alpha: 
         cs = two_sample_confidence_sequence(values, treated, alpha=2 * alpha, tuning_rows=tuning_rows)
     est, lo, hi = float(cs.estimate[-1]), float(cs.lower[-1]), float(cs.upper[-1])
     outcome = "undecided"
-    if n >= min_rows and np.isfinite(lo):
+    if n >= min_rows and arms >= min_rows and np.isfinite(lo):
         outcome = "pass" if lo > bound else "fail" if hi < bound else "undecided"
     return CanaryGateResult(gate.name, gate.metric, gate.rule, bound, n, est, _finite(lo), _finite(hi), outcome, *means,
                             method=cs.method, trace=_trace(cs, start=min_rows // 4))
@@ -89,6 +92,19 @@ def guard_disagreement(flags: np.ndarray, threshold: float, *, alpha: float, tun
     return GuardrailResult("disagreement", threshold, n, float(cs.estimate[-1]), lo, hi, tripped)
 
 
+def guard_coverage(flags: np.ndarray, threshold: float, *, alpha: float, tuning_rows: int,
+                   min_rows: int) -> GuardrailResult:
+    """Tripped when the share of production's requests the candidate also scored is *shown*
+    below the threshold: a canary that fails (no row) on hard requests is judged on easy ones."""
+    n = len(flags)
+    if n < 2:
+        return GuardrailResult("coverage", threshold, n, float(flags.mean()) if n else None, None, None, False)
+    cs = confidence_sequence(flags, alpha=2 * alpha, tuning_rows=tuning_rows)
+    lo, hi = _finite(float(cs.lower[-1])), _finite(float(cs.upper[-1]))
+    tripped = n >= min_rows and hi is not None and hi < threshold
+    return GuardrailResult("coverage", threshold, n, float(cs.estimate[-1]), lo, hi, tripped)
+
+
 def verdict(spec: CanarySpec, gates: list[CanaryGateResult], guardrails: list[GuardrailResult], *, units: int,
             started: datetime | None, now: datetime) -> tuple[str, list[str]]:
     """promote · rollback · continue · expired, with the reasons a reader needs."""
@@ -96,10 +112,12 @@ def verdict(spec: CanarySpec, gates: list[CanaryGateResult], guardrails: list[Gu
     tripped = [g for g in guardrails if g.tripped]
     if harm or tripped:
         reasons = [f"{g.name}: Δ is shown below {g.bound:g} (interval {g.lower:.4g} to {g.upper:.4g})" for g in harm]
-        reasons += [f"guardrail {g.name}: the rate is shown above {g.threshold:g} "
-                    f"(at least {g.lower:.3g} over {g.n:,} pairs)" for g in tripped]
+        reasons += [f"guardrail disagreement: the rate is shown above {g.threshold:g} (at least {g.lower:.3g} over "
+                    f"{g.n:,} pairs)" if g.name == "disagreement" else
+                    f"guardrail coverage: the candidate scored a share of production's requests shown below "
+                    f"{g.threshold:g} (at most {g.upper:.3g} of {g.n:,})" for g in tripped]
         return "rollback", reasons
-    if units >= spec.min_rows and gates and all(g.outcome == "pass" for g in gates):
+    if units >= spec.min_rows and gates and all(g.outcome == "pass" for g in gates):  # per arm in split: decide_gate
         return "promote", [f"{g.name}: Δ is shown above {g.bound:g} (interval {g.lower:.4g} to {g.upper:.4g})"
                            for g in gates]
     days = (now - started).total_seconds() / 86400 if started is not None else 0.0

@@ -6,6 +6,7 @@ every error names the file and the key path.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .spec import (
@@ -44,7 +45,13 @@ def parse_canary(r, value: Any, *, task: str | None, prefixed) -> CanarySpec | N
         if candidate.isdigit():
             candidate = int(candidate)
     gates = _gates(r, c["gates"], task)
-    guard = r.mapping(c.get("guardrails") or {}, "canary.guardrails", {"disagreement"})
+    guard = r.mapping(c.get("guardrails") or {}, "canary.guardrails", {"disagreement", "coverage"})
+    coverage = guard.get("coverage")
+    if coverage is not None:
+        coverage = r.number(coverage, "canary.guardrails.coverage", low=0, high=1, low_open=True)
+        if mode != "shadow":
+            raise r.fail("canary.guardrails.coverage", "no coverage guardrail in split mode (each request is "
+                                                      "served by one model)")
     disagreement = guard.get("disagreement")
     if disagreement is not None:
         disagreement = r.number(disagreement, "canary.guardrails.disagreement", low=0, high=1, low_open=True, high_open=True)
@@ -70,7 +77,7 @@ def parse_canary(r, value: Any, *, task: str | None, prefixed) -> CanarySpec | N
                 raise r.fail(f"canary.classes[{i}]", "a label (string, number or boolean)", label)
         classes = tuple(classes)
     return CanarySpec(log=log, labels=labels, columns=columns, mode=mode, candidate=candidate, gates=gates,
-                      disagreement=disagreement, min_rows=min_rows, max_rows=max_rows, max_days=max_days,
+                      disagreement=disagreement, coverage=coverage, min_rows=min_rows, max_rows=max_rows, max_days=max_days,
                       on_expired=on_expired, tuning_rows=tuning, classes=classes)
 
 
@@ -95,6 +102,12 @@ def parse_source(r, value: Any, where: str, prefixed) -> LogSource:
     if ":" in userinfo and not VARIABLE.fullmatch(userinfo.split(":", 1)[1]):
         raise r.fail(f"{where}.url", "the password as a ${MLGATE_*} reference (the policy is public: a password "
                                      "written in it is no secret)")
+    from urllib.parse import parse_qsl
+
+    for name, value in parse_qsl(url.partition("?")[2]):
+        if re.search(r"pass|secret|token|key", name, re.I) and not VARIABLE.fullmatch(value):
+            raise r.fail(f"{where}.url", f"{name}= as a ${{MLGATE_*}} reference (the policy is public: a credential "
+                                         "written in it is no secret)")
     table, query = m.get("table"), m.get("query")
     if (table is None) == (query is None):
         raise r.fail(where, "exactly one of table or query beside url")

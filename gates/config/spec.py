@@ -162,6 +162,9 @@ class CanarySpec:
     mode: str = "shadow"  # shadow: both models score each request | split: one model each
     candidate: str | int = "canary"  # a registry alias, or a version number
     disagreement: float | None = None  # guardrail (shadow): roll back when the rate is shown above it
+    # guardrail (shadow): roll back when the share of production's requests the candidate also
+    # scored is shown below it (a canary that fails on hard requests must not be judged on easy ones)
+    coverage: float | None = None
     min_rows: int = 1000
     max_rows: int = 200_000
     max_days: float = 14.0

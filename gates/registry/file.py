@@ -80,6 +80,10 @@ class FileRegistry:
         data = self.index()
         return set(data["aliases"]) | {e["alias"] for e in data["audit"] if isinstance(e, dict) and e.get("alias")}
 
+    def audit(self) -> list[dict]:
+        """Every move recorded, oldest first."""
+        return [e for e in self.index()["audit"] if isinstance(e, dict)]
+
     def resolve(self, alias: str) -> Version | None:
         data = self.index()
         number = data["aliases"].get(alias)
