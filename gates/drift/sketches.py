@@ -107,7 +107,7 @@ class NumericSketch:
         x = _floats(values, "values")
         if x.size == 0:
             return
-        x = np.sort(x, kind="stable")  # NaN sorts last
+        x = np.sort(x)  # NaN sorts last; NumPy's default (SIMD) sort, several times faster than "stable"
         n = int(np.searchsorted(x, np.nan)) if np.isnan(x[-1]) else x.size
         missing = x.size - n
         x = x[:n]
@@ -124,8 +124,9 @@ class NumericSketch:
         sums[full] = np.add.reduceat(x, bounds[:-1][full])
         mean = float(x.mean())
         dev = x - mean
-        self._combine(counts, sums, n, float(x.sum()), float(np.dot(x, x)), float(np.dot(dev, dev)),
-                      float(x[0]), float(x[-1]))
+        # einsum, not np.dot: waking BLAS threads costs more than the sum itself on a chunk
+        sq, m2 = float(np.einsum("i,i->", x, x)), float(np.einsum("i,i->", dev, dev))
+        self._combine(counts, sums, n, float(x.sum()), sq, m2, float(x[0]), float(x[-1]))
 
     def merge(self, other: "NumericSketch") -> "NumericSketch":
         """A new sketch of both shards' rows (same edges required); neither input changes."""
