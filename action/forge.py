@@ -18,6 +18,11 @@ class Forbidden(InfrastructureError):
     """The token may not do this (403): typically a read-only token on a fork PR."""
 
 
+class PullsNotPermitted(Forbidden):
+    """GitHub refused to open a pull request for the workflow's token: the repository (or its
+    organisation) has "Allow GitHub Actions to create and approve pull requests" off."""
+
+
 @dataclass(frozen=True)
 class PullInfo:
     number: int
@@ -61,6 +66,25 @@ class CheckRef:
     id: int
     conclusion: str | None
     url: str
+
+
+@dataclass(frozen=True)
+class CommitRef:
+    """A commit and its tree, as the Git Data API names them."""
+
+    sha: str
+    tree: str
+
+
+@dataclass(frozen=True)
+class PullRef:
+    """A pull request mlgate opened (or found open): where it is and what its head is."""
+
+    number: int
+    url: str
+    branch: str  # the head branch, in this repository
+    head_sha: str
+    author: str
 
 
 class Forge(Protocol):
@@ -123,3 +147,38 @@ class Forge(Protocol):
     def newest_artifact_id(self, run_id: int, name: str) -> int | None:
         """The id of the artifact ``download_artifact`` would take now, or None."""
         ...
+
+    # ------------------------------------------------------------------ retrain: Git Data and pulls
+
+    def default_branch(self) -> str: ...
+
+    def head_commit(self, branch: str) -> CommitRef:
+        """The commit ``branch`` points at now, with its tree."""
+        ...
+
+    def create_blob(self, data: bytes) -> str:
+        """Store ``data`` as a blob (sent base64); its SHA."""
+        ...
+
+    def create_tree(self, base_tree: str, files: dict[str, str]) -> str:
+        """A tree: ``base_tree`` with each path set to a blob SHA (a regular file, mode 100644)."""
+        ...
+
+    def create_commit(self, message: str, tree: str, parents: list[str]) -> str: ...
+
+    def set_ref(self, branch: str, sha: str, *, force: bool) -> bool:
+        """Point ``branch`` at ``sha``: create it (True), or move it (False; ``force`` allows a
+        move that is not a fast-forward)."""
+        ...
+
+    def find_open_pull(self, head_prefix: str, author: str) -> PullRef | None:
+        """The newest open pull request by ``author`` whose head is a branch of this repository
+        starting with ``head_prefix``."""
+        ...
+
+    def create_pull(self, *, title: str, body: str, head: str, base: str) -> PullRef:
+        """Open a pull request from the branch ``head``; ``PullsNotPermitted`` when the
+        repository does not let the workflow's token open one."""
+        ...
+
+    def edit_pull(self, number: int, *, title: str, body: str) -> PullRef: ...

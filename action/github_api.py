@@ -7,6 +7,7 @@ what still fails becomes mlgate's own error with the operation named and the tok
 
 from __future__ import annotations
 
+import base64
 import functools
 import os
 import tempfile
@@ -14,13 +15,13 @@ from datetime import timezone
 from pathlib import Path
 
 import requests
-from github import Auth, Github, GithubException, GithubRetry
+from github import Auth, Github, GithubException, GithubRetry, InputGitTreeElement
 from urllib3.util.retry import Retry
 
 from ..gates.errors import InfrastructureError, InputError
 
 from .commands import effective_role
-from .forge import Artifact, CheckRef, Comment, CommentRef, Forbidden, PullInfo
+from .forge import Artifact, CheckRef, Comment, CommentRef, CommitRef, Forbidden, PullInfo, PullRef, PullsNotPermitted
 from .settings import Settings
 
 WRITE_RETRIES = 4
@@ -87,7 +88,7 @@ class GitHubForge:
             seconds_between_requests=None,
             seconds_between_writes=settings.write_interval or None,
         )
-        self.repo = self.gh.get_repo(settings.repository, lazy=True)
+        self.repo = self.gh.get_repo(settings.repository)  # lazy: the client is
 
     @api_errors("read the pull request")
     def pull(self, number: int) -> PullInfo:
@@ -270,6 +271,96 @@ class GitHubForge:
         run = self.repo.get_workflow_run(run_id)
         run.rerun()
         return run.html_url
+
+
+    # ------------------------------------------------------------------ retrain: Git Data and pulls
+
+    @api_errors("read the default branch")
+    def default_branch(self) -> str:
+        return self.repo.default_branch
+
+    @api_errors("read the branch's head commit")
+    def head_commit(self, branch: str) -> CommitRef:
+        sha = self.repo.get_git_ref(f"heads/{branch}").object.sha
+        return CommitRef(sha, self.repo.get_git_commit(sha).tree.sha)
+
+    @api_errors("upload the model as a git blob")
+    def create_blob(self, data: bytes) -> str:
+        return self.repo.create_git_blob(base64.b64encode(data).decode("ascii"), "base64").sha
+
+    @api_errors("create the git tree")
+    def create_tree(self, base_tree: str, files: dict[str, str]) -> str:
+        elements = [InputGitTreeElement(path, "100644", "blob", sha=sha) for path, sha in files.items()]
+        return self.repo.create_git_tree(elements, base_tree=self.repo.get_git_tree(base_tree)).sha
+
+    @api_errors("create the commit")
+    def create_commit(self, message: str, tree: str, parents: list[str]) -> str:
+        return self.repo.create_git_commit(message, self.repo.get_git_tree(tree),
+                                           [self.repo.get_git_commit(p) for p in parents]).sha
+
+    @api_errors("push the branch")
+    def set_ref(self, branch: str, sha: str, *, force: bool) -> bool:
+        ref = self._ref(branch)
+        if ref is None:
+            try:
+                self.repo.create_git_ref(f"refs/heads/{branch}", sha)
+                return True
+            except GithubException as exc:
+                if exc.status != 422 or "already exists" not in _message(exc):
+                    raise
+            ref = self._ref(branch)  # created meanwhile (a retried POST that had gone through)
+        ref.edit(sha, force=force)
+        return False
+
+    def _ref(self, branch: str):
+        """The branch's ref, read (a lazy one would PATCH the read-only ``git/ref/`` URL; the
+        one GitHub returns is ``git/refs/``), or None when there is no such branch."""
+        ref = self.repo.get_git_ref(f"heads/{branch}")
+        try:
+            ref.object
+        except GithubException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return ref
+
+    @api_errors("list the open pull requests")
+    def find_open_pull(self, head_prefix: str, author: str) -> PullRef | None:
+        found = [pr for pr in self.repo.get_pulls(state="open")
+                 if pr.head.ref.startswith(head_prefix) and pr.user is not None and pr.user.login == author
+                 and pr.head.repo is not None and pr.head.repo.full_name.lower() == self.settings.repository.lower()]
+        return _pull_ref(max(found, key=lambda pr: pr.number)) if found else None
+
+    @api_errors("open the pull request")
+    def create_pull(self, *, title: str, body: str, head: str, base: str) -> PullRef:
+        try:
+            return _pull_ref(self.repo.create_pull(base=base, head=head, title=title, body=body))
+        except GithubException as exc:
+            message = _message(exc)
+            if exc.status == 403 and "not permitted to create" in message:
+                raise PullsNotPermitted(f"GitHub refused to open the pull request (403: {message})") from None
+            if exc.status != 422 or "already exists" not in _error_text(exc):
+                raise
+        # A retried POST that had gone through: the pull request is open already.
+        owner = self.settings.repository.split("/")[0]
+        for pr in self.repo.get_pulls(state="open", head=f"{owner}:{head}"):
+            return _pull_ref(pr)
+        raise InfrastructureError(f"GitHub said a pull request from {head} exists, but none is open")
+
+    @api_errors("edit the pull request")
+    def edit_pull(self, number: int, *, title: str, body: str) -> PullRef:
+        pr = self.repo.get_pull(number)
+        pr.edit(title=title, body=body)
+        return _pull_ref(pr)
+
+
+def _pull_ref(pr) -> PullRef:
+    return PullRef(pr.number, pr.html_url, pr.head.ref, pr.head.sha, pr.user.login if pr.user is not None else "")
+
+
+def _error_text(exc: GithubException) -> str:
+    """Everything GitHub said in an error (``errors`` carries the detail of a 422)."""
+    return str(exc.data)[:2000]
 
 
 def _run_label(run) -> str | None:

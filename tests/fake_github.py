@@ -285,6 +285,10 @@ class FakeGitHub:
             self.downloads: list[dict] = []  # hits on the storage URLs downloads redirect to
             self.requests: list[RecordedRequest] = []
             self._blobs: dict[str, tuple[bytes, str, str]] = {}
+            # Git Data API objects, per repository: (repo_key, sha) -> ...
+            self.git_blobs: dict[tuple, bytes] = {}
+            self.git_trees: dict[tuple, dict[str, dict]] = {}  # flat: full path -> {mode, type, sha}
+            self.git_commits: dict[tuple, dict] = {}
             self._scripts: list[list] = []
             self._rate_used: dict[str, int] = {}
             self._rate_reset = int(time.time()) + 3600
@@ -382,7 +386,8 @@ class FakeGitHub:
             rec = {"id": rid, "full_name": full_name, "owner": owner, "name": name, "private": private,
                    "default_branch": default_branch, "fork_of": fork_of, "created_at": _now(),
                    "branches": {default_branch: _fake_sha(full_name, default_branch)},
-                   "known_shas": set(), "latest_release_id": None}
+                   "known_shas": set(), "latest_release_id": None, "refs": {},
+                   "actions_can_create_pulls": True}
             self.repos[key] = rec
             return rec
 
@@ -392,6 +397,26 @@ class FakeGitHub:
             r = self._repo_rec(repo)
             r["branches"][branch] = sha or r["branches"].get(branch) or _fake_sha(repo, branch)
             return r["branches"][branch]
+
+    def set_actions_can_create_pulls(self, repo: str, allowed: bool) -> None:
+        """The repository setting "Allow GitHub Actions to create and approve pull requests"
+        (Settings → Actions → General). Off, ``POST /pulls`` with the Actions token
+        (``github-actions[bot]``) answers 403 as GitHub does; other tokens (an App's) are unaffected."""
+        with self.lock:
+            self._repo_rec(repo)["actions_can_create_pulls"] = bool(allowed)
+
+    def branch_file(self, repo: str, branch: str, path: str) -> bytes | None:
+        """The bytes at ``path`` on ``branch`` now (None: no such file or branch)."""
+        with self.lock:
+            r = self._repo_rec(repo)
+            if branch not in r["branches"]:
+                return None
+            return self._tree(r, branch).get(path.strip("/"))
+
+    def git_commit(self, repo: str, sha: str) -> dict | None:
+        """A commit made through the Git Data API (or synthesised for a known head), or None."""
+        with self.lock:
+            return copy.deepcopy(self.git_commits.get((repo.lower(), sha)))
 
     def set_file(self, repo: str, path: str, content: str | bytes | None, ref: str | None = None) -> None:
         """Put ``content`` at ``path`` on ``ref`` (branch name, tag or SHA; default branch if
@@ -666,6 +691,7 @@ class FakeGitHub:
                 "artifacts": [clean(a) for a in self.artifacts.values()],
                 "releases": [clean(r) for r in self.releases.values()],
                 "assets": [clean(a) for a in self.assets.values()],
+                "git_commits": [dict(c) for c in self.git_commits.values()],
                 "reruns": list(self.reruns),
                 "dispatches": list(self.dispatches),
                 "downloads": list(self.downloads),
@@ -1433,6 +1459,20 @@ class FakeGitHub:
                 ("GET", R + r"$", "get_repo"),
                 ("GET", R + r"/contents/?(?P<path>.*)$", "get_contents"),
                 ("GET", R + r"/git/blobs/(?P<sha>[0-9a-f]+)$", "get_blob"),
+                ("POST", R + r"/git/blobs$", "create_blob"),
+                ("POST", R + r"/git/trees$", "create_tree"),
+                ("GET", R + r"/git/trees/(?P<sha>[0-9a-f]+)$", "get_tree"),
+                ("POST", R + r"/git/commits$", "create_git_commit"),
+                ("GET", R + r"/git/commits/(?P<sha>[0-9a-f]+)$", "get_git_commit"),
+                ("GET", R + r"/git/ref/(?P<ref>.+)$", "get_ref"),
+                ("GET", R + r"/git/refs$", "list_refs"),
+                ("GET", R + r"/git/refs/(?P<ref>.+)$", "get_refs"),
+                ("GET", R + r"/git/matching-refs/(?P<ref>.+)$", "matching_refs"),
+                ("POST", R + r"/git/refs$", "create_ref"),
+                ("PATCH", R + r"/git/refs/(?P<ref>.+)$", "update_ref"),
+                ("DELETE", R + r"/git/refs/(?P<ref>.+)$", "delete_ref"),
+                ("POST", R + r"/pulls$", "create_pull"),
+                ("PATCH", R + r"/pulls/(?P<number>\d+)$", "update_pull"),
                 ("GET", R + r"/issues/comments$", "list_repo_comments"),
                 ("GET", R + r"/issues/comments/(?P<cid>\d+)$", "get_comment"),
                 ("PATCH", R + r"/issues/comments/(?P<cid>\d+)$", "edit_comment"),
@@ -1544,6 +1584,11 @@ class FakeGitHub:
 
     def _r_get_blob(self, req, owner, repo, sha):
         r = self._repo(owner, repo)
+        data = self.git_blobs.get((r["full_name"].lower(), sha))
+        if data is not None:
+            return Response(200, {"sha": sha, "node_id": _node_id("Blob", sha), "size": len(data),
+                                  "url": f"{self._repo_url(r)}/git/blobs/{sha}",
+                                  "content": _b64_lines(data), "encoding": "base64"})
         for (k, _), tree in self.files.items():
             if k == r["full_name"].lower():
                 for data in tree.values():
@@ -2154,6 +2199,362 @@ class FakeGitHub:
         a = self._asset(r, id)
         del self.assets[a["id"]]
         return Response(204)
+
+    # ------------------------------------------------------------------ routes: git data
+
+    GIT_MODES = ("100644", "100755", "040000", "160000", "120000")
+    MAX_BLOB_BYTES = 100 * 1024 * 1024  # GitHub refuses files of 100 MB
+
+    def _git_url(self, r: dict, kind: str, sha: str) -> str:
+        return f"{self._repo_url(r)}/git/{kind}/{sha}"
+
+    def _store_blob(self, r: dict, data: bytes) -> str:
+        sha = _git_blob_sha(data)
+        self.git_blobs[(r["full_name"].lower(), sha)] = data
+        return sha
+
+    def _store_tree(self, r: dict, flat: dict[str, dict]) -> str:
+        sha = _fake_sha("tree", *sorted(f"{p}\0{e['mode']}\0{e['type']}\0{e['sha']}" for p, e in flat.items()))
+        self.git_trees[(r["full_name"].lower(), sha)] = dict(flat)
+        return sha
+
+    def _known_commit(self, r: dict, sha: str) -> bool:
+        key = r["full_name"].lower()
+        return ((key, sha) in self.git_commits or sha in r["known_shas"] or sha in r["branches"].values()
+                or any(p["head_sha"] == sha for p in self.pulls.values() if p["head_repo"].lower() == key))
+
+    def _git_commit_rec(self, r: dict, sha: str) -> dict:
+        """A commit object; a head the fake knows only by its files (``set_branch``/``set_file``)
+        gets one synthesised on first use, its tree holding those files, with no parents."""
+        key = (r["full_name"].lower(), sha)
+        if key not in self.git_commits:
+            if not self._known_commit(r, sha):
+                raise ApiError(404, doc="https://docs.github.com/rest/git/commits#get-a-commit-object")
+            files = self._tree(r, sha)
+            flat = {p: {"mode": "100644", "type": "blob", "sha": self._store_blob(r, d)} for p, d in files.items()}
+            person = {"name": "Monalisa Octocat", "email": "mona@github.com", "date": r["created_at"]}
+            self.git_commits[key] = {"sha": sha, "tree": self._store_tree(r, flat), "parents": [],
+                                     "message": "A commit", "author": person, "committer": person}
+        return self.git_commits[key]
+
+    def _git_commit_json(self, r: dict, c: dict) -> dict:
+        return {"sha": c["sha"], "node_id": _node_id("Commit", c["sha"]), "url": self._git_url(r, "commits", c["sha"]),
+                "html_url": f"{WEB}/{r['full_name']}/commit/{c['sha']}", "author": c["author"],
+                "committer": c["committer"], "message": c["message"],
+                "tree": {"sha": c["tree"], "url": self._git_url(r, "trees", c["tree"])},
+                "parents": [{"sha": p, "url": self._git_url(r, "commits", p),
+                             "html_url": f"{WEB}/{r['full_name']}/commit/{p}"} for p in c["parents"]],
+                "verification": {"verified": False, "reason": "unsigned", "signature": None, "payload": None,
+                                 "verified_at": None}}
+
+    def _tree_json(self, r: dict, sha: str, recursive: bool) -> dict:
+        flat = self.git_trees[(r["full_name"].lower(), sha)]
+        entries: dict[str, dict] = {}
+        for path, e in flat.items():
+            parts = path.split("/")
+            for depth in range(1, len(parts)):  # the directories on the way
+                d = "/".join(parts[:depth])
+                if (recursive or depth == 1) and d not in entries:
+                    sub = {p[len(d) + 1:]: x for p, x in flat.items() if p.startswith(d + "/")}
+                    entries[d] = {"path": d, "mode": "040000", "type": "tree", "sha": self._store_tree(r, sub)}
+            if recursive or len(parts) == 1:
+                entries[path] = {"path": path, **e}
+        items = []
+        for path in sorted(entries):
+            e = dict(entries[path])
+            kind = "blobs" if e["type"] == "blob" else "trees" if e["type"] == "tree" else "commits"
+            if e["type"] == "blob":
+                e["size"] = len(self.git_blobs.get((r["full_name"].lower(), e["sha"]), b""))
+            e["url"] = self._git_url(r, kind, e["sha"])
+            items.append(e)
+        return {"sha": sha, "url": self._git_url(r, "trees", sha), "tree": items, "truncated": False}
+
+    def _r_create_blob(self, req, owner, repo):
+        r = self._repo(owner, repo)
+        body = req.json if isinstance(req.json, dict) else {}
+        content, encoding = body.get("content"), body.get("encoding", "utf-8")
+        if not isinstance(content, str):
+            raise _validation("Blob", "content", "missing_field")
+        if encoding not in ("utf-8", "utf8", "base64"):
+            raise ApiError(422, f"encoding must be 'utf-8' or 'base64', got {encoding!r}")
+        if encoding == "base64":
+            try:
+                data = base64.b64decode(content, validate=False)
+            except ValueError:
+                raise ApiError(422, "content is not valid Base64") from None
+        else:
+            data = content.encode()
+        if len(data) >= self.MAX_BLOB_BYTES:
+            raise ApiError(422, "content is too large (maximum is 100 MB)",
+                           doc="https://docs.github.com/rest/git/blobs#create-a-blob")
+        sha = self._store_blob(r, data)
+        url = self._git_url(r, "blobs", sha)
+        return Response(201, {"url": url, "sha": sha}, {"Location": url})
+
+    def _r_create_tree(self, req, owner, repo):
+        r = self._repo(owner, repo)
+        key = r["full_name"].lower()
+        body = req.json if isinstance(req.json, dict) else {}
+        items = body.get("tree")
+        if not isinstance(items, list):
+            raise _validation("Tree", "tree", "missing_field")
+        flat: dict[str, dict] = {}
+        if body.get("base_tree") is not None:
+            if (key, body["base_tree"]) not in self.git_trees:
+                raise ApiError(404, doc="https://docs.github.com/rest/git/trees#create-a-tree")
+            flat = dict(self.git_trees[(key, body["base_tree"])])
+        for item in items:
+            path = item.get("path") if isinstance(item, dict) else None
+            if not isinstance(path, str) or not path or path.startswith("/") or path.endswith("/"):
+                raise ApiError(422, f"tree.path contains a malformed path component: {path!r}")
+            if item.get("mode") not in self.GIT_MODES:
+                raise ApiError(422, f"tree.mode must be one of {', '.join(self.GIT_MODES)}")
+            kind = item.get("type")
+            if kind not in ("blob", "tree", "commit"):
+                raise ApiError(422, "tree.type must be blob, tree or commit")
+            if "content" in item and item["content"] is not None:
+                sha = self._store_blob(r, str(item["content"]).encode())
+            elif item.get("sha") is None:  # deletes the path (and what is under it)
+                flat = {p: e for p, e in flat.items() if p != path and not p.startswith(path + "/")}
+                continue
+            else:
+                sha = item["sha"]
+                if kind == "blob" and (key, sha) not in self.git_blobs:
+                    raise ApiError(422, f"tree.sha {sha} is not a valid blob")
+            if kind == "tree":
+                sub = self.git_trees.get((key, sha))
+                if sub is None:
+                    raise ApiError(422, f"tree.sha {sha} is not a valid tree")
+                flat = {p: e for p, e in flat.items() if p != path and not p.startswith(path + "/")}
+                flat.update({f"{path}/{p}": e for p, e in sub.items()})
+                continue
+            flat = {p: e for p, e in flat.items() if not p.startswith(path + "/")}
+            flat[path] = {"mode": item["mode"], "type": kind, "sha": sha}
+        sha = self._store_tree(r, flat)
+        return Response(201, self._tree_json(r, sha, recursive=False), {"Location": self._git_url(r, "trees", sha)})
+
+    def _r_get_tree(self, req, owner, repo, sha):
+        r = self._repo(owner, repo)
+        if (r["full_name"].lower(), sha) not in self.git_trees:
+            raise ApiError(404, doc="https://docs.github.com/rest/git/trees#get-a-tree")
+        recursive = req.query.get("recursive") not in (None, "", "0", "false")
+        return Response(200, self._tree_json(r, sha, recursive))
+
+    def _r_create_git_commit(self, req, owner, repo):
+        r = self._repo(owner, repo)
+        key = r["full_name"].lower()
+        body = req.json if isinstance(req.json, dict) else {}
+        if not isinstance(body.get("message"), str):
+            raise _validation("Commit", "message", "missing_field")
+        tree = body.get("tree")
+        if (key, tree) not in self.git_trees:
+            raise ApiError(422, "Tree SHA does not exist", doc="https://docs.github.com/rest/git/commits#create-a-commit")
+        parents = body.get("parents", [])
+        if not isinstance(parents, list):
+            raise _validation("Commit", "parents", "invalid")
+        for parent in parents:
+            if not isinstance(parent, str) or not self._known_commit(r, parent):
+                raise ApiError(422, "Parent SHA does not exist or is not a commit object",
+                               doc="https://docs.github.com/rest/git/commits#create-a-commit")
+            self._git_commit_rec(r, parent)
+        login = req.token["login"]
+        user = self._ensure_user(login)
+        person = {"name": login, "email": f"{user['id']}+{login}@users.noreply.github.com", "date": _now()}
+        author = {**person, **(body.get("author") or {})}
+        committer = {**person, **(body.get("committer") or {})}
+        # A real commit's SHA covers its timestamps: the same tree and parents again is a new commit.
+        sha = _fake_sha("commit", key, tree, *parents, body["message"], author, committer, next(self._ids))
+        c = {"sha": sha, "tree": tree, "parents": list(parents), "message": body["message"], "author": author,
+             "committer": committer}
+        self.git_commits[(key, sha)] = c
+        self.files[(key, sha)] = {p: self.git_blobs[(key, e["sha"])] for p, e in self.git_trees[(key, tree)].items()
+                                  if e["type"] == "blob" and (key, e["sha"]) in self.git_blobs}
+        r["known_shas"].add(sha)
+        url = self._git_url(r, "commits", sha)
+        return Response(201, self._git_commit_json(r, c), {"Location": url})
+
+    def _r_get_git_commit(self, req, owner, repo, sha):
+        r = self._repo(owner, repo)
+        return Response(200, self._git_commit_json(r, self._git_commit_rec(r, sha)))
+
+    # refs: refs/heads/* are the repository's branches; other refs are kept beside them
+
+    def _all_refs(self, r: dict) -> dict[str, str]:
+        refs = {f"refs/heads/{b}": sha for b, sha in r["branches"].items()}
+        refs.update(r.setdefault("refs", {}))
+        return dict(sorted(refs.items()))
+
+    def _ref_json(self, r: dict, ref: str, sha: str) -> dict:
+        return {"ref": ref, "node_id": _node_id("Ref", f"{r['full_name']}:{ref}"),
+                "url": f"{self._repo_url(r)}/git/{quote(ref)}",
+                "object": {"type": "commit", "sha": sha, "url": self._git_url(r, "commits", sha)}}
+
+    def _set_ref(self, r: dict, ref: str, sha: str | None) -> None:
+        if ref.startswith("refs/heads/"):
+            branch = ref[len("refs/heads/"):]
+            if sha is None:
+                r["branches"].pop(branch, None)
+                return
+            r["branches"][branch] = sha
+            key = r["full_name"].lower()
+            for p in self.pulls.values():  # a pull request's head follows its branch (synchronize)
+                if p["head_repo"].lower() == key and p["head_ref"] == branch and p["state"] == "open":
+                    p["head_sha"] = sha
+                    p["updated_at"] = _now()
+        elif sha is None:
+            r.setdefault("refs", {}).pop(ref, None)
+        else:
+            r.setdefault("refs", {})[ref] = sha
+
+    def _is_ancestor(self, r: dict, old: str, new: str) -> bool:
+        key, seen, todo = r["full_name"].lower(), set(), [new]
+        while todo:
+            sha = todo.pop()
+            if sha == old:
+                return True
+            if sha in seen:
+                continue
+            seen.add(sha)
+            todo += self.git_commits.get((key, sha), {}).get("parents", [])
+        return False
+
+    def _r_get_ref(self, req, owner, repo, ref):
+        r = self._repo(owner, repo)
+        sha = self._all_refs(r).get(f"refs/{ref}")
+        if sha is None:
+            raise ApiError(404, doc="https://docs.github.com/rest/git/refs#get-a-reference")
+        return Response(200, self._ref_json(r, f"refs/{ref}", sha))
+
+    def _r_list_refs(self, req, owner, repo):
+        r = self._repo(owner, repo)
+        return self._paginate(req, [self._ref_json(r, ref, sha) for ref, sha in self._all_refs(r).items()])
+
+    def _r_get_refs(self, req, owner, repo, ref):
+        """The older form: an exact ref answers one object, a prefix the list of refs under it."""
+        r = self._repo(owner, repo)
+        refs = self._all_refs(r)
+        full = f"refs/{ref}"
+        if full in refs:
+            return Response(200, self._ref_json(r, full, refs[full]))
+        found = [self._ref_json(r, x, sha) for x, sha in refs.items() if x.startswith(full.rstrip("/") + "/")]
+        if not found:
+            raise ApiError(404, doc="https://docs.github.com/rest/git/refs#get-a-reference")
+        return self._paginate(req, found)
+
+    def _r_matching_refs(self, req, owner, repo, ref):
+        r = self._repo(owner, repo)
+        return self._paginate(req, [self._ref_json(r, x, sha) for x, sha in self._all_refs(r).items()
+                                    if x.startswith(f"refs/{ref}")])
+
+    def _r_create_ref(self, req, owner, repo):
+        r = self._repo(owner, repo)
+        body = req.json if isinstance(req.json, dict) else {}
+        ref, sha = body.get("ref"), body.get("sha")
+        if not isinstance(ref, str) or not ref.startswith("refs/") or ref.count("/") < 2:
+            raise ApiError(422, "Reference name must start with 'refs/' and have at least two slashes.",
+                           doc="https://docs.github.com/rest/git/refs#create-a-reference")
+        if ref in self._all_refs(r):
+            raise ApiError(422, "Reference already exists", doc="https://docs.github.com/rest/git/refs#create-a-reference")
+        if not isinstance(sha, str) or not self._known_commit(r, sha):
+            raise ApiError(422, "Object does not exist", doc="https://docs.github.com/rest/git/refs#create-a-reference")
+        self._set_ref(r, ref, sha)
+        d = self._ref_json(r, ref, sha)
+        return Response(201, d, {"Location": d["url"]})
+
+    def _r_update_ref(self, req, owner, repo, ref):
+        r = self._repo(owner, repo)
+        body = req.json if isinstance(req.json, dict) else {}
+        full, sha = f"refs/{ref}", body.get("sha")
+        old = self._all_refs(r).get(full)
+        if old is None:
+            raise ApiError(422, "Reference does not exist", doc="https://docs.github.com/rest/git/refs#update-a-reference")
+        if not isinstance(sha, str) or not self._known_commit(r, sha):
+            raise ApiError(422, "Object does not exist", doc="https://docs.github.com/rest/git/refs#update-a-reference")
+        if not body.get("force") and not self._is_ancestor(r, old, sha):
+            raise ApiError(422, "Update is not a fast forward",
+                           doc="https://docs.github.com/rest/git/refs#update-a-reference")
+        self._set_ref(r, full, sha)
+        return Response(200, self._ref_json(r, full, sha))
+
+    def _r_delete_ref(self, req, owner, repo, ref):
+        r = self._repo(owner, repo)
+        if f"refs/{ref}" not in self._all_refs(r):
+            raise ApiError(422, "Reference does not exist", doc="https://docs.github.com/rest/git/refs#delete-a-reference")
+        self._set_ref(r, f"refs/{ref}", None)
+        return Response(204)
+
+    # ------------------------------------------------------------------ routes: pulls (create, update)
+
+    def _check_pull_body(self, body: Any) -> None:
+        if body is not None and not isinstance(body, str):
+            raise _validation("PullRequest", "body", "invalid")
+        if isinstance(body, str) and len(body) > MAX_COMMENT_BODY:
+            raise ApiError(422, "Validation Failed", errors=[{
+                "resource": "PullRequest", "code": "custom", "field": "body",
+                "message": f"body is too long (maximum is {MAX_COMMENT_BODY} characters)"}])
+
+    def _r_create_pull(self, req, owner, repo):
+        r = self._repo(owner, repo)
+        key = r["full_name"].lower()
+        if req.token["login"] == "github-actions[bot]" and not r["actions_can_create_pulls"]:
+            raise ApiError(403, "GitHub Actions is not permitted to create or approve pull requests.",
+                           doc="https://docs.github.com/rest/pulls/pulls#create-a-pull-request")
+        body = req.json if isinstance(req.json, dict) else {}
+        if not isinstance(body.get("title"), str) or not body["title"].strip():
+            raise _validation("PullRequest", "title", "missing_field")
+        self._check_pull_body(body.get("body"))
+        base, head = body.get("base"), body.get("head")
+        if not isinstance(base, str) or base not in r["branches"]:
+            raise _validation("PullRequest", "base", "invalid")
+        if not isinstance(head, str):
+            raise _validation("PullRequest", "head", "missing_field")
+        head_owner, sep, head_ref = head.partition(":")
+        head_repo = self.repos.get(f"{head_owner}/{r['name']}".lower()) if sep else r
+        if not sep:
+            head_ref = head
+        if head_repo is None or head_ref not in head_repo["branches"]:
+            raise _validation("PullRequest", "head", "invalid")
+        label = f"{head_repo['owner']}:{head_ref}"
+        for p in self.pulls.values():
+            if (p["repo"].lower() == key and p["state"] == "open" and p["base_ref"] == base
+                    and p["head_repo"].lower() == head_repo["full_name"].lower() and p["head_ref"] == head_ref):
+                raise ApiError(422, "Validation Failed", errors=[{
+                    "resource": "PullRequest", "code": "custom", "message": f"A pull request already exists for {label}."}])
+        head_sha, base_sha = head_repo["branches"][head_ref], r["branches"][base]
+        if head_sha == base_sha:
+            raise ApiError(422, "Validation Failed", errors=[{
+                "resource": "PullRequest", "code": "custom", "message": f"No commits between {base} and {head}"}])
+        number = 1 + max([n for (k, n) in self.issues if k == key], default=0)
+        p = self.add_pull(r["full_name"], number, head_sha, base_ref=base, head_ref=head_ref,
+                          head_repo=head_repo["full_name"], user=req.token["login"], title=body["title"],
+                          body=body.get("body") or "", draft=bool(body.get("draft", False)), base_sha=base_sha)
+        d = self._pull_json(r, p)
+        return Response(201, d, {"Location": d["url"]})
+
+    def _r_update_pull(self, req, owner, repo, number):
+        r = self._repo(owner, repo)
+        p = self._pull(r, number)
+        body = req.json if isinstance(req.json, dict) else {}
+        issue = self.issues[(r["full_name"].lower(), p["number"])]
+        if "title" in body:
+            if not isinstance(body["title"], str) or not body["title"].strip():
+                raise _validation("PullRequest", "title", "invalid")
+            p["title"] = issue["title"] = body["title"]
+        if "body" in body:
+            self._check_pull_body(body["body"])
+            p["body"] = issue["body"] = body["body"] or ""
+        if "state" in body:
+            if body["state"] not in ("open", "closed"):
+                raise _validation("PullRequest", "state", "invalid")
+            if not p["merged"]:
+                p["state"] = issue["state"] = body["state"]
+                p["closed_at"] = _now() if body["state"] == "closed" else None
+        if "base" in body:
+            if body["base"] not in r["branches"]:
+                raise _validation("PullRequest", "base", "invalid")
+            p["base_ref"], p["base_sha"] = body["base"], r["branches"][body["base"]]
+        p["updated_at"] = issue["updated_at"] = _now()
+        return Response(200, self._pull_json(r, p))
 
 
 # ---------------------------------------------------------------------- separate-process mode

@@ -1,15 +1,18 @@
 """An in-memory ``Forge`` for handler tests (bedevere's ``FakeGH``, for mlgate's port).
 
 It holds what a repository would (pull requests, files at refs, roles, gate runs and their
-artifacts) and records what a handler does to it (comments, reactions, check runs, re-runs).
+artifacts, branches and the Git objects pushed to them) and records what a handler does to it
+(comments, reactions, check runs, re-runs, pull requests opened and edited).
 The PyGithub adapter itself is tested over real HTTP against ``fake_github``; this fake lets
 the handlers run in-process in milliseconds. ``read_only`` makes every write fail like a fork
-PR's token does.
+PR's token does; ``pulls_permitted = False`` refuses to open pull requests as a repository with
+"Allow GitHub Actions to create and approve pull requests" off does.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import io
 import itertools
 import tempfile
@@ -17,7 +20,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlgate.action.forge import Artifact, CheckRef, Comment, CommentRef, Forbidden, PullInfo
+from mlgate.action.forge import (Artifact, CheckRef, Comment, CommentRef, CommitRef, Forbidden, PullInfo, PullRef,
+                                 PullsNotPermitted)
 
 BOT = "github-actions[bot]"
 
@@ -52,6 +56,13 @@ class MemoryForge:
     artifacts: dict[int, list[tuple[int, str, dict[str, bytes]]]] = field(default_factory=dict)
     reruns: list[int] = field(default_factory=list)
     edits: int = 0
+    default: str = "main"
+    pulls_permitted: bool = True
+    branches: dict[str, str] = field(default_factory=lambda: {"main": "f" * 40})  # branch -> commit
+    blobs: dict[str, bytes] = field(default_factory=dict)
+    trees: dict[str, dict[str, str]] = field(default_factory=dict)  # tree -> {path: blob}
+    commits: dict[str, dict] = field(default_factory=dict)  # sha -> {"tree", "parents", "message"}
+    opened: dict[int, dict] = field(default_factory=dict)  # PR number -> {"title", "body", "branch", "author", "state"}
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
     _clock: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -185,6 +196,74 @@ class MemoryForge:
     def newest_artifact_id(self, run_id: int, name: str) -> int | None:
         found = [a[0] for a in self.artifacts.get(run_id, []) if a[1] == name]
         return max(found) if found else None
+
+    # ------------------------------------------------------------------ retrain: Git Data and pulls
+
+    def default_branch(self) -> str:
+        return self.default
+
+    def head_commit(self, branch: str) -> CommitRef:
+        sha = self.branches[branch]
+        return CommitRef(sha, self.commits.get(sha, {}).get("tree", f"tree-of-{sha}"))
+
+    def create_blob(self, data: bytes) -> str:
+        self._write()
+        sha = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+        self.blobs[sha] = bytes(data)
+        return sha
+
+    def create_tree(self, base_tree: str, files: dict[str, str]) -> str:
+        self._write()
+        sha = f"tree{next(self._ids)}"
+        self.trees[sha] = {**self.trees.get(base_tree, {}), **files}
+        return sha
+
+    def create_commit(self, message: str, tree: str, parents: list[str]) -> str:
+        self._write()
+        sha = hashlib.sha1(f"{tree}{parents}{message}{next(self._ids)}".encode()).hexdigest()
+        self.commits[sha] = {"tree": tree, "parents": list(parents), "message": message}
+        return sha
+
+    def set_ref(self, branch: str, sha: str, *, force: bool) -> bool:
+        self._write()
+        created = branch not in self.branches
+        if not created and not force and self.branches[branch] not in self.commits.get(sha, {}).get("parents", []):
+            raise AssertionError(f"not a fast-forward of {branch}")
+        self.branches[branch] = sha
+        for number, pr in self.opened.items():  # a pull request's head follows its branch
+            if pr["branch"] == branch and pr["state"] == "open":
+                self.pulls[number] = dataclasses.replace(self.pulls[number], head_sha=sha)
+        return created
+
+    def find_open_pull(self, head_prefix: str, author: str) -> PullRef | None:
+        found = [n for n, pr in self.opened.items()
+                 if pr["state"] == "open" and pr["author"] == author and pr["branch"].startswith(head_prefix)]
+        return self._pull_ref(max(found)) if found else None
+
+    def create_pull(self, *, title: str, body: str, head: str, base: str) -> PullRef:
+        self._write()
+        if not self.pulls_permitted:
+            raise PullsNotPermitted("GitHub refused to open the pull request (403: GitHub Actions is not permitted "
+                                    "to create or approve pull requests.)")
+        number = max([*self.pulls, 0]) + 1
+        self.pulls[number] = PullInfo(number, self.branches[head], base, self.branches[base], is_fork=False)
+        self.heads[number] = f"{self.repository.split('/')[0]}:{head}"
+        self.opened[number] = {"title": title, "body": body, "branch": head, "author": self.login, "state": "open"}
+        return self._pull_ref(number)
+
+    def edit_pull(self, number: int, *, title: str, body: str) -> PullRef:
+        self._write()
+        self.opened[number].update(title=title, body=body)
+        return self._pull_ref(number)
+
+    def file_on(self, branch: str, path: str) -> bytes | None:
+        """What ``branch`` holds at ``path`` among the files pushed through the Git Data calls."""
+        blob = self.trees.get(self.commits.get(self.branches.get(branch, ""), {}).get("tree", ""), {}).get(path)
+        return self.blobs.get(blob) if blob else None
+
+    def _pull_ref(self, number: int) -> PullRef:
+        pr = self.opened[number]
+        return PullRef(number, self._url(f"pull/{number}"), pr["branch"], self.pulls[number].head_sha, pr["author"])
 
     # ------------------------------------------------------------------ helpers
 
