@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..gates.errors import InputError
 
-COMMANDS = ("auto", "evaluate", "promote", "rollback", "override", "canary")
+COMMANDS = ("auto", "evaluate", "promote", "rollback", "override", "canary", "retrain")
 
 
 class Secret:
