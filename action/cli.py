@@ -372,5 +372,9 @@ from .cli_canary import canary_command  # noqa: E402  (registered on the group d
 
 cli.add_command(canary_command)
 
+from .cli_retrain import retrain_command  # noqa: E402
+
+cli.add_command(retrain_command)
+
 if __name__ == "__main__":  # pragma: no cover
     main()
