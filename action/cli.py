@@ -376,5 +376,9 @@ from .cli_retrain import retrain_command  # noqa: E402
 
 cli.add_command(retrain_command)
 
+from .cli_drift import drift_command  # noqa: E402
+
+cli.add_command(drift_command)
+
 if __name__ == "__main__":  # pragma: no cover
     main()
