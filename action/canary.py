@@ -22,6 +22,7 @@ from .events import Trigger
 from .forge import Forbidden, Forge
 from .publish import Publication
 from .registries import open_registry
+from .drift import drift_job
 from .retrain import on_retrain
 from .settings import Settings
 from .trust import workspace_policy
@@ -33,9 +34,11 @@ def on_schedule(settings: Settings, trigger: Trigger, forge_factory: Callable[[S
                 pub: Publication) -> int:
     if settings.command == "retrain":  # on drift: train, gate, open or update the retrain pull request
         return on_retrain(settings, trigger, forge_factory, pub)
+    if settings.command == "drift":  # the watch alone: report, no training
+        return drift_job(settings, pub)
     if settings.command != "canary":
-        pub.say("mlgate: nothing to do: a scheduled run acts only with command: canary (the canary judge) or "
-                "retrain")
+        pub.say("mlgate: nothing to do: a scheduled run acts only with command: canary (the canary judge), drift "
+                "or retrain")
         return 0
     return judge_job(settings, trigger, forge_factory(settings), pub)
 

@@ -46,7 +46,11 @@ def limit_for(settings: Settings, trigger: Trigger, forge_factory) -> float:
             text = forge_factory(settings).file_at(settings.config, trigger.base_sha)
             if text is not None:
                 return parse_policy(text, settings.config).evaluate_s
-        return load_policy(settings.workspace / settings.config, source=settings.config).evaluate_s
+        policy = load_policy(settings.workspace / settings.config, source=settings.config)
+        train = policy.candidate.train
+        if settings.command == "retrain" and train is not None:
+            return policy.evaluate_s + train.timeout_s  # retrain trains (trusted code), then evaluates
+        return policy.evaluate_s
     except MlgateError:
         return DEFAULT_LIMIT_S
 

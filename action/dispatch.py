@@ -21,6 +21,7 @@ from .events import Trigger
 from .forge import Forge
 from .publish import Publication, publish
 from .registries import production_registry
+from .drift import drift_job
 from .retrain import on_retrain
 from .settings import Settings
 from .trust import job_overrides, workspace_policy
@@ -35,6 +36,8 @@ def on_dispatch(settings: Settings, trigger: Trigger, forge_factory: Callable[[S
         result = evaluate(policy, settings.workspace, job_overrides(settings, allow_train=False, trust_pickle=False),
                           registry=production_registry(policy, settings.workspace, settings, production=settings.production or None))
         return publish(settings, None, None, result, None, pub)
+    if command == "drift":
+        return drift_job(settings, pub)
     if command == "retrain":  # train, gate, open or update the retrain pull request (forced by a reason)
         return on_retrain(settings, trigger, forge_factory, pub)
     forge = forge_factory(settings)

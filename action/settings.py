@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..gates.errors import InputError
 
-COMMANDS = ("auto", "evaluate", "promote", "rollback", "override", "canary", "retrain")
+COMMANDS = ("auto", "evaluate", "promote", "rollback", "override", "canary", "drift", "retrain")
 
 
 class Secret:

@@ -183,3 +183,32 @@ def test_the_window_from_a_sqlite_table(ws):
     result = watch(ws)
     assert not result.drift and result.current["rows"] == len(frame)
     assert result.current["source"] == "table features at sqlite:///live.db: 2,000 rows"
+
+
+def test_the_action_runs_the_watch_on_schedule(ws, tmp_path, monkeypatch):
+    """``command: drift`` on schedule: drift.json, the job summary and the ``verdict`` output."""
+    from memory_forge import MemoryForge
+    from mlgate.action.runner import run
+    from mlgate.action.settings import from_environment
+
+    holdout = pd.read_csv(ws / "data" / "holdout.csv")
+    column = holdout.columns[0]
+    recent = datetime.now(timezone.utc)
+    frame = window(ws, change=lambda f: f.assign(**{column: f[column] + 2 * holdout[column].std()}))
+    frame["ts"] = [(pd.Timestamp(recent) - pd.Timedelta(hours=1) + pd.Timedelta(seconds=i)).isoformat()
+                   for i in range(len(frame))]
+    frame.to_csv(ws / "logs" / "features" / "w.csv", index=False)
+    monkeypatch.setenv("MLGATE_SUPERVISED", "1")
+    files = {n: tmp_path / n for n in ("event.json", "output", "summary")}
+    files["event.json"].write_text(json.dumps({"schedule": "17 5 * * *"}))
+    for n in ("output", "summary"):
+        files[n].write_text("")
+    env = {"GITHUB_REPOSITORY": "octo/models", "GITHUB_EVENT_NAME": "schedule", "GITHUB_EVENT_PATH": str(files["event.json"]),
+           "GITHUB_WORKSPACE": str(ws), "GITHUB_OUTPUT": str(files["output"]), "GITHUB_STEP_SUMMARY": str(files["summary"]),
+           "INPUT_GITHUB_TOKEN": "ghs_x", "INPUT_COMMAND": "drift"}
+    code = run(from_environment(env), lambda s: MemoryForge(repository="octo/models"), log=lambda line: None)
+    outputs = files["output"].read_text()
+    assert code == 1 and "verdict=drift" in outputs
+    assert "mlgate drift: 🔶 **drift**" in files["summary"].read_text()
+    data = json.loads((ws / "mlgate-drift" / "drift.json").read_text())
+    assert data["drift"] and data["features"][0]["name"] == column
