@@ -55,16 +55,53 @@ class _EscapedLastResort(logging.Handler):
             pass
 
 
+class _PipeSafe:
+    """Standard output that a reader may close early (``mlgate evaluate | head -1``): the first
+    EPIPE points the descriptor at /dev/null and the rest is dropped, so the exit code stays the
+    verdict's — a closed pipe never turns an approval into a failure."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def _closed(self) -> None:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._closed()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._closed()
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    shown, last_resort = warnings.showwarning, logging.lastResort
+    shown, last_resort, stdout = warnings.showwarning, logging.lastResort, sys.stdout
     warnings.showwarning = _show_warning
     logging.lastResort = _EscapedLastResort(logging.WARNING)
+    if stdout is not None and not isinstance(stdout, _PipeSafe):
+        sys.stdout = _PipeSafe(stdout)
     try:
         code = _run(argv, debug)
+        sys.stdout.flush()
     finally:
         warnings.showwarning, logging.lastResort = shown, last_resort
+        sys.stdout = stdout
     sys.exit(code if isinstance(code, int) else EXIT_OK)
 
 

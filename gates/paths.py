@@ -33,15 +33,20 @@ def inside(workspace: Path, relative: str, key: str, *, must_exist: bool = True,
 
 
 @contextmanager
-def atomic_write(target: Path, mode: str = "wb", *, encoding: str | None = None) -> Iterator[IO]:
+def atomic_write(target: Path, mode: str = "wb", *, encoding: str | None = None, private: bool = False) -> Iterator[IO]:
     """A file to write that replaces ``target`` only when the block ends without an error.
 
     The temporary file sits beside the target (same file system, so the rename is atomic) and
     is flushed to disk before the rename; on any error it is removed and ``target`` is untouched.
+    It gets the mode an ordinary ``open`` would (0666 less the umask), not ``mkstemp``'s 0600: a
+    team's shared registry or a served report must stay readable to the others. ``private``
+    keeps 0600 (a sealed holdout's plaintext, a downloaded holdout).
     """
     target = Path(target)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
+        if not private:
+            os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, mode, encoding=encoding) as fh:
             yield fh
             fh.flush()
@@ -50,6 +55,13 @@ def atomic_write(target: Path, mode: str = "wb", *, encoding: str | None = None)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def current_umask() -> int:
+    """The process's umask (reading it means setting it; it is set straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import pytest
 
 from mlgate.gates.paths import atomic_write
@@ -26,3 +29,18 @@ def test_a_finished_write_replaces_the_file(tmp_path):
         assert target.read_text() == "old"  # nothing shows until the block ends
     assert target.read_bytes() == b"new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md"]
+
+
+@pytest.mark.parametrize("mask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_written_files_get_the_mode_an_ordinary_open_would(tmp_path, mask, mode):
+    """mkstemp makes 0600 files: a team's shared registry or a served report would be
+    unreadable to the others. The umask decides, as for any file the user writes."""
+    from mlgate.gates.paths import atomic_write
+
+    old = os.umask(mask)
+    try:
+        with atomic_write(tmp_path / "report.md", "w", encoding="utf-8") as fh:
+            fh.write("x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "report.md").stat().st_mode) == mode

@@ -47,7 +47,7 @@ def fetch(url: str, sha256: str, cache: Path, *, max_bytes: int = MAX_BYTES,
     digest = hashlib.sha256()
     size = 0
     try:
-        with atomic_write(target) as out:  # renamed into place only once the pinned hash matches
+        with atomic_write(target, private=True) as out:  # renamed into place only once the pinned hash matches
             with _get(url, dict(headers or {})) as response:
                 if response.status_code != 200:
                     hint = " (check the credential in data.headers)" if headers and response.status_code in (401, 403) else ""
