@@ -276,46 +276,6 @@ def rollback_command(config, workspace, to, reason, by, debug) -> int:
     return 0
 
 
-@cli.group("registry")
-def registry_group() -> None:
-    """Inspect the model registry named by the policy."""
-
-
-@registry_group.command("list")
-@workspace_options
-@debug_option
-def registry_list(config, workspace, debug) -> int:
-    """One line per version, newest last, with its aliases."""
-    from .registries import open_registry
-
-    policy, workspace = _policy(config, workspace)
-    registry = open_registry(policy, workspace)
-    aliases = registry.aliases()
-    for v in registry.versions():
-        names = ",".join(sorted(a for a, n in aliases.items() if n == v.version))
-        click.echo(f"{v.version}\t{v.sha256[:12]}\t{v.created_at}\t{v.promoted_by or ''}\t{names}\t{v.source}")
-    return 0
-
-
-@registry_group.command("show")
-@click.argument("number", type=int)
-@workspace_options
-@debug_option
-def registry_show(number, config, workspace, debug) -> int:
-    """Everything recorded about version NUMBER, as JSON."""
-    import dataclasses
-
-    from ..gates.result import dumps
-    from .registries import open_registry
-
-    policy, workspace = _policy(config, workspace)
-    registry = open_registry(policy, workspace)
-    version = registry.get(number)
-    aliases = sorted(a for a, n in registry.aliases().items() if n == number)
-    click.echo(dumps({**dataclasses.asdict(version), "aliases": aliases}), nl=False)
-    return 0
-
-
 @cli.command("seal")
 @click.argument("src", type=click.Path(dir_okay=False))
 @click.option("--out", "dst", type=click.Path(dir_okay=False), required=True,
@@ -386,6 +346,9 @@ def action_command(debug) -> int:
     Pull requests are evaluated under the base branch's policy and get one sticky report
     comment and a check run; PR comments starting with /mlgate are commands.
     """
+    if not os.environ.get("GITHUB_EVENT_NAME") and os.environ.get("GITHUB_ACTIONS") != "true":
+        raise InputError("mlgate action runs inside a GitHub Actions job (it reads the event from GITHUB_EVENT_NAME "
+                         "and GITHUB_EVENT_PATH); from a terminal use mlgate evaluate (or canary, drift, promote)")
     from .github_api import GitHubForge
     from .runner import run
     from .settings import from_environment
@@ -414,8 +377,10 @@ from .cli_retrain import retrain_command  # noqa: E402
 cli.add_command(retrain_command)
 
 from .cli_drift import drift_command  # noqa: E402
+from .cli_registry import registry_group  # noqa: E402
 
 cli.add_command(drift_command)
+cli.add_command(registry_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

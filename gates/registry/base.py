@@ -90,6 +90,11 @@ class Registry(Protocol):
         """Every alias the registry has ever held, set now or cleared since."""
         ...
 
+    def audit(self) -> list[dict]:
+        """Every move recorded, oldest first: ``at``, ``action``, ``alias``, ``version``, ``from``,
+        ``by``, ``reason`` (what a backend keeps; GitHub Releases the last few per release)."""
+        ...
+
     def resolve(self, alias: str) -> Version | None:
         """The version under ``alias``; None only as :func:`unset_alias` allows, else
         :class:`UnknownAlias`."""
