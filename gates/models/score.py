@@ -107,8 +107,9 @@ def _score_estimator(model: Model, holdout: Holdout, *, labels, exclude, want_pr
     except ModelError:
         raise
     except Exception as exc:
+        culprit = non_numeric(X) if isinstance(exc, (ValueError, TypeError)) else ""
         raise ModelError(
-            f"{model.source}: the {model.role} model failed to predict on {holdout.source} "
+            f"{model.source}: the {model.role} model failed to predict on {holdout.source}{culprit} "
             f"({type(exc).__name__}: {first_line(exc)})"
         ) from None
     if len(predicted) != holdout.rows:
@@ -116,6 +117,21 @@ def _score_estimator(model: Model, holdout: Holdout, *, labels, exclude, want_pr
     if labels is None:
         predicted = _finite_values(predicted, model.source, "predict")
     return Scores(predicted=predicted, proba=proba)
+
+
+def non_numeric(X: pd.DataFrame) -> str:
+    """When predict fails on text, the first feature column holding a value that is not a
+    number, as ``": column 'age' holds a non-numeric value ('n/a')"``; else "".
+
+    Asked only after a failure: a pipeline with an encoder reads text columns on purpose."""
+    for column in X.columns:
+        values = X[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        bad = pd.to_numeric(values, errors="coerce").isna() & values.notna()
+        if bad.any():
+            return f": column {column!r} holds a non-numeric value ({plain(values[bad].iloc[0])!r})"
+    return ""
 
 
 # A row's probabilities may miss 1 by rounding: a few ulps per class of the array's precision.
@@ -129,12 +145,13 @@ def _sum_tolerance(dtype, classes: int) -> float:
 FILE_SUM_TOLERANCE = 1e-3
 
 
-def check_probabilities(raw, what: str, *, sum_tolerance: float | None = None) -> np.ndarray:
+def check_probabilities(raw, what: str, *, sum_tolerance: float | None = None, at=None) -> np.ndarray:
     """Probabilities must be finite, in [0, 1] and sum to 1 per row, or nothing computed from
     them (AUC, log loss, Brier) means what it says; else exit 2 naming ``what`` and a row.
 
     ``sum_tolerance`` (for files) allows rounding and renormalises; a model's own output gets
-    a few ulps of its dtype."""
+    a few ulps of its dtype. ``at`` names a row by its index (default: ``data row N``)."""
+    at = at or (lambda row: f"data row {row + 1}")
     try:
         values = np.asarray(raw, dtype=float)
     except (TypeError, ValueError):
@@ -142,17 +159,17 @@ def check_probabilities(raw, what: str, *, sum_tolerance: float | None = None) -
     bad = ~np.isfinite(values).all(axis=1)
     if bad.any():
         row = int(np.argmax(bad))
-        raise ModelError(f"{what} returned a non-finite probability (first at data row {row + 1})")
+        raise ModelError(f"{what} returned a non-finite probability (first at {at(row)})")
     bad = ((values < 0) | (values > 1)).any(axis=1)
     if bad.any():
         row = int(np.argmax(bad))
-        raise ModelError(f"{what} returned a probability outside [0, 1] (first at data row {row + 1})")
+        raise ModelError(f"{what} returned a probability outside [0, 1] (first at {at(row)})")
     tol = _sum_tolerance(np.asarray(raw).dtype, values.shape[1]) if sum_tolerance is None else sum_tolerance
     sums = values.sum(axis=1)
     bad = np.abs(sums - 1.0) > tol
     if bad.any():
         row = int(np.argmax(bad))
-        raise ModelError(f"{what} returned probabilities that do not sum to 1 (first at data row {row + 1})")
+        raise ModelError(f"{what} returned probabilities that do not sum to 1 (first at {at(row)})")
     return values / sums[:, None] if sum_tolerance is not None else values
 
 
@@ -164,60 +181,101 @@ def _align_proba(raw: np.ndarray, classes: list, labels: tuple) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class FileRows:
+    """Names a predictions file's own rows in messages: its ``row_id`` when it has one, and
+    its line (CSV: the header is line 1 and each row one line), never the holdout's position."""
+
+    ids: pd.Series | None
+    csv: bool
+
+    def name(self, i: int) -> str:
+        return f"{ROW_ID_COLUMN} {plain(self.ids.iloc[i])!r}" if self.ids is not None else f"data row {i + 1}"
+
+    def line(self, i: int) -> str:
+        if self.csv:
+            return f"line {i + 2}"
+        return f"data row {i + 1}" if self.ids is not None else ""
+
+    def at(self, i: int) -> str:
+        line = self.line(i)
+        return f"{self.name(i)}, {line}" if line else self.name(i)
+
+    def lines(self, i: int, j: int) -> str:
+        return f"lines {i + 2} and {j + 2}" if self.csv else f"data rows {i + 1} and {j + 1}"
+
+
 def _score_predictions(model: Model, holdout: Holdout, *, labels, positive_label, id_column, want_proba) -> Scores:
+    """Values are checked in the file's order (so messages name its rows), then put in the holdout's."""
     frame = model.predictions
     label = model.source
-    if id_column is not None:
-        if ROW_ID_COLUMN not in frame.columns:
-            raise DataError(f"{label}: column {ROW_ID_COLUMN!r} is required because data.id_column is set")
-        ids = frame[ROW_ID_COLUMN]
-        if ids.duplicated().any():
-            raise DataError(f"{label}: column {ROW_ID_COLUMN!r} has duplicated ids, e.g. {plain(ids[ids.duplicated()].iloc[0])!r}")
-        wanted = holdout.frame[id_column]
-        indexed = frame.set_index(ROW_ID_COLUMN)
-        key_type = _common_key(wanted, indexed.index)
-        indexed.index = indexed.index.map(key_type)
-        wanted_keys = wanted.map(key_type)
-        missing = ~wanted_keys.isin(indexed.index)
-        extra = ~indexed.index.isin(wanted_keys)
-        if missing.any() or extra.any():
-            problems = []
-            if missing.any():
-                problems.append(f"{int(missing.sum())} holdout row(s) missing (e.g. id {plain(wanted[missing].iloc[0])!r})")
-            if extra.any():
-                problems.append(f"{int(extra.sum())} extra row(s) not in the holdout")
-            raise DataError(f"{label}: rows do not match the holdout by {ROW_ID_COLUMN!r}: {'; '.join(problems)}")
-        frame = indexed.loc[wanted_keys.to_numpy()].reset_index(drop=True)
-    elif ROW_ID_COLUMN in frame.columns:
-        # Joining a file that carries ids by row order pairs predictions with other rows.
-        raise DataError(f"{label}: has a {ROW_ID_COLUMN!r} column but data.id_column is unset; set data.id_column "
-                        "to the holdout's id column (a file with ids is never joined by row order)")
-    elif len(frame) != holdout.rows:
-        raise DataError(
-            f"{label}: has {len(frame)} rows but the holdout {holdout.source} has {holdout.rows}; "
-            "rows align by order (or set data.id_column and a row_id column)"
-        )
+    csv = model.path is not None and ".csv" in [s.lower() for s in model.path.suffixes]
+    rows = FileRows(frame[ROW_ID_COLUMN] if ROW_ID_COLUMN in frame.columns else None, csv)
+    order = _holdout_order(frame, holdout, id_column, label, rows)
     predicted = frame[PREDICTION_COLUMN]
     if predicted.isna().any():
         first = int(np.argmax(predicted.isna().to_numpy()))
-        raise DataError(f"{label}: column {PREDICTION_COLUMN!r} has missing values (first at data row {first + 1})")
+        raise DataError(f"{label}: column {PREDICTION_COLUMN!r} has missing values (first at {rows.at(first)})")
     if labels is None:
-        return Scores(predicted=_finite_values(pd.to_numeric(predicted, errors="coerce").to_numpy(float), label, PREDICTION_COLUMN))
-    proba = None
-    if want_proba:
-        proba = _proba_from_columns(frame, labels, positive_label, label)
-    return Scores(predicted=_match_labels(predicted.to_numpy(), labels), proba=proba)
+        values = _finite_values(pd.to_numeric(predicted, errors="coerce").to_numpy(float), label, PREDICTION_COLUMN, rows.at)
+        return Scores(predicted=_take(values, order))
+    proba = _proba_from_columns(frame, labels, positive_label, label, rows) if want_proba else None
+    return Scores(predicted=_take(_match_labels(predicted.to_numpy(), labels), order), proba=_take(proba, order))
 
 
-def _proba_from_columns(frame: pd.DataFrame, labels: tuple, positive_label, label: str) -> np.ndarray:
+def _take(values, order):
+    return values if values is None or order is None else values[order]
+
+
+def _holdout_order(frame: pd.DataFrame, holdout: Holdout, id_column, label: str, rows: FileRows) -> np.ndarray | None:
+    """For each holdout row, the file row holding its prediction; None when rows align by order."""
+    if id_column is None:
+        if ROW_ID_COLUMN in frame.columns:
+            # Joining a file that carries ids by row order pairs predictions with other rows.
+            raise DataError(f"{label}: has a {ROW_ID_COLUMN!r} column but data.id_column is unset; set data.id_column "
+                            "to the holdout's id column (a file with ids is never joined by row order)")
+        if len(frame) != holdout.rows:
+            raise DataError(
+                f"{label}: has {len(frame)} rows but the holdout {holdout.source} has {holdout.rows}; "
+                "rows align by order (or set data.id_column and a row_id column)"
+            )
+        return None
+    if ROW_ID_COLUMN not in frame.columns:
+        raise DataError(f"{label}: column {ROW_ID_COLUMN!r} is required because data.id_column is set")
+    ids = frame[ROW_ID_COLUMN]
+    dup = ids.duplicated().to_numpy()
+    if dup.any():
+        second = int(np.argmax(dup))
+        first = int(np.argmax((ids == ids.iloc[second]).to_numpy()))
+        raise DataError(f"{label}: column {ROW_ID_COLUMN!r} has duplicated ids, e.g. {plain(ids.iloc[second])!r} "
+                        f"({rows.lines(first, second)})")
+    wanted = holdout.frame[id_column]
+    key_type = _common_key(wanted, ids)
+    file_keys = ids.map(key_type)
+    wanted_keys = wanted.map(key_type)
+    missing = ~wanted_keys.isin(file_keys)
+    extra = (~file_keys.isin(wanted_keys)).to_numpy()
+    if missing.any() or extra.any():
+        problems = []
+        if missing.any():
+            problems.append(f"{int(missing.sum())} holdout row(s) missing (e.g. id {plain(wanted[missing].iloc[0])!r})")
+        if extra.any():
+            problems.append(f"{int(extra.sum())} extra row(s) not in the holdout (e.g. {rows.at(int(np.argmax(extra)))})")
+        raise DataError(f"{label}: rows do not match the holdout by {ROW_ID_COLUMN!r}: {'; '.join(problems)}")
+    position = pd.Series(np.arange(len(ids)), index=pd.Index(file_keys))
+    return position.loc[wanted_keys.to_numpy()].to_numpy()
+
+
+def _proba_from_columns(frame: pd.DataFrame, labels: tuple, positive_label, label: str, rows: FileRows) -> np.ndarray:
     per_class = {c[len(PROBA_PREFIX):]: c for c in frame.columns if str(c).startswith(PROBA_PREFIX)}
     if per_class:
         missing = [lab for lab in labels if str(lab) not in per_class]
         if missing:
             raise DataError(f"{label}: no {PROBA_PREFIX}<label> column for label(s) {missing}")
-        proba = np.column_stack([_probabilities(frame[per_class[str(lab)]], label) for lab in labels])
+        proba = np.column_stack([_probabilities(frame[per_class[str(lab)]], label, rows) for lab in labels])
         try:
-            return check_probabilities(proba, f"{label}: columns {PROBA_PREFIX}<label>", sum_tolerance=FILE_SUM_TOLERANCE)
+            return check_probabilities(proba, f"{label}: columns {PROBA_PREFIX}<label>", sum_tolerance=FILE_SUM_TOLERANCE,
+                                       at=rows.at)
         except ModelError as exc:
             raise DataError(str(exc)) from None
     if SCORE_COLUMN in frame.columns:
@@ -225,7 +283,7 @@ def _proba_from_columns(frame: pd.DataFrame, labels: tuple, positive_label, labe
             raise DataError(f"{label}: column {SCORE_COLUMN!r} is for binary tasks; give {PROBA_PREFIX}<label> per class")
         if positive_label is None:
             raise ConfigError("data.positive_label: needed to read the score column of a predictions file")
-        s = _probabilities(frame[SCORE_COLUMN], label)
+        s = _probabilities(frame[SCORE_COLUMN], label, rows)
         proba = np.empty((len(s), 2))
         pos = labels.index(positive_label)
         proba[:, pos] = s
@@ -236,20 +294,24 @@ def _proba_from_columns(frame: pd.DataFrame, labels: tuple, positive_label, labe
     )
 
 
-def _probabilities(column: pd.Series, label: str) -> np.ndarray:
+def _probabilities(column: pd.Series, label: str, rows: FileRows) -> np.ndarray:
     values = pd.to_numeric(column, errors="coerce").to_numpy(float)
     bad = ~np.isfinite(values) | (values < 0) | (values > 1)
     if bad.any():
         first = int(np.argmax(bad))
-        raise DataError(f"{label}: column {column.name!r} must hold probabilities in [0, 1]; data row {first + 1} holds {plain(column.iloc[first])!r}")
+        line = f" ({rows.line(first)})" if rows.line(first) else ""
+        raise DataError(f"{label}: column {column.name!r} must hold probabilities in [0, 1]; {rows.name(first)} holds "
+                        f"{plain(column.iloc[first])!r}{line}")
     return values
 
 
-def _finite_values(values: np.ndarray, label: str, what: str) -> np.ndarray:
+def _finite_values(values: np.ndarray, label: str, what: str, at=None) -> np.ndarray:
     values = np.asarray(values, dtype=float)
     bad = ~np.isfinite(values)
     if bad.any():
-        raise DataError(f"{label}: {what} gave {int(bad.sum())} non-finite value(s) (first at data row {int(np.argmax(bad)) + 1})")
+        first = int(np.argmax(bad))
+        where = at(first) if at is not None else f"data row {first + 1}"
+        raise DataError(f"{label}: {what} gave {int(bad.sum())} non-finite value(s) (first at {where})")
     return values
 
 
@@ -262,5 +324,5 @@ def _match_labels(values: np.ndarray, labels: tuple) -> np.ndarray:
     return out
 
 
-def _common_key(a: pd.Series, b: pd.Index):
+def _common_key(a: pd.Series, b: pd.Series):
     return str if (a.dtype == object or b.dtype == object) else (lambda v: v)
