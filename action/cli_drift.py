@@ -34,6 +34,12 @@ def drift_command(config, workspace, out, now, quiet, as_json, debug) -> int:
     from .registries import production_registry
 
     policy, workspace = workspace_policy(config, workspace)
+    target = Path(out)
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        from ..gates.errors import InputError
+
+        raise InputError(f"--out: {out} is a symbolic link or not a directory; mlgate writes only into a real "
+                         "directory")
     registry = production_registry(policy, workspace)
     result = watch_drift(policy, workspace, registry=registry, env=dict(os.environ), now=parse_now(now))
     written = write_drift_outputs(result, Path(out), mlgate_version=__version__)

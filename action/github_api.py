@@ -341,9 +341,11 @@ class GitHubForge:
                 raise PullsNotPermitted(f"GitHub refused to open the pull request (403: {message})") from None
             if exc.status != 422 or "already exists" not in _error_text(exc):
                 raise
-        # A retried POST that had gone through: the pull request is open already.
+        # Open already — a retried POST that had gone through, or one a person opened from the
+        # pushed branch: it now shows the new commit, so its title and body must say so too.
         owner = self.settings.repository.split("/")[0]
         for pr in self.repo.get_pulls(state="open", head=f"{owner}:{head}"):
+            pr.edit(title=title, body=body)
             return _pull_ref(pr)
         raise InfrastructureError(f"GitHub said a pull request from {head} exists, but none is open")
 

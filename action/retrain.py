@@ -48,7 +48,7 @@ from .publish import REPORT_DIR, Publication, publish
 from .registries import production_registry
 from .settings import Settings, untrusted_environment
 from .sticky import attempt_of, find_report, read_state
-from .trust import job_overrides, private_dir, workspace_policy
+from .trust import holdout_secret_variables, job_overrides, private_dir, workspace_policy
 
 BRANCH_PREFIX = "mlgate/retrain-"
 MARKER = "<!-- mlgate:retrain -->"
@@ -186,8 +186,11 @@ def train_artifact(policy: Policy, workspace: Path, train) -> Trained:
     refuse one too large to push before anything else happens."""
     output = inside(workspace, train.output, "candidate.train.output", must_exist=False)
     path = repo_path(train.output)
-    run_train(train.command, output, train.output, cwd=workspace, timeout_s=train.timeout_s,
-              env=untrusted_environment())
+    # No token, and no sealed holdout's secret: the train command is trusted (the default
+    # branch's), but neither is its to hold. (It still runs beside them in this job: see README.)
+    secrets = set(holdout_secret_variables(policy))
+    env = {k: v for k, v in untrusted_environment().items() if k not in secrets}
+    run_train(train.command, output, train.output, cwd=workspace, timeout_s=train.timeout_s, env=env)
     size = output.stat().st_size
     check_size(size, f"candidate.train.output {train.output}")
     copy = private_dir("retrain") / output.name

@@ -108,7 +108,9 @@ def test_a_column_whose_type_changed_is_drift_not_a_crash(ws):
     result = watch(ws)
     changed = [f for f in result.features if f.kind == "type changed"]
     assert result.drift and [f.name for f in changed] == [column] and "'unknown'" in changed[0].note
-    assert any("could not score the window" in n for n in result.notes)  # the model cannot read text
+    assert "1,000 of 2,000 values are not numbers" in changed[0].note
+    # The model cannot read text either: that is an alarm of its own, never a quiet note.
+    assert any("the production model could not score the window" in r for r in result.reasons)
 
 
 def test_a_column_with_no_values_in_the_window_is_drift(ws):
@@ -212,3 +214,68 @@ def test_the_action_runs_the_watch_on_schedule(ws, tmp_path, monkeypatch):
     assert "mlgate drift: 🔶 **drift**" in files["summary"].read_text()
     data = json.loads((ws / "mlgate-drift" / "drift.json").read_text())
     assert data["drift"] and data["features"][0]["name"] == column
+
+
+# ------------------------------------------------------------------ what a cold attack found
+
+
+def test_one_missing_value_does_not_switch_off_the_performance_check(ws):
+    """Rows the model cannot score (a gap in an input) are left out and counted; the rest are
+    still checked, so a collapse in accuracy is still found."""
+    holdout = pd.read_csv(ws / "data" / "holdout.csv")
+    column = holdout.columns[1]
+
+    def flipped_with_a_gap(f):
+        f = f.assign(malignant=np.where(np.arange(len(f)) % 3 == 0, 1 - f["malignant"], f["malignant"]))
+        f.loc[7, column] = np.nan
+        return f
+
+    window(ws, labels=True, change=flipped_with_a_gap)
+    result = watch(ws)
+    assert result.drift and any("accuracy dropped" in r for r in result.reasons)
+    assert any("1 window rows with a missing model input were not scored" in n for n in result.notes)
+
+
+def test_a_spread_inside_one_reference_bin_is_seen(ws):
+    """A 0/1 reference column binned by its two values is blind to a spread around them unless the
+    window's own values place edges too."""
+    holdout = pd.read_csv(ws / "data" / "holdout.csv")
+    ws_policy = ws / ".github" / "mlgate.yml"
+    flag = (holdout[holdout.columns[0]] > holdout[holdout.columns[0]].median()).astype(int)
+    holdout.assign(flag=flag).to_csv(ws / "data" / "holdout.csv", index=False)
+    rng = np.random.default_rng(1)
+    window(ws, change=lambda f: f.assign(flag=rng.integers(0, 2, len(f)) + rng.uniform(-0.45, 0.45, len(f))))
+    ws_policy.write_text(ws_policy.read_text())
+    result = watch(ws)
+    flagged = {f.name: f for f in result.features}
+    assert flagged["flag"].drifted and flagged["flag"].distance.distance > 0.3
+
+
+def test_a_change_in_the_share_of_missing_values_is_drift(ws):
+    holdout = pd.read_csv(ws / "data" / "holdout.csv")
+    column = holdout.columns[4]
+    window(ws, change=lambda f: f.assign(**{column: np.where(np.arange(len(f)) % 2 == 0, np.nan, f[column])}))
+    result = watch(ws)
+    shares = [f for f in result.features if f.kind == "missing share"]
+    assert [f.name for f in shares if f.drifted] == [column]
+    assert shares[0].distance.distance == pytest.approx(0.5)
+
+
+def test_stray_values_do_not_stop_or_force_the_watch(ws):
+    """An infinite cell, a time that is not a time and one non-number are counted, not fatal;
+    none of them alone is drift."""
+    holdout = pd.read_csv(ws / "data" / "holdout.csv")
+    a, b = holdout.columns[5], holdout.columns[6]
+
+    def strays(f):
+        f = f.astype({a: object, b: object})
+        f.loc[3, a] = "1e400"  # parsed as inf
+        f.loc[4, b] = "?"
+        f.loc[5, "ts"] = "garbage"
+        return f
+
+    window(ws, change=strays)
+    result = watch(ws)
+    assert not result.drift, result.reasons
+    assert any("1 rows with a time that is not a time" in n for n in result.notes)
+    assert any(n.startswith(f"{b}: 1 of 1,999 values are not numbers") for n in result.notes)

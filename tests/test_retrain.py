@@ -366,3 +366,22 @@ def test_without_force_a_policy_without_drift_section_is_exit_2(job):
         job("schedule", command="retrain")
     assert failed.value.exit_code == 2 and "no drift section" in str(failed.value)
     assert job.forge.blobs == {}
+
+
+def test_a_pull_request_a_person_opened_from_the_pushed_branch_gets_the_new_text(github, ws, run_cli, cli_env):
+    """After the setting refusal the branch stays pushed and a maintainer opens the pull request
+    by hand; the next run moves that branch again and must say so in the pull request's text
+    (found by a cold attack: it adopted the pull request with the old run's body)."""
+    github.set_actions_can_create_pulls(REPO, False)
+    assert retrain_cli(run_cli, ws, "--force").code == 2
+    branch = f"mlgate/retrain-{today()}"
+    first = head_of(github, branch)
+    github.add_pull(REPO, 90, first, base_ref="master", head_ref=branch, user="maintainer",
+                    title="opened by hand", body="stale text from the first run")
+    github.set_actions_can_create_pulls(REPO, True)
+    again = retrain_cli(run_cli, ws, "--force", "--reason", "second run")
+    assert again.code == 0, again.err
+    second = head_of(github, branch)
+    assert second != first
+    [pull] = [p for p in open_pulls(github) if p["number"] == 90]
+    assert second[:12] in pull["body"] and "second run" in pull["body"] and "stale" not in pull["body"]

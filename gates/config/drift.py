@@ -44,16 +44,18 @@ def parse_drift(r, value: Any, *, prefixed) -> DriftSpec | None:
         features = tuple(r.string(f, f"drift.features[{i}]") for i, f in enumerate(features))
         if len(set(features)) != len(features):
             raise r.fail("drift.features", "each column once", list(features))
-    t = r.mapping(d.get("threshold") or {}, "drift.threshold", {"numeric", "categorical"})
+    t = r.mapping(d.get("threshold") or {}, "drift.threshold", {"numeric", "categorical", "missing"})
     numeric = r.number(t.get("numeric", 0.1), "drift.threshold.numeric", low=0, low_open=True)
     categorical = r.number(t.get("categorical", 0.1), "drift.threshold.categorical", low=0, high=1, low_open=True,
                            high_open=True)
+    missing = r.number(t.get("missing", 0.1), "drift.threshold.missing", low=0, high=1, low_open=True, high_open=True)
     max_drop = d.get("max_drop")
     if max_drop is not None:
         max_drop = r.number(max_drop, "drift.max_drop", low=0)
     resamples = r.integer(d.get("resamples", 1000), "drift.resamples", low=200)
     return DriftSpec(current=source, time_column=time_column, window_s=window_s, reference=reference,
                      features=features, numeric_threshold=numeric, categorical_threshold=categorical,
+                     missing_threshold=missing,
                      max_drop=max_drop, resamples=resamples)
 
 

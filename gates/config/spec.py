@@ -187,5 +187,6 @@ class DriftSpec:
     features: tuple[str, ...] | None = None  # None: every reference column but target, id and group
     numeric_threshold: float = 0.1  # normalised Wasserstein distance that matters (Evidently's default)
     categorical_threshold: float = 0.1  # Jensen–Shannon distance that matters (Evidently's default)
+    missing_threshold: float = 0.1  # a change in a feature's share of missing values that matters
     max_drop: float | None = None  # with labels in the window: the drop of each per-row metric that matters
     resamples: int = 1000  # bootstrap resamples of each distance's interval

@@ -18,12 +18,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Mapping
 
+import itertools
+
 import numpy as np
 import pandas as pd
 
 from ..config.spec import Policy
 from ..errors import ConfigError, InputError
 from .distances import Distance, categorical_distance, drifted, numeric_distance
+from .missing import missing_share
 from .model_side import Moments, PerformanceDrift, model_side, performance_drift
 from .sketches import CategoricalSketch, NumericSketch, numeric_edges
 from .window import current_source, reference_source, reference_table
@@ -61,6 +64,8 @@ class _Column:
     sketch_cur: object = None
     changed: str | None = None  # an example value that shows the type changed
     non_numeric_ref: bool = False
+    wrong: int = 0  # current values that are not numbers in a numeric column
+    seen: int = 0  # current values present (not missing)
 
 
 def watch_drift(policy: Policy, workspace: Path, *, registry=None, env: Mapping[str, str] | None = None,
@@ -91,8 +96,6 @@ def _watch(policy, workspace, path, label, registry, env, now) -> DriftResult:
     notes = [why] if why else []
     target = policy.data.target
     ref_columns = list(dict.fromkeys(features + (side.columns if side else []) + ([target] if target in have else [])))
-    columns = _plan(features, reference_source(path, label, ref_columns))
-    ref_rows, ref_pred, ref_perf = _read_reference(path, label, ref_columns, columns, side, target)
     window = current_source(spec, workspace, ref_columns, env=env, now=now)
     absent = [f for f in features if f not in window.columns]
     if absent:
@@ -101,29 +104,50 @@ def _watch(policy, workspace, path, label, registry, env, now) -> DriftResult:
     if side is not None and any(c not in window.columns for c in side.columns):
         notes.append("no prediction drift: the window lacks columns the production model reads")
         side = None
+    head = []  # the window's first rows (up to SAMPLE_ROWS, whatever the chunking), kept for the edges
+    for chunk in window.chunks:
+        head.append(chunk)
+        if sum(len(c) for c in head) >= SAMPLE_ROWS:
+            break
+    first = pd.concat(head).iloc[:SAMPLE_ROWS] if head else None
+    chunks = itertools.chain(head, window.chunks)
+    # Bin edges from the reference's sample and the window's first chunk: edges from the
+    # reference alone cannot see a spread inside one of its bins (a constant, a 0/1 flag).
+    columns = _plan(features, reference_source(path, label, ref_columns), first)
+    ref_rows, ref_pred, ref_perf = _read_reference(path, label, ref_columns, columns, side, target)
     cur_pred = NumericSketch(ref_pred.edges) if isinstance(ref_pred, NumericSketch) else CategoricalSketch()
     cur_perf = {m: Moments() for m in ref_perf}
     rows = 0
     labelled = target in window.columns
-    for chunk in window.chunks:
+    unscored = 0
+    failed = None
+    for chunk in chunks:
         rows += len(chunk)
         for name, col in columns.items():
             _add(col, chunk[name], current=True)
-        if side is not None:
-            try:
-                watched, predicted, proba = side.outputs(chunk)
-            except (ValueError, TypeError) as exc:  # e.g. a column whose type changed: drift, not a crash
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                notes.append(f"no prediction drift or performance check: the production model could not score the "
-                             f"window ({first[:200]})")
-                side, ref_pred, cur_perf = None, None, {}
-                continue
-            cur_pred.add(watched)
-            if labelled:
-                y = chunk[target].to_numpy()
-                ok = pd.notna(y)
-                for metric, moments in cur_perf.items():
-                    moments.add(side.metric_rows(metric, y[ok], predicted[ok], None if proba is None else proba[ok]))
+        if side is None:
+            continue
+        complete = _complete(chunk, side.columns)  # a model cannot score a row with a gap
+        unscored += int((~complete).sum())
+        if not complete.any():
+            continue
+        part = chunk.loc[complete]
+        try:
+            watched, predicted, proba = side.outputs(part)
+        except (ValueError, TypeError) as exc:  # the model cannot read the window: an alarm, not a note
+            failed = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            side, ref_pred, cur_perf = None, None, {}
+            continue
+        cur_pred.add(watched)
+        if labelled:
+            y = part[target].to_numpy()
+            ok = pd.notna(y)
+            for metric, moments in cur_perf.items():
+                moments.add(side.metric_rows(metric, y[ok], predicted[ok], None if proba is None else proba[ok]))
+    if unscored:
+        notes.append(f"{unscored:,} window rows with a missing model input were not scored by the production model")
+    if window.skipped:
+        notes.append(f"{window.skipped:,} rows with a time that is not a time were left out of the window")
     if rows == 0:
         span = f" in the last {_span(spec.window_s)} before {now:%Y-%m-%d %H:%M} UTC" if spec.window_s else ""
         raise InputError(f"{spec.current.where}: no rows{span}: nothing to compare with the reference")
@@ -136,6 +160,10 @@ def _watch(policy, workspace, path, label, registry, env, now) -> DriftResult:
     if side is not None and not labelled and side.metrics:
         notes.append(f"no performance check: the window has no {target!r} column")
     reasons = [f"{f.name}: {_why(f)}" for f in found if f.drifted]
+    if failed is not None:
+        reasons.append(f"the production model could not score the window ({failed})")
+    notes += [f"{name}: {col.wrong:,} of {col.seen:,} values are not numbers (read as missing)"
+              for name, col in columns.items() if col.wrong and col.changed is None]
     if prediction is not None and prediction.drifted:
         reasons.append(f"the production model's predictions: {_why(prediction)}")
     reasons += [f"{p.metric} dropped by {p.drop:.4g} (interval {p.interval[0]:.4g} to {p.interval[1]:.4g}), "
@@ -153,8 +181,9 @@ def _watch(policy, workspace, path, label, registry, env, now) -> DriftResult:
                        now.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"))
 
 
-def _plan(features: list[str], source) -> dict[str, _Column]:
-    """Kinds from the reference's types, and numeric bin edges from a uniform sample of it."""
+def _plan(features: list[str], source, first: pd.DataFrame | None) -> dict[str, _Column]:
+    """Kinds from the reference's types; numeric bin edges from a uniform sample of it and the
+    window's first chunk."""
     rng = np.random.default_rng(0)
     kept, keys = None, None
     numeric = {f: True for f in features}
@@ -175,7 +204,10 @@ def _plan(features: list[str], source) -> dict[str, _Column]:
     for f in features:
         if numeric[f]:
             values = kept[f].to_numpy(dtype=float)
-            edges = numeric_edges(values[~np.isnan(values)])
+            if first is not None and f in first.columns:
+                extra = _numbers(first[f]).to_numpy(dtype=float)
+                values = np.concatenate([values, extra[:SAMPLE_ROWS]])
+            edges = numeric_edges(values[np.isfinite(values)])
             columns[f] = _Column("numeric", NumericSketch(edges), NumericSketch(edges))
         else:
             text = kept[f].dropna()
@@ -214,13 +246,31 @@ def _read_reference(path, label, ref_columns, columns, side, target):
     return rows, ref_pred, perf
 
 
+def _numbers(values: pd.Series) -> pd.Series:
+    """Numbers, with text that is not one and ±inf as missing (an infinite cell has no place on
+    an axis; it must not stop the watch)."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    return numbers.where(np.isfinite(numbers.to_numpy(dtype=float)))
+
+
+def _complete(chunk: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    return chunk[columns].notna().all(axis=1).to_numpy()
+
+
+TYPE_CHANGE_SHARE = 0.01  # non-numbers in a numeric column beyond this share: its type changed
+
+
 def _add(col: _Column, values: pd.Series, *, current: bool) -> None:
     sketch = col.sketch_cur if current else col.sketch_ref
     if col.kind == "numeric":
-        numbers = pd.to_numeric(values, errors="coerce")
-        wrong = numbers.isna() & values.notna()
-        if current and wrong.any() and col.changed is None:
-            col.changed = repr(values[wrong].iloc[0])
+        numbers = _numbers(values)
+        if current:
+            raw = pd.to_numeric(values, errors="coerce")
+            wrong = raw.isna() & values.notna()
+            col.wrong += int(wrong.sum())
+            col.seen += int(values.notna().sum())
+            if col.changed is None and col.wrong > TYPE_CHANGE_SHARE * max(col.seen, 1) and wrong.any():
+                col.changed = f"{repr(values[wrong].iloc[0])} and more: {col.wrong:,} of {col.seen:,} values are not numbers"
         sketch.add(numbers.to_numpy(dtype=float))
         return
     if current and col.non_numeric_ref and pd.api.types.is_numeric_dtype(values) and values.notna().any() \
@@ -237,8 +287,10 @@ def enough_resamples(spec, features: int, alpha: float) -> int:
 
 def _features(columns: dict[str, _Column], spec, alpha: float) -> list[FeatureDrift]:
     measured, changed = [], []
-    resamples = enough_resamples(spec, len(columns), alpha)
+    resamples = enough_resamples(spec, 2 * len(columns), alpha)  # a distance and a missing share each
     for i, (name, col) in enumerate(columns.items()):
+        if col.changed is not None and col.kind == "numeric" and col.wrong <= TYPE_CHANGE_SHARE * col.seen:
+            col.changed = None  # a few stray values, read as missing (the notes say how many)
         if col.changed is not None:
             changed.append(FeatureDrift(name, "type changed", None, True,
                                         f"was {col.kind} in the reference; the window holds {col.changed}"))
@@ -255,9 +307,12 @@ def _features(columns: dict[str, _Column], spec, alpha: float) -> list[FeatureDr
             d = categorical_distance(col.sketch_ref, col.sketch_cur, threshold=spec.categorical_threshold,
                                      alpha=alpha, resamples=resamples, seed=i)
         measured.append((name, col.kind, d))
+        share = missing_share(col.sketch_ref, col.sketch_cur, threshold=spec.missing_threshold, alpha=alpha)
+        if share is not None:
+            measured.append((name, "missing share", share))
     flags = drifted([d for _, _, d in measured], alpha) if measured else []
     found = [FeatureDrift(n, k, d, bool(f)) for (n, k, d), f in zip(measured, flags)]
-    found.sort(key=lambda f: -(f.distance.distance / f.distance.threshold))
+    found.sort(key=lambda f: -(abs(f.distance.distance) / f.distance.threshold))
     return changed + found
 
 
@@ -274,6 +329,9 @@ def _why(f: FeatureDrift) -> str:
     if f.distance is None:
         return f"{f.kind} ({f.note})"
     d = f.distance
+    if d.kind == "missing":
+        return (f"the share of missing values moved by {d.distance:+.3g} (interval {d.interval[0]:+.3g} to "
+                f"{d.interval[1]:+.3g}), beyond ±{d.threshold:g}")
     what = "normalised Wasserstein" if d.kind == "numeric" else "Jensen–Shannon distance"
     return f"{what} {d.distance:.3g} (interval {d.interval[0]:.3g} to {d.interval[1]:.3g}) above {d.threshold:g}"
 

@@ -34,6 +34,7 @@ class Source:
     columns: list
     chunks: Iterator[pd.DataFrame]
     described: str = ""
+    skipped: int = 0  # rows whose time is not a time (counted, left out: one bad row must not stop the watch)
 
 
 def reference_table(policy: Policy, workspace: Path, env: Mapping[str, str] | None):
@@ -76,15 +77,16 @@ def current_source(spec: DriftSpec, workspace: Path, wanted: list[str], *, env: 
     if spec.time_column is not None and spec.time_column not in have:
         raise InputError(f"{source.where}: no time column {spec.time_column!r} (drift.current.time_column); "
                          f"its columns are {have[:30]}")
+    result = Source(source.where, have, chunks, described)
     if spec.window_s is not None:
-        chunks = _in_window(chunks, spec, now)
-    return Source(source.where, have, chunks, described)
+        result.chunks = _in_window(chunks, spec, now, result)
+    return result
 
 
 def _file_columns(path: Path, name: str, key: str) -> list:
     fmt = file_format(path, key)
-    if fmt == "jsonl":
-        first = next(pd.read_json(path, lines=True, chunksize=1), None)
+    if fmt == "jsonl":  # the keys of the first lines (one line may lack some)
+        first = next(pd.read_json(path, lines=True, chunksize=10_000), None)
         return [] if first is None else [str(c) for c in first.columns]
     return [str(c) for c in read_columns(path, f"{key}: {name}")]
 
@@ -93,32 +95,37 @@ def _file_chunks(path: Path, name: str, key: str, need: list[str], chunk_rows: i
     fmt = file_format(path, key)
     if fmt == "jsonl":
         for chunk in pd.read_json(path, lines=True, chunksize=chunk_rows):
-            yield chunk[[c for c in need if c in chunk.columns]]
+            yield chunk.reindex(columns=need)  # a key absent from a line is a missing value
         return
     have = [str(c) for c in read_columns(path, f"{key}: {name}")]
     yield from iter_chunks(path, f"{key}: {name}", chunk_rows=chunk_rows, columns=[c for c in need if c in have])
 
 
-def _in_window(chunks: Iterator[pd.DataFrame], spec: DriftSpec, now: datetime) -> Iterator[pd.DataFrame]:
+def _in_window(chunks: Iterator[pd.DataFrame], spec: DriftSpec, now: datetime, source: Source) -> Iterator[pd.DataFrame]:
     start = pd.Timestamp(now).tz_convert("UTC") - pd.Timedelta(seconds=spec.window_s)
     end = pd.Timestamp(now).tz_convert("UTC")
     for chunk in chunks:
-        times = parse_times(chunk[spec.time_column], spec.current.where, spec.time_column)
+        times = parse_times(chunk[spec.time_column], strict=False)
+        source.skipped += int((times.isna() & chunk[spec.time_column].notna()).sum())
         keep = ((times >= start) & (times <= end)).to_numpy()
         if keep.any():
             yield chunk.loc[keep]
 
 
-def parse_times(values: pd.Series, key: str, column: str) -> pd.Series:
-    """ISO 8601 text (naive = UTC) or Unix seconds; a value that is neither is named."""
+def parse_times(values: pd.Series, key: str = "", column: str = "", *, strict: bool = True) -> pd.Series:
+    """ISO 8601 text (naive = UTC) or Unix time — seconds, or milliseconds when the numbers are
+    too large for seconds (after the year 5000). ``strict``: a value that is neither is named;
+    else it becomes NaT for the caller to count."""
     if pd.api.types.is_datetime64_any_dtype(values):
         times = pd.to_datetime(values, utc=True)
     elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        times = pd.to_datetime(values.astype(float), unit="s", utc=True, errors="coerce")
+        seconds = values.astype(float)
+        seconds = seconds.where(seconds.abs() < 1e11, seconds / 1000.0)
+        times = pd.to_datetime(seconds, unit="s", utc=True, errors="coerce")
     else:
         times = pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
     bad = times.isna() & values.notna()
-    if bad.any():
+    if strict and bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError(f"{key}: column {column}: {values.iloc[i]!r} is not a time (ISO 8601 or Unix seconds)")
     return times
