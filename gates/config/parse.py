@@ -15,14 +15,11 @@ from typing import Any
 import yaml
 
 from ..errors import ConfigError
-from ..metrics import AVERAGED, AVERAGES, COST, METRICS
 from .spec import (
     MAX_CONFIG_BYTES,
-    RULES,
     VARIABLE,
     VARIABLE_PREFIX,
     DataSpec,
-    GateSpec,
     ModelSpec,
     Policy,
     RegistrySpec,
@@ -30,22 +27,8 @@ from .spec import (
 )
 from .canary import parse_canary
 from .drift import parse_drift
-from .strict_yaml import DuplicateKey, StrictLoader, closest, join_key
-
-# What each rule requires, and what it additionally accepts.
-_RULE_KEYS: dict[str, tuple[set[str], set[str]]] = {
-    "min": ({"threshold"}, set()),
-    "max": ({"threshold"}, set()),
-    "non_inferior": ({"margin"}, set()),
-    "superior": (set(), set()),
-    "max_drop": ({"max_drop"}, set()),
-    "max_ratio": ({"threshold"}, set()),
-    "slice_max_drop": ({"max_drop"}, {"min_support"}),
-}
-
-
-_COST_RULES = {"min", "max", "max_ratio", "max_drop"}
-
+from .gate_list import parse_gates
+from .strict_yaml import DuplicateKey, StrictLoader, closest, join_key, tab_indented_line
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
@@ -145,7 +128,15 @@ def parse_policy(text: str, source: str) -> Policy:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        tab = tab_indented_line(text, mark.line + 1 if mark else None)
+        if tab is not None:
+            raise ConfigError(f"{source}: invalid YAML at line {tab}: YAML does not allow tabs for indentation; "
+                              "use spaces") from None
         raise ConfigError(f"{source}: invalid YAML{where}: {problem}") from None
+    if raw is None:
+        raise ConfigError(f"{source}: expected a mapping, got None (the file is empty): a policy needs at least "
+                          "version: 1, data: {holdout: FILE, target: COLUMN} and gates: [...]; see the README's "
+                          "Configuration section")
     r = Reader(source)
     top = r.mapping(
         raw,
@@ -163,7 +154,7 @@ def parse_policy(text: str, source: str) -> Policy:
     data = _data(r, top["data"])
     candidate = _model(r, top.get("candidate", {"path": "build/model.skops"}), "candidate", allow_registry=False)
     production = _model(r, top.get("production", {"registry": "models/registry"}), "production", allow_registry=True)
-    gates = _gates(r, top["gates"], task)
+    gates = parse_gates(r, top["gates"], task, candidate=candidate, production=production)
 
     stats = r.mapping(top.get("stats") or {}, "stats", {"alpha", "power", "bootstrap", "attempts"})
     alpha = r.number(stats.get("alpha", 0.05), "stats.alpha", low=0, high=0.5, low_open=True, high_open=True)
@@ -379,57 +370,3 @@ def _registry(r: Reader, value: Any, where: str) -> RegistrySpec:
         tracking_uri=m.get("tracking_uri"),
         artifact_location=m.get("artifact_location"),
     )
-
-
-def _gates(r: Reader, value: Any, task: str | None) -> tuple[GateSpec, ...]:
-    if not isinstance(value, list) or not value:
-        raise r.fail("gates", "a non-empty list of gates", value)
-    gates = []
-    names = set()
-    for i, g in enumerate(value):
-        where = f"gates[{i}]"
-        allowed = {"metric", "rule", "name", "threshold", "margin", "max_drop", "min_support", "average"}
-        g = r.mapping(g, where, allowed, {"metric", "rule"})
-        metric = r.choice(g["metric"], f"{where}.metric", tuple(METRICS))
-        rule = r.choice(g["rule"], f"{where}.rule", RULES)
-        info = METRICS[metric]
-        if task is not None and info.task not in ("any", task):
-            raise r.fail(f"{where}.metric", f"a {task} metric", metric)
-        if info.family == COST and rule not in _COST_RULES:
-            raise r.fail(f"{where}.rule", f"one of {', '.join(sorted(_COST_RULES))} for {metric}", rule)
-        if rule == "max_ratio" and info.family != COST:
-            raise r.fail(f"{where}.rule", "max_ratio only for latency_ms_per_1k or model_size_mb", rule)
-        required, optional = _RULE_KEYS[rule]
-        for key in required:
-            if g.get(key) is None:
-                raise r.fail(f"{where}.{key}", f"a value (rule {rule} needs it)")
-        present = {k for k in ("threshold", "margin", "max_drop", "min_support") if k in g}
-        for key in sorted(present - required - optional):
-            raise r.fail(f"{where}.{key}", f"no {key} for rule {rule} (it takes {', '.join(sorted(required | optional)) or 'no parameters'})")
-        threshold = margin = max_drop = None
-        if "threshold" in g:
-            threshold = r.number(g["threshold"], f"{where}.threshold", low=0 if rule == "max_ratio" else None, low_open=rule == "max_ratio")
-        if "margin" in g:
-            margin = r.number(g["margin"], f"{where}.margin", low=0)
-        if "max_drop" in g:
-            max_drop = r.number(g["max_drop"], f"{where}.max_drop", low=0)
-        min_support = r.integer(g.get("min_support", 30), f"{where}.min_support", low=2)
-        average = g.get("average")
-        if average is not None:
-            if metric not in AVERAGED:
-                raise r.fail(f"{where}.average", f"no average for {metric} (only {', '.join(sorted(AVERAGED))})", average)
-            r.choice(average, f"{where}.average", AVERAGES)
-        name = g.get("name")
-        name = r.string(name, f"{where}.name") if name is not None else _default_name(metric, rule, g)
-        if name in names:
-            raise r.fail(f"{where}.name", "a name unique among the gates (add name: to one of them)", name)
-        names.add(name)
-        gates.append(
-            GateSpec(metric, rule, name, threshold, margin, max_drop, min_support, average)
-        )
-    return tuple(gates)
-
-
-def _default_name(metric: str, rule: str, g: dict) -> str:
-    avg = f"[{g['average']}]" if g.get("average") else ""
-    return f"{metric}{avg} {rule}"

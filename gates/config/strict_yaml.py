@@ -23,6 +23,16 @@ def closest(word: str, options: set[str]) -> str | None:
     return match[0] if match else None
 
 
+def tab_indented_line(text: str, last: int | None = None) -> int | None:
+    """The first line (1-based, up to ``last``) whose indentation holds a tab, or None: YAML
+    forbids tabs there, and its own message ("cannot start any token") does not say so."""
+    for number, line in enumerate(text.splitlines()[:last], start=1):
+        indent = line[:len(line) - len(line.lstrip(" \t"))]
+        if "\t" in indent and line.strip():
+            return number
+    return None
+
+
 class DuplicateKey(yaml.YAMLError):
     """A key written twice in one mapping (YAML would keep the last one silently)."""
 
