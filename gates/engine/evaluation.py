@@ -163,7 +163,7 @@ def _judge(policy: Policy, workspace: Path, overrides: Overrides, where, *, engi
     groups = _groups(policy.data.group_column, overall, results)
     # The reuse bound counts independent units: groups when rows are grouped.
     reuse = None if decided is None else reuse_record(decided, groups["count"] if groups else holdout.rows)
-    notes = (*notes, *([registry_note] if registry_note else []), *([note] if note else []),
+    notes = (*notes, *holdout.notes, *([registry_note] if registry_note else []), *([note] if note else []),
              *([_groups_note(groups)] if groups else []),
              *([text] if attempt and (text := attempt_note(attempt, policy.alpha)) else []),
              *([text] if reuse and (text := reuse_note(reuse)) else []))

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..config.strict_yaml import closest
 from ..errors import ConfigError, DataError
 
 TABULAR_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -109,6 +110,19 @@ def infer_task(target: pd.Series) -> str:
     return "classification"
 
 
+# An integer target with more distinct values than this may be a count or a score read as
+# classes; the task is still inferred as classification, and the report says so and why.
+MANY_CLASSES = 20
+
+
+def inference_note(target: pd.Series, distinct: int) -> str | None:
+    """What a surprising inference says: an integer target with more than MANY_CLASSES values."""
+    if pd.api.types.is_bool_dtype(target) or not pd.api.types.is_integer_dtype(target) or distinct <= MANY_CLASSES:
+        return None
+    return (f"task inferred as classification from an integer target with {distinct} distinct values; "
+            "set task: regression if that is wrong")
+
+
 def resolve_positive_label(labels: tuple, configured: Any) -> Any:
     """The positive class for binary metrics, or None when it cannot be inferred.
 
@@ -133,6 +147,20 @@ def resolve_positive_label(labels: tuple, configured: Any) -> Any:
 def plain(value):
     """A numpy scalar as the Python value it holds, so messages read 1, not np.int64(1)."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+def missing_column(label: str, what: str, name: str, columns: list) -> DataError:
+    """A column the policy or the format names is absent: say why when the header reads as one
+    ``;``-separated column (a European spreadsheet's CSV), else offer the closest name.
+
+    ``what`` names the column's role, e.g. ``"target column 'y' (data.target)"``."""
+    if len(columns) == 1 and ";" in str(columns[0]):
+        return DataError(f"{label}: looks ';'-separated (the header reads as one column); mlgate reads comma-separated "
+                         "CSV: convert it (e.g. pandas.read_csv(path, sep=';').to_csv(path, index=False))")
+    names = {str(c) for c in columns}
+    hint = next((c for c in sorted(names) if c.casefold() == name.casefold()), None) or closest(name, names)
+    extra = f" (did you mean {hint!r}?)" if hint else ""
+    return DataError(f"{label}: {what} not found{extra}; columns are {preview(columns)}")
 
 
 def preview(columns: list, limit: int = 20) -> str:

@@ -22,7 +22,7 @@ import pandas as pd
 from ..config.spec import DataSpec
 from ..errors import DataError
 from ..paths import sha256_file
-from .read import check_width, header_width, infer_task, plain, preview, table_format
+from .read import check_width, header_width, infer_task, inference_note, missing_column, plain, table_format
 from .read_chunks import iter_chunks, read_columns
 
 MAX_DISTINCT_LABELS = 10_000  # a classification target with more distinct values is refused
@@ -69,6 +69,7 @@ class Survey:
     # The whole holdout's chunks, held in memory when the file may not outlive the survey (a
     # sealed holdout's decrypted copy is removed before any train command runs).
     held: list | None = field(default=None, repr=False)
+    notes: tuple[str, ...] = ()  # for the report: how the task was inferred, when that may surprise
 
     @property
     def sha256(self) -> str:
@@ -91,13 +92,11 @@ def survey(path: Path, spec: DataSpec, *, task: str | None, label: str, chunk_ro
     if dupes:
         raise DataError(f"{label}: duplicated column names {dupes}")
     if spec.target not in columns:
-        raise DataError(
-            f"{label}: target column {spec.target!r} (data.target) not found; columns are {preview(columns)}"
-        )
+        raise missing_column(label, f"target column {spec.target!r} (data.target)", spec.target, columns)
     named = [("data.id_column", spec.id_column), ("data.group_column", spec.group_column)]
     for key, name in named + [(f"data.slices[{i}]", s) for i, s in enumerate(spec.slices)]:
         if name is not None and name not in columns:
-            raise DataError(f"{label}: column {name!r} ({key}) not found; columns are {preview(columns)}")
+            raise missing_column(label, f"column {name!r} ({key})", name, columns)
     wanted = list(dict.fromkeys([spec.target, *spec.slices] + [name for _, name in named if name]))
     hasher = hashlib.sha256() if fmt == "csv" else None
     dtypes = None
@@ -122,6 +121,7 @@ def survey(path: Path, spec: DataSpec, *, task: str | None, label: str, chunk_ro
             f"{label}: target column {spec.target!r} has {seen['missing']} missing value(s) "
             f"(first at data row {seen['first_missing'] + 1})"
         )
+    inferred = task is None
     task = task or infer_task(seen["target_sample"])
     if task == "regression" and seen["first_bad"] is not None:
         row, value = seen["first_bad"]
@@ -148,9 +148,11 @@ def survey(path: Path, spec: DataSpec, *, task: str | None, label: str, chunk_ro
                 "that is not a classification target (set task: regression?)"
             )
         observed = list(seen["uniques"])
+    note = inference_note(seen["target_sample"], len(observed)) if inferred and task == "classification" else None
     return Survey(path=path, source=label, fmt=fmt, digest=digest, target=spec.target, task=task, rows=rows,
                   observed=observed, dtypes=dtypes, columns=columns, ids=ids,
-                  first_target=first, held=seen["frames"] if hold else None)
+                  first_target=first, held=seen["frames"] if hold else None,
+                  notes=(note,) if note else ())
 
 
 def _hash_in_background(path: Path) -> Future:

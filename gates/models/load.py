@@ -15,7 +15,7 @@ import zipfile
 import pandas as pd
 
 from ..errors import DataError, ModelError
-from ..holdout.read import read_table
+from ..holdout.read import missing_column, read_table
 from ..paths import sha256_file
 
 SKOPS_SUFFIXES = {".skops"}
@@ -169,7 +169,7 @@ def load_predictions_file(path: Path, *, role: str, label: str) -> Model:
         raise DataError(f"{label}: {role} predictions file not found")
     frame = read_table(path, label, f"{role}.predictions")
     if PREDICTION_COLUMN not in frame.columns:
-        raise DataError(f"{label}: column {PREDICTION_COLUMN!r} not found; columns are {list(frame.columns)[:20]}")
+        raise missing_column(label, f"column {PREDICTION_COLUMN!r}", PREDICTION_COLUMN, list(frame.columns))
     return Model(role=role, source=label, sha256=sha256_file(path), path=path, predictions=frame)
 
 
