@@ -5,6 +5,7 @@ errors, and every error names the file, the key path and what was expected.
 
 - ``spec``: the typed policy (``Policy``, ``GateSpec``, ``DataSpec`` …) and its constants.
 - ``parse``: ``load_policy`` and ``parse_policy``, one reader per section.
+- ``gate_list``: the ``gates:`` list; refuses rules that read backwards and cost gates without a model.
 - ``canary``: the ``canary:`` section (log sources, canary gates, guardrails, expiry).
 - ``strict_yaml``: the YAML loader that refuses aliases, merge keys and duplicate keys.
 
