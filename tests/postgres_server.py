@@ -3,7 +3,7 @@
 The binaries come from PATH or Debian's ``/usr/lib/postgresql/*/bin``. PostgreSQL refuses to
 run as root, so as root the server runs as the ``postgres`` user (else ``nobody``), with its
 data and socket directories in a temporary directory that user owns. Without the binaries the
-tests that need the server are skipped, unless ``MLGATE_REQUIRE_POSTGRES=1`` (CI sets it), when
+tests that need the server are skipped, unless ``REQUIRE_POSTGRES_FOR_TESTS=1`` (CI sets it), when
 they fail: CI must not pass by skipping them.
 """
 
@@ -74,8 +74,8 @@ def postgres_url():
     folder = binaries()
     if folder is None:
         message = "PostgreSQL's initdb/pg_ctl/postgres are not installed (Debian: apt-get install postgresql)"
-        if os.environ.get("MLGATE_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"{message}; MLGATE_REQUIRE_POSTGRES=1 requires them")
+        if os.environ.get("REQUIRE_POSTGRES_FOR_TESTS") == "1":
+            pytest.fail(f"{message}; REQUIRE_POSTGRES_FOR_TESTS=1 requires them")
         pytest.skip(message)
     pytest.importorskip("psycopg", reason="psycopg is not installed: pip install '.[test]'")
     account = _account()
