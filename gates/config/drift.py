@@ -46,8 +46,8 @@ def parse_drift(r, value: Any, *, prefixed) -> DriftSpec | None:
             raise r.fail("drift.features", "each column once", list(features))
     t = r.mapping(d.get("threshold") or {}, "drift.threshold", {"numeric", "categorical", "missing"})
     numeric = r.number(t.get("numeric", 0.1), "drift.threshold.numeric", low=0, low_open=True)
-    categorical = r.number(t.get("categorical", 0.1), "drift.threshold.categorical", low=0, high=1, low_open=True,
-                           high_open=True)
+    # The Jensen–Shannon distance (natural log) never exceeds sqrt(ln 2) ≈ 0.833.
+    categorical = r.number(t.get("categorical", 0.1), "drift.threshold.categorical", low=0, high=0.83, low_open=True)
     missing = r.number(t.get("missing", 0.1), "drift.threshold.missing", low=0, high=1, low_open=True, high_open=True)
     max_drop = d.get("max_drop")
     if max_drop is not None:
