@@ -90,8 +90,9 @@ def judge_canary(policy: Policy, workspace: Path, registry, *, env: Mapping[str,
     gates, guards = _judge(policy, units)
     n = int(units.labelled.sum())
     said, reasons = verdict(spec, gates, guards, units=n, started=started, now=now)
+    alias = spec.candidate if isinstance(spec.candidate, str) else None  # re-checked before applying
     return CanaryResult(
-        said, tuple(reasons), candidate={**_identity(candidate), "alias": spec.candidate if isinstance(spec.candidate, str) else None}, production=_identity(production),
+        said, tuple(reasons), candidate={**_identity(candidate), "alias": alias}, production=_identity(production),
         rows=len(frame), pairs=len(units), labelled=n, gates=tuple(gates), guardrails=tuple(guards),
         started_at=_iso(started) if started is not None else None,
         elapsed_days=(now - started).total_seconds() / 86400 if started is not None else None,
