@@ -85,6 +85,23 @@ def row_losses(metric: str, y_index: np.ndarray, output: np.ndarray, y_value=Non
     raise ValueError(f"no per-row loss for metric {metric!r}")
 
 
+# Metrics with a value per row whatever the model gives (labels, and P(positive) where needed):
+# what the canary judge and the drift watch compare request by request.
+ROW_METRICS = ("accuracy", "log_loss", "brier", "mae", "mse")
+
+
+def row_values(metric: str, y, predicted, p_positive=None, positive=None) -> np.ndarray:
+    """Per-row value of a metric in ``ROW_METRICS`` for one model — its mean is the metric — from
+    labels (or values) and, for log_loss and brier, the probability of ``positive``: the gate's
+    own :func:`row_losses` for the losses, so live traffic is scored as the holdout is."""
+    if metric == "accuracy":
+        return (np.asarray(predicted) == np.asarray(y)).astype(float)
+    if metric in ("mae", "mse"):
+        return row_losses(metric, None, np.asarray(predicted, dtype=float), y_value=y)
+    p = np.asarray(p_positive, dtype=float)
+    return row_losses(metric, (np.asarray(y) == positive).astype(np.int64), np.column_stack([1.0 - p, p]))
+
+
 def oriented_difference(metric: Metric, candidate: float, production: float) -> float:
     """Δ with positive meaning the candidate is better, whatever the metric's direction."""
     d = candidate - production

@@ -15,8 +15,9 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from ..config.spec import CANARY_METRICS, Policy
+from ..config.spec import Policy
 from ..errors import ConfigError, InputError
+from ..metrics import METRICS
 from ..registry.base import Version
 from .log import read_log
 from .units import Units, check_labels, classes_of, disagreement, metric_values, positive_label, shadow_pairs, split_arms
@@ -123,7 +124,7 @@ def apply_verdict(result: CanaryResult, registry, *, by: str, alias: str = "prod
 
 def _judge(policy: Policy, units: Units) -> tuple[list[CanaryGateResult], list[GuardrailResult]]:
     spec = policy.canary
-    classification = any(g.metric in ("accuracy", "log_loss", "brier") for g in spec.gates)
+    classification = any(METRICS[g.metric].task == "classification" for g in spec.gates)
     positive = None
     if classification and units.labelled.any():
         classes = classes_of(units, policy)
@@ -148,7 +149,7 @@ def _judge(policy: Policy, units: Units) -> tuple[list[CanaryGateResult], list[G
 def _oriented(units: Units, metric: str, positive):
     """Δ's ingredients with + meaning the candidate is better (a loss is negated), and each
     model's mean metric over the judged units (split: over its own arm)."""
-    sign = 1.0 if CANARY_METRICS[metric] else -1.0
+    sign = 1.0 if METRICS[metric].greater_is_better else -1.0
     first, second = metric_values(units, metric, positive=positive)
     if units.mode == "shadow":
         means = (float(first.mean()), float(second.mean())) if len(first) else (None, None)

@@ -14,11 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..config.spec import CANARY_METRICS, Policy
+from ..config.spec import Policy
 from ..errors import InputError
-
-EPS = 1e-15  # scikit-learn's clip for log_loss
-
+from ..metrics import row_values
 
 @dataclass(frozen=True)
 class Units:
@@ -139,24 +137,20 @@ def metric_values(units: Units, metric: str, *, positive=None) -> tuple[np.ndarr
 
 
 def _metric(f: pd.DataFrame, metric: str, pred: str, score: str, positive) -> np.ndarray:
+    """The log's values checked (numbers for mae and mse, a score on every labelled row for
+    log_loss and brier), then the metric's own per-row values."""
     y = f["label"]
     if metric == "accuracy":
-        return (f[pred].to_numpy() == y.to_numpy()).astype(float)
+        return row_values(metric, y.to_numpy(), f[pred].to_numpy())
     if metric in ("mae", "mse"):
-        yv, pv = _numbers(f, "label", y), _numbers(f, pred, f[pred])
-        err = pv - yv
-        return np.abs(err) if metric == "mae" else err * err
+        return row_values(metric, _numbers(f, "label", y), _numbers(f, pred, f[pred]))
     s = f[score].to_numpy(dtype=float)
     missing = np.isnan(s)
     if missing.any():
         i = int(np.flatnonzero(missing)[0])
         raise InputError(f"{f['where'].iloc[i]}: column score: no score on a labelled row; {metric} needs the "
                          "probability of the positive label for every labelled row")
-    t = (y.to_numpy() == positive).astype(float)
-    if metric == "brier":
-        return (s - t) ** 2
-    s = np.clip(s, EPS, 1 - EPS)
-    return -(t * np.log(s) + (1 - t) * np.log1p(-s))
+    return row_values(metric, y.to_numpy(), None, s, positive)
 
 
 def _numbers(f: pd.DataFrame, column: str, values: pd.Series) -> np.ndarray:

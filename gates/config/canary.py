@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..metrics import METRICS, ROW_METRICS
 from .spec import (
-    CANARY_METRICS,
     CANARY_RULES,
     VARIABLE,
     CanaryColumns,
@@ -58,7 +58,7 @@ def parse_canary(r, value: Any, *, task: str | None, prefixed) -> CanarySpec | N
         if mode != "shadow":
             raise r.fail("canary.guardrails.disagreement", "no disagreement guardrail in split mode (each request "
                                                           "is scored by one model, so nothing can disagree)")
-    if disagreement is not None and gates[0].metric in ("mae", "mse"):
+    if disagreement is not None and METRICS[gates[0].metric].task == "regression":
         raise r.fail("canary.guardrails.disagreement", "no disagreement guardrail for regression (two regressors "
                                                       "almost never predict exactly the same value)")
     min_rows = r.integer(c.get("min_rows", 1000), "canary.min_rows", low=2)
@@ -130,8 +130,8 @@ def _gates(r, value: Any, task: str | None) -> tuple[CanaryGate, ...]:
     for i, g in enumerate(value):
         where = f"canary.gates[{i}]"
         g = r.mapping(g, where, {"metric", "rule", "margin", "name"}, {"metric", "rule"})
-        metric = r.choice(g["metric"], f"{where}.metric", tuple(CANARY_METRICS))
-        kind = "classification" if metric in ("accuracy", "log_loss", "brier") else "regression"
+        metric = r.choice(g["metric"], f"{where}.metric", ROW_METRICS)
+        kind = METRICS[metric].task
         if task is not None and task != kind:
             raise r.fail(f"{where}.metric", f"a {task} metric", metric)
         rule = r.choice(g["rule"], f"{where}.rule", CANARY_RULES)
@@ -145,7 +145,7 @@ def _gates(r, value: Any, task: str | None) -> tuple[CanaryGate, ...]:
             raise r.fail(f"{where}.name", "a name unique among the canary gates (add name: to one of them)", name)
         names.add(name)
         out.append(CanaryGate(metric=metric, rule=rule, name=name, margin=margin))
-    kinds = {"classification" if g.metric in ("accuracy", "log_loss", "brier") else "regression" for g in out}
+    kinds = {METRICS[g.metric].task for g in out}
     if len(kinds) > 1:
         raise r.fail("canary.gates", "metrics of one task (classification or regression)")
     return tuple(out)

@@ -115,10 +115,6 @@ class Policy:
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
 
-# The canary judge's per-row metrics, and whether a larger value is better (losses: smaller).
-CANARY_METRICS = {"accuracy": True, "log_loss": False, "brier": False, "mae": False, "mse": False}
-
-
 CANARY_RULES = ("non_inferior", "superior")
 
 

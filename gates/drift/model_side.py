@@ -17,10 +17,8 @@ from scipy import stats as sps
 
 from ..config.spec import Policy
 from ..errors import MlgateError
+from ..metrics import METRICS, ROW_METRICS, row_values
 
-PER_ROW = ("accuracy", "log_loss", "brier", "mae", "mse")  # metrics with a per-row value
-LOSSES = ("log_loss", "brier", "mae", "mse")
-EPS = 1e-15
 
 
 @dataclass
@@ -71,16 +69,7 @@ class ModelSide:
         return watched, predicted, proba
 
     def metric_rows(self, metric: str, y: np.ndarray, predicted: np.ndarray, proba: np.ndarray | None) -> np.ndarray:
-        if metric == "accuracy":
-            return (predicted == y).astype(float)
-        if metric in ("mae", "mse"):
-            err = predicted.astype(float) - y.astype(float)
-            return np.abs(err) if metric == "mae" else err * err
-        t = (y == self.positive).astype(float)
-        if metric == "brier":
-            return (proba - t) ** 2
-        p = np.clip(proba, EPS, 1 - EPS)
-        return -(t * np.log(p) + (1 - t) * np.log1p(-p))
+        return row_values(metric, y, predicted, proba, self.positive)
 
 
 def model_side(policy: Policy, workspace, registry, features: list[str]) -> tuple[ModelSide | None, str | None]:
@@ -99,7 +88,7 @@ def model_side(policy: Policy, workspace, registry, features: list[str]) -> tupl
     est = model.estimator
     names = getattr(est, "feature_names_in_", None)
     columns = [str(n) for n in names] if names is not None else list(features)
-    metrics = [g.metric for g in policy.gates if g.metric in PER_ROW]
+    metrics = [g.metric for g in policy.gates if g.metric in ROW_METRICS]
     side = ModelSide(est, columns, "numeric", model.source, metrics=list(dict.fromkeys(metrics)))
     classes = list(getattr(est, "classes_", []))
     if classes:
@@ -109,7 +98,7 @@ def model_side(policy: Policy, workspace, registry, features: list[str]) -> tupl
             side.kind = "categorical"
             side.metrics = [m for m in side.metrics if m == "accuracy"]
     else:
-        side.metrics = [m for m in side.metrics if m in ("mae", "mse")]
+        side.metrics = [m for m in side.metrics if METRICS[m].task == "regression"]
     return side, None
 
 
@@ -139,7 +128,7 @@ class PerformanceDrift:
 def performance_drift(metric: str, ref: Moments, cur: Moments, *, alpha: float, max_drop: float | None) -> PerformanceDrift:
     """Two independent samples (the holdout, the window): Welch's interval on the drop; it
     drifts when the whole interval lies beyond ``max_drop`` (a drop shown, not just seen)."""
-    sign = 1.0 if metric in LOSSES else -1.0
+    sign = -1.0 if METRICS[metric].greater_is_better else 1.0
     drop = sign * (cur.mean - ref.mean)
     se2 = ref.var / ref.n + cur.var / cur.n
     if not math.isfinite(se2) or se2 == 0:
