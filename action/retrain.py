@@ -37,7 +37,7 @@ from ..gates.engine import evaluate
 from ..gates.errors import ConfigError
 from ..gates.escape import md_code, md_text
 from ..gates.models.train import run_train
-from ..gates.paths import atomic_write, inside, sha256_file
+from ..gates.paths import inside, sha256_file, write_texts
 from ..gates.report import render_summary, trim_markdown
 from ..gates.result import Result
 
@@ -259,7 +259,5 @@ def keep_body(settings: Settings, body: str, why: Why) -> None:
     out = settings.workspace / REPORT_DIR
     if not out.is_dir() or out.is_symlink():
         return
-    for name, text in (("pull-request.md", body), ("drift.md", why.drift_report)):
-        if text:
-            with atomic_write(out / name, "w", encoding="utf-8") as fh:
-                fh.write(text)
+    write_texts(out, {name: text for name, text in (("pull-request.md", body), ("drift.md", why.drift_report))
+                      if text})

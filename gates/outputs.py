@@ -13,34 +13,24 @@ from __future__ import annotations
 from pathlib import Path
 import shutil
 
-from .paths import atomic_write
+from .paths import atomic_write, write_texts
 from .report import COMMENT_LIMIT, FULL_LIMIT, SUMMARY_LIMIT, render_html, render_junit, render_markdown, render_summary
 from .result import Result, dumps, to_dict
 
 
 def write_outputs(result: Result, out: Path, *, candidate_path: Path | None = None, run_url: str | None = None) -> dict[str, Path]:
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    files = {
+    written = write_texts(out, {
         "result.json": dumps(to_dict(result)),
         "report.md": render_markdown(result, run_url=run_url, limit=COMMENT_LIMIT),
         "report-full.md": render_markdown(result, run_url=run_url, limit=FULL_LIMIT),
         "summary.md": render_summary(result, run_url=run_url, limit=SUMMARY_LIMIT),
         "report.html": render_html(result, run_url=run_url),
         "junit.xml": render_junit(result),
-    }
-    written = {}
-    for name, text in files.items():
-        written[name] = _atomic_text(out / name, text)
+    })
     if candidate_path is not None and candidate_path.is_file():
         target = out / f"candidate{candidate_path.suffix}"
         with open(candidate_path, "rb") as source, atomic_write(target) as copy:
             shutil.copyfileobj(source, copy, 1 << 20)
         written["candidate"] = target
     return written
-
-
-def _atomic_text(path: Path, text: str) -> Path:
-    with atomic_write(path, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    return path

@@ -57,6 +57,19 @@ def atomic_write(target: Path, mode: str = "wb", *, encoding: str | None = None,
         raise
 
 
+def write_texts(out: Path, files: dict[str, str]) -> dict[str, Path]:
+    """Each ``name: text`` as a UTF-8 file in ``out`` (made if missing), each written atomically:
+    a reader never sees half a report. Returns where each went."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name, text in files.items():
+        with atomic_write(out / name, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        written[name] = out / name
+    return written
+
+
 def current_umask() -> int:
     """The process's umask (reading it means setting it; it is set straight back)."""
     mask = os.umask(0o022)

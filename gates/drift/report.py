@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from ..escape import html_text, md_code, md_text
-from ..paths import atomic_write
+from ..paths import write_texts
 from ..report.numbers import fmt
 from .watch import DriftResult, FeatureDrift
 
@@ -122,13 +122,5 @@ def dumps(data: dict) -> str:
 
 
 def write_drift_outputs(result: DriftResult, out: Path, *, mlgate_version: str = "") -> dict[str, Path]:
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    files = {"drift.json": dumps(to_dict(result, mlgate_version=mlgate_version)), "drift.md": render_markdown(result),
-             "drift.html": render_html(result)}
-    written = {}
-    for name, text in files.items():
-        with atomic_write(out / name, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        written[name] = out / name
-    return written
+    return write_texts(out, {"drift.json": dumps(to_dict(result, mlgate_version=mlgate_version)),
+                             "drift.md": render_markdown(result), "drift.html": render_html(result)})
