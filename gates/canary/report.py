@@ -14,7 +14,8 @@ import math
 from pathlib import Path
 
 from ..escape import md_code, md_text, mermaid_text
-from ..paths import atomic_write
+from ..paths import write_texts
+from ..report.charts import mermaid_values, palette, plain_number
 from ..report.numbers import fmt, fmt_level, padded_range
 from .judge import CanaryResult
 
@@ -131,28 +132,16 @@ def _charts(result: CanaryResult) -> list[list[str]]:
         out.append([
             f"<details><summary>{md_text(g.name)}: the interval over time</summary>", "",
             "```mermaid", "---", "config:", "  themeVariables:", "    xyChart:",
-            '      plotColorPalette: "#cf222e, #1a7f37, #8c959f, #1f2328"', "---", "xychart-beta",
+            f'      plotColorPalette: "{palette("low", "high", "estimate", "bound")}"', "---", "xychart-beta",
             f'  title "{title}"', f"  x-axis \"judged rows\" [{x}]",
-            f'  y-axis "Δ (+ is better)" {_num(lo)} --> {_num(hi)}',
-            f"  line [{', '.join(_num(v) for v in t.lower)}]", f"  line [{', '.join(_num(v) for v in t.upper)}]",
-            f"  line [{', '.join(_num(v) for v in t.estimate)}]", f"  line [{', '.join(_num(g.bound) for _ in t.rows)}]",
+            f'  y-axis "Δ (+ is better)" {plain_number(lo)} --> {plain_number(hi)}',
+            f"  line {mermaid_values(t.lower)}", f"  line {mermaid_values(t.upper)}",
+            f"  line {mermaid_values(t.estimate)}", f"  line {mermaid_values(g.bound for _ in t.rows)}",
             "```", "", "Red: the lower end; green: the upper end; grey: Δ; black: the bound. Promote once red is above "
             "black; roll back once green is below it.", "", "</details>", ""])
     return out
 
 
-def _num(value: float) -> str:
-    text = f"{value:.6f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
-
-
 def write_canary_outputs(result: CanaryResult, out: Path, *, mlgate_version: str = "") -> dict[str, Path]:
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    files = {"canary.json": dumps(to_dict(result, mlgate_version=mlgate_version)), "canary.md": render_markdown(result)}
-    written = {}
-    for name, text in files.items():
-        with atomic_write(out / name, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        written[name] = out / name
-    return written
+    return write_texts(out, {"canary.json": dumps(to_dict(result, mlgate_version=mlgate_version)),
+                             "canary.md": render_markdown(result)})

@@ -38,18 +38,18 @@ class MermaidChart:
     series: list[Series]
 
 
-def _plain_number(value: float) -> str:
+def plain_number(value: float) -> str:
     """A number Mermaid parses: fixed point, no exponent, trailing zeros dropped."""
     text = f"{value:.6f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
 
-def _palette(*names: str) -> str:
+def palette(*names: str) -> str:
     return ", ".join(COLOURS[n] for n in names)
 
 
-def _values(values) -> str:
-    return "[" + ", ".join(_plain_number(v) for v in values) + "]"
+def mermaid_values(values) -> str:
+    return "[" + ", ".join(plain_number(v) for v in values) + "]"
 
 
 def _label(text: str, width: int = 28) -> str:
@@ -60,7 +60,7 @@ def _label(text: str, width: int = 28) -> str:
 
 def _y_axis(title: str, values, include=(0.0,)) -> str:
     lo, hi = padded_range(list(values) + list(include))
-    return f'"{title}" {_plain_number(lo)} --> {_plain_number(hi)}'
+    return f'"{title}" {plain_number(lo)} --> {plain_number(hi)}'
 
 
 def mermaid_charts(result: Result, medium: Medium = MARKDOWN) -> list[MermaidChart]:
@@ -79,15 +79,15 @@ def mermaid_charts(result: Result, medium: Medium = MARKDOWN) -> list[MermaidCha
             "Grey bars: Δ (the bar's top; + is better). Red line: the interval's lower end, green: its upper end, "
             "black: the gate's bound. A gate passes when the red line is above the black one.",
             "[" + ", ".join(_label(g.name) for g in gates) + "]", _y_axis("Δ", values + [null_bound(g) for g in gates]),
-            _palette("estimate", "low", "high", "bound"),
-            [Series("Δ", "bar", _values(g.estimate for g in gates)),
-             Series(f"{level} lower", "line", _values(g.confidence_interval[0] for g in gates)),
-             Series(f"{level} upper", "line", _values(g.confidence_interval[1] for g in gates)),
-             Series("bound", "line", _values(null_bound(g) for g in gates))]))
+            palette("estimate", "low", "high", "bound"),
+            [Series("Δ", "bar", mermaid_values(g.estimate for g in gates)),
+             Series(f"{level} lower", "line", mermaid_values(g.confidence_interval[0] for g in gates)),
+             Series(f"{level} upper", "line", mermaid_values(g.confidence_interval[1] for g in gates)),
+             Series("bound", "line", mermaid_values(null_bound(g) for g in gates))]))
     curves = result.curves
     if curves is not None:
         grid = [i / 20 for i in range(21)]
-        series = [Series(f"{k} (AUC {c.auc:.3f})", "line", _values(c.tpr_at(grid))) for k, c in curves.roc.items()]
+        series = [Series(f"{k} (AUC {c.auc:.3f})", "line", mermaid_values(c.tpr_at(grid))) for k, c in curves.roc.items()]
         names = list(curves.roc)
         caption = " · ".join(f"{'blue' if k == 'candidate' else 'orange'}: {k}, AUC {c.auc:.3f}"
                              for k, c in curves.roc.items())
@@ -95,7 +95,7 @@ def mermaid_charts(result: Result, medium: Medium = MARKDOWN) -> list[MermaidCha
         charts.append(MermaidChart(
             "roc", title, title, f"{caption} · grey: chance. {curves.n:,} rows, {curves.positives:,} positive.",
             '"false-positive rate" 0 --> 1', '"true-positive rate" 0 --> 1',
-            _palette(*names, "chance"), series + [Series("chance", "line", _values(grid))]))
+            palette(*names, "chance"), series + [Series("chance", "line", mermaid_values(grid))]))
     for g in result.gates:
         gated = [s for s in ordered_slices(g) if s.gated and s.confidence_interval is not None][:CHART_SLICES]
         if not gated:
@@ -109,8 +109,8 @@ def mermaid_charts(result: Result, medium: Medium = MARKDOWN) -> list[MermaidCha
             f"top); red and green lines: the interval's ends. A slice fails when its drop beyond "
             f"{fmt(g.max_drop)} is significant after Holm.",
             "[" + ", ".join(_label(s.slice) for s in gated) + "]", _y_axis("Δ", values),
-            _palette("estimate", "low", "high"),
-            [Series("Δ", "bar", _values(s.estimate for s in gated)),
-             Series("lower", "line", _values(s.confidence_interval[0] for s in gated)),
-             Series("upper", "line", _values(s.confidence_interval[1] for s in gated))]))
+            palette("estimate", "low", "high"),
+            [Series("Δ", "bar", mermaid_values(s.estimate for s in gated)),
+             Series("lower", "line", mermaid_values(s.confidence_interval[0] for s in gated)),
+             Series("upper", "line", mermaid_values(s.confidence_interval[1] for s in gated))]))
     return charts
