@@ -21,7 +21,7 @@ from ..metrics import METRICS
 from ..registry.base import Version
 from .log import read_log
 from .units import Units, check_labels, classes_of, disagreement, metric_values, positive_label, shadow_pairs, split_arms
-from .verdict import CanaryGateResult, GuardrailResult, decide_gate, guard_coverage, guard_disagreement, verdict
+from .verdict import CanaryGateResult, GuardrailResult, decide_gate, guard, verdict
 
 VERDICTS = ("promote", "rollback", "continue", "expired", "none")
 
@@ -138,11 +138,11 @@ def _judge(policy: Policy, units: Units) -> tuple[list[CanaryGateResult], list[G
                                  min_rows=spec.min_rows, means=means))
     guards = []
     if spec.disagreement is not None:
-        guards.append(guard_disagreement(disagreement(units), spec.disagreement, alpha=policy.alpha,
-                                         tuning_rows=spec.tuning_rows, min_rows=spec.min_rows))
+        guards.append(guard("disagreement", disagreement(units), spec.disagreement, above=True, alpha=policy.alpha,
+                            tuning_rows=spec.tuning_rows, min_rows=spec.min_rows))
     if spec.coverage is not None and units.covered is not None:
-        guards.append(guard_coverage(units.covered, spec.coverage, alpha=policy.alpha, tuning_rows=spec.tuning_rows,
-                                     min_rows=spec.min_rows))
+        guards.append(guard("coverage", units.covered, spec.coverage, above=False, alpha=policy.alpha,
+                            tuning_rows=spec.tuning_rows, min_rows=spec.min_rows))
     return gates, guards
 
 

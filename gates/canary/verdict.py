@@ -79,30 +79,19 @@ def decide_gate(gate, values: np.ndarray, treated: np.ndarray | None, *, alpha: 
                             method=cs.method, trace=_trace(cs, start=min_rows // 4))
 
 
-def guard_disagreement(flags: np.ndarray, threshold: float, *, alpha: float, tuning_rows: int,
-                       min_rows: int) -> GuardrailResult:
-    """Tripped when the rate is *shown* above the threshold (the sequence's lower end), so a few
-    early disagreements on a small sample do not roll back a good model by chance."""
+def guard(name: str, flags: np.ndarray, threshold: float, *, above: bool, alpha: float, tuning_rows: int,
+          min_rows: int) -> GuardrailResult:
+    """A label-free rate, tripped only when it is *shown* beyond its threshold by its own
+    confidence sequence — ``above``: the lower end over it (disagreement); else the upper end
+    under it (coverage: a canary that fails, no row, on hard requests is judged on easy ones) —
+    so a few early flags on a small sample do not roll back a good model by chance."""
     n = len(flags)
     if n < 2:
-        return GuardrailResult("disagreement", threshold, n, float(flags.mean()) if n else None, None, None, False)
+        return GuardrailResult(name, threshold, n, float(flags.mean()) if n else None, None, None, False)
     cs = confidence_sequence(flags, alpha=2 * alpha, tuning_rows=tuning_rows)
     lo, hi = _finite(float(cs.lower[-1])), _finite(float(cs.upper[-1]))
-    tripped = n >= min_rows and lo is not None and lo > threshold
-    return GuardrailResult("disagreement", threshold, n, float(cs.estimate[-1]), lo, hi, tripped)
-
-
-def guard_coverage(flags: np.ndarray, threshold: float, *, alpha: float, tuning_rows: int,
-                   min_rows: int) -> GuardrailResult:
-    """Tripped when the share of production's requests the candidate also scored is *shown*
-    below the threshold: a canary that fails (no row) on hard requests is judged on easy ones."""
-    n = len(flags)
-    if n < 2:
-        return GuardrailResult("coverage", threshold, n, float(flags.mean()) if n else None, None, None, False)
-    cs = confidence_sequence(flags, alpha=2 * alpha, tuning_rows=tuning_rows)
-    lo, hi = _finite(float(cs.lower[-1])), _finite(float(cs.upper[-1]))
-    tripped = n >= min_rows and hi is not None and hi < threshold
-    return GuardrailResult("coverage", threshold, n, float(cs.estimate[-1]), lo, hi, tripped)
+    shown = (lo is not None and lo > threshold) if above else (hi is not None and hi < threshold)
+    return GuardrailResult(name, threshold, n, float(cs.estimate[-1]), lo, hi, n >= min_rows and shown)
 
 
 def verdict(spec: CanarySpec, gates: list[CanaryGateResult], guardrails: list[GuardrailResult], *, units: int,
