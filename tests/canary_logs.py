@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 import skops.io as sio
@@ -20,6 +21,7 @@ import skops.io as sio
 from mlgate.gates.registry.file import FileRegistry
 
 T0 = pd.Timestamp("2026-11-20T00:00:00Z")
+RECENT = pd.Timestamp.now(tz="UTC").floor("h") - pd.Timedelta(days=1)  # for judges that read the wall clock
 
 POLICY = """\
 version: 1
@@ -136,3 +138,16 @@ def write_log(root: Path, frame: pd.DataFrame, name: str = "part-000.csv") -> Pa
     path = root / "logs" / name
     frame.to_csv(path, index=False)
     return path
+
+
+# Fixtures the canary tests share (imported by name into each test module).
+
+
+@pytest.fixture(scope="session")
+def fitted():
+    return models()
+
+
+@pytest.fixture(scope="module")
+def live(fitted):
+    return traffic(3000, fitted)

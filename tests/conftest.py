@@ -20,6 +20,8 @@ from mlgate.action.cli import main
 from postgres_server import postgres_url  # noqa: F401  (a real PostgreSQL server, session-scoped)
 from workspaces import CANCER_POLICY, Workspace, fit_logistic  # noqa: F401
 
+pytest_plugins = ["canary_logs"]  # fitted and live: the canary tests' real models and their traffic
+
 
 @dataclass
 class CliRun:

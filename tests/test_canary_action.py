@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from canary_logs import models, shadow_rows, traffic, workspace, write_log
+from canary_logs import RECENT, shadow_rows, workspace, write_log
 from memory_forge import BOT, MemoryForge
 from mlgate.action.runner import run
 from mlgate.action.settings import from_environment
@@ -18,18 +18,9 @@ from mlgate.gates.canary.report import MARKER
 from mlgate.gates.report import MARKER as REPORT_MARKER
 
 REPO = "octo/models"
-RECENT = pd.Timestamp.now(tz="UTC").floor("h") - pd.Timedelta(days=1)  # the action judges at the wall clock
 PR = 7  # the canary's registry version records it (canary_logs.workspace)
 
 
-@pytest.fixture(scope="module")
-def fitted():
-    return models()
-
-
-@pytest.fixture(scope="module")
-def live(fitted):
-    return traffic(3000, fitted)
 
 
 @pytest.fixture

@@ -15,10 +15,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from canary_logs import models, shadow_rows, traffic, workspace, write_log
+from canary_logs import RECENT, shadow_rows, workspace, write_log
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "examples" / "argo" / "analysis-template.yaml"
-RECENT = pd.Timestamp.now(tz="UTC").floor("h") - pd.Timedelta(days=1)
 
 
 def job_script(tmp: Path, ws: Path) -> tuple[str, dict]:
@@ -31,14 +30,6 @@ def job_script(tmp: Path, ws: Path) -> tuple[str, dict]:
     return script, env
 
 
-@pytest.fixture(scope="module")
-def fitted():
-    return models()
-
-
-@pytest.fixture(scope="module")
-def live(fitted):
-    return traffic(3000, fitted)
 
 
 @pytest.mark.parametrize("candidate, code", [("same", 0), ("worse", 1)])

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from canary_logs import models, shadow_rows, split_rows, traffic, workspace, write_log
+from canary_logs import shadow_rows, split_rows, traffic, workspace, write_log
 from mlgate.action.cli import main
 from mlgate.gates.canary.judge import apply_verdict, judge_canary
 from mlgate.gates.canary.report import render_markdown, to_dict
@@ -23,12 +23,7 @@ NOW = datetime(2026, 11, 21, tzinfo=timezone.utc)
 
 
 @pytest.fixture(scope="module")
-def fitted():
-    return models()
-
-
-@pytest.fixture(scope="module")
-def live(fitted):
+def live(fitted):  # more traffic than canary_logs' own: the judge decides on it
     return traffic(6000, fitted)
 
 
