@@ -11,12 +11,6 @@ import pytest
 from workspaces import CANCER_POLICY
 
 
-def _policy(ws, old: str, new: str):
-    text = CANCER_POLICY.replace(old, new)
-    assert text != CANCER_POLICY, f"test bug: {old!r} not in the policy"
-    ws.policy(text)
-
-
 def _holdout(ws, change):
     path = ws.root / "data" / "holdout.csv"
     frame = pd.read_csv(path)
@@ -35,27 +29,27 @@ def missing_config(ws, cancer, models):
 
 
 def unknown_key(ws, cancer, models):
-    _policy(ws, "  slices: [size]", "  slices: [size]\n  slcies: [size]")
+    ws.edit_policy("  slices: [size]", "  slices: [size]\n  slcies: [size]")
 
 
 def misspelled_rule(ws, cancer, models):
-    _policy(ws, "rule: non_inferior, margin: 0.01", "rule: non_inferiour, margin: 0.01")
+    ws.edit_policy("rule: non_inferior, margin: 0.01", "rule: non_inferiour, margin: 0.01")
 
 
 def misspelled_metric(ws, cancer, models):
-    _policy(ws, "metric: roc_auc", "metric: roc-auc")
+    ws.edit_policy("metric: roc_auc", "metric: roc-auc")
 
 
 def wrong_type(ws, cancer, models):
-    _policy(ws, "margin: 0.01", "margin: one percent")
+    ws.edit_policy("margin: 0.01", "margin: one percent")
 
 
 def negative_margin(ws, cancer, models):
-    _policy(ws, "margin: 0.01", "margin: -0.01")
+    ws.edit_policy("margin: 0.01", "margin: -0.01")
 
 
 def rule_parameter_missing(ws, cancer, models):
-    _policy(ws, "rule: min, threshold: 0.85", "rule: min")
+    ws.edit_policy("rule: min, threshold: 0.85", "rule: min")
 
 
 def bad_yaml(ws, cancer, models):
@@ -67,11 +61,11 @@ def yaml_alias(ws, cancer, models):
 
 
 def missing_target(ws, cancer, models):
-    _policy(ws, "target: label", "target: outcome")
+    ws.edit_policy("target: label", "target: outcome")
 
 
 def missing_slice_column(ws, cancer, models):
-    _policy(ws, "slices: [size]", "slices: [region]")
+    ws.edit_policy("slices: [size]", "slices: [region]")
 
 
 def empty_holdout(ws, cancer, models):
@@ -101,45 +95,45 @@ def truncated_skops(ws, cancer, models):
 
 def wrong_model_type(ws, cancer, models):
     ws.write("build/model.onnx", b"not a model")
-    _policy(ws, "path: build/model.skops", "path: build/model.onnx")
+    ws.edit_policy("path: build/model.skops", "path: build/model.onnx")
 
 
 def pickle_without_trust(ws, cancer, models):
     ws.write("build/model.pkl", pickle.dumps(_Evil()))
-    _policy(ws, "path: build/model.skops", "path: build/model.pkl")
+    ws.edit_policy("path: build/model.skops", "path: build/model.pkl")
 
 
 def path_escape(ws, cancer, models):
-    _policy(ws, "holdout: data/holdout.csv", "holdout: ../outside.csv")
+    ws.edit_policy("holdout: data/holdout.csv", "holdout: ../outside.csv")
 
 
 def absolute_path(ws, cancer, models):
-    _policy(ws, "holdout: data/holdout.csv", "holdout: /etc/passwd")
+    ws.edit_policy("holdout: data/holdout.csv", "holdout: /etc/passwd")
 
 
 def symlink_escape(ws, cancer, models):
     outside = ws.root.parent / "secret.csv"
     outside.write_text("label\n1\n")
     (ws.root / "data" / "link.csv").symlink_to(outside)
-    _policy(ws, "holdout: data/holdout.csv", "holdout: data/link.csv")
+    ws.edit_policy("holdout: data/holdout.csv", "holdout: data/link.csv")
 
 
 def predictions_fewer_rows(ws, cancer, models):
     _, test = cancer
     preds = pd.DataFrame({"prediction": models["good"].predict(test.drop(columns=["label", "size"]))[:-5]})
     ws.table("build/candidate.csv", preds)
-    _policy(ws, "path: build/model.skops", "predictions: build/candidate.csv")
+    ws.edit_policy("path: build/model.skops", "predictions: build/candidate.csv")
 
 
 def predictions_no_scores(ws, cancer, models):
     _, test = cancer
     preds = pd.DataFrame({"prediction": models["good"].predict(test.drop(columns=["label", "size"]))})
     ws.table("build/candidate.csv", preds)
-    _policy(ws, "path: build/model.skops", "predictions: build/candidate.csv")
+    ws.edit_policy("path: build/model.skops", "predictions: build/candidate.csv")
 
 
 def registry_missing(ws, cancer, models):
-    _policy(ws, "registry: models/registry", "registry: models/regsitry")
+    ws.edit_policy("registry: models/registry", "registry: models/regsitry")
 
 
 def registry_corrupt(ws, cancer, models):
@@ -155,7 +149,7 @@ def string_labels_without_positive(ws, cancer, models):
     ws.model("build/model.skops", fit_logistic(train, ["mean radius", "mean texture"]))
     ws.registry("models/registry").promote(ws.model("p.skops", fit_logistic(train, ["mean radius"])), source="t", by="t",
                                         alias="production")
-    _policy(ws, "  - {metric: roc_auc, rule: non_inferior, margin: 0.01}\n", "")
+    ws.edit_policy("  - {metric: roc_auc, rule: non_inferior, margin: 0.01}\n", "")
 
 
 def model_trained_on_other_labels(ws, cancer, models):
@@ -184,29 +178,29 @@ def regression_metric_on_classification(ws, cancer, models):
 
 
 def regression_metric_on_inferred_classification(ws, cancer, models):
-    _policy(ws, "metric: accuracy, rule: min, threshold: 0.85", "metric: mae, rule: max, threshold: 0.85")
+    ws.edit_policy("metric: accuracy, rule: min, threshold: 0.85", "metric: mae, rule: max, threshold: 0.85")
 
 
 def slice_gate_without_slices(ws, cancer, models):
-    _policy(ws, "  slices: [size]\n", "")
+    ws.edit_policy("  slices: [size]\n", "")
 
 
 def duplicated_ids(ws, cancer, models):
     _holdout(ws, lambda f: f.assign(uid=[1, 1] + list(range(2, len(f)))))
-    _policy(ws, "target: label", "target: label\n  id_column: uid")
+    ws.edit_policy("target: label", "target: label\n  id_column: uid")
 
 
 def bad_alpha(ws, cancer, models):
-    _policy(ws, "stats: {bootstrap: {resamples: 2000}}", "stats: {alpha: 0.7}")
+    ws.edit_policy("stats: {bootstrap: {resamples: 2000}}", "stats: {alpha: 0.7}")
 
 
 def two_model_sources(ws, cancer, models):
-    _policy(ws, "path: build/model.skops", "path: build/model.skops\n  predictions: build/c.csv")
+    ws.edit_policy("path: build/model.skops", "path: build/model.skops\n  predictions: build/c.csv")
 
 
 def unsupported_holdout_format(ws, cancer, models):
     ws.write("data/holdout.xlsx", b"PK")
-    _policy(ws, "holdout: data/holdout.csv", "holdout: data/holdout.xlsx")
+    ws.edit_policy("holdout: data/holdout.csv", "holdout: data/holdout.xlsx")
 
 
 def ragged_csv(ws, cancer, models):
@@ -230,7 +224,7 @@ def empty_config(ws, cancer, models):
 
 
 def wrong_version(ws, cancer, models):
-    _policy(ws, "version: 1", "version: 2")
+    ws.edit_policy("version: 1", "version: 2")
 
 
 def nan_score_in_predictions(ws, cancer, models):
@@ -240,7 +234,7 @@ def nan_score_in_predictions(ws, cancer, models):
     preds = pd.DataFrame({"prediction": m.predict(X), "score": m.predict_proba(X)[:, 1]})
     preds.loc[5, "score"] = np.nan
     ws.table("build/candidate.csv", preds)
-    _policy(ws, "path: build/model.skops", "predictions: build/candidate.csv")
+    ws.edit_policy("path: build/model.skops", "predictions: build/candidate.csv")
 
 
 def inf_regression_target(ws, cancer, models):
@@ -270,7 +264,7 @@ def predictions_with_ids_but_no_id_column(ws, cancer, models):
     _, test = cancer
     preds = pd.DataFrame({"row_id": range(len(test)), "prediction": 0, "score": 0.5})
     ws.table("build/candidate.csv", preds)
-    _policy(ws, "path: build/model.skops", "predictions: build/candidate.csv")
+    ws.edit_policy("path: build/model.skops", "predictions: build/candidate.csv")
 
 
 def million_column_header(ws, cancer, models):
@@ -285,12 +279,12 @@ def score_out_of_range(ws, cancer, models):
     _, test = cancer
     preds = pd.DataFrame({"prediction": 0, "score": np.linspace(0, 2, len(test))})
     ws.table("build/candidate.csv", preds)
-    _policy(ws, "path: build/model.skops", "predictions: build/candidate.csv")
+    ws.edit_policy("path: build/model.skops", "predictions: build/candidate.csv")
 
 
 def corrupt_parquet(ws, cancer, models):
     ws.write("data/holdout.parquet", b"PAR1" + b"\0" * 100)
-    _policy(ws, "holdout: data/holdout.csv", "holdout: data/holdout.parquet")
+    ws.edit_policy("holdout: data/holdout.csv", "holdout: data/holdout.parquet")
 
 
 CASES = [

@@ -21,12 +21,6 @@ from workspaces import CANCER_POLICY
 # ----------------------------------------------------------------------------- helpers
 
 
-def _policy(ws, old: str, new: str, base: str = CANCER_POLICY):
-    text = base.replace(old, new)
-    assert text != base, f"test bug: {old!r} not in the policy"
-    ws.policy(text)
-
-
 def _by_id_policy(ws):
     """The candidate is a predictions file joined to the holdout by id (column uid)."""
     ws.policy(CANCER_POLICY.replace("target: label", "target: label\n  id_column: uid")
@@ -86,7 +80,7 @@ def nan_score_by_order(ws, cancer, models):
     preds = pd.DataFrame({"prediction": m.predict(X), "score": m.predict_proba(X)[:, 1]})
     preds.loc[3, "score"] = np.nan
     ws.table("build/candidate.csv", preds)
-    _policy(ws, "path: build/model.skops", "predictions: build/candidate.csv")
+    ws.edit_policy("path: build/model.skops", "predictions: build/candidate.csv")
 
 
 def extra_prediction_rows(ws, cancer, models):
@@ -109,24 +103,24 @@ def duplicated_prediction_ids(ws, cancer, models):
 
 
 def min_on_a_loss(ws, cancer, models):
-    _policy(ws, "metric: accuracy, rule: min, threshold: 0.85", "metric: log_loss, rule: min, threshold: 0.3")
+    ws.edit_policy("metric: accuracy, rule: min, threshold: 0.85", "metric: log_loss, rule: min, threshold: 0.3")
 
 
 def max_on_a_score(ws, cancer, models):
-    _policy(ws, "metric: accuracy, rule: min, threshold: 0.85", "metric: accuracy, rule: max, threshold: 0.85")
+    ws.edit_policy("metric: accuracy, rule: min, threshold: 0.85", "metric: accuracy, rule: max, threshold: 0.85")
 
 
 def min_on_a_size(ws, cancer, models):
-    _policy(ws, "metric: accuracy, rule: min, threshold: 0.85", "metric: model_size_mb, rule: min, threshold: 1")
+    ws.edit_policy("metric: accuracy, rule: min, threshold: 0.85", "metric: model_size_mb, rule: min, threshold: 1")
 
 
 def latency_gate_with_predictions(ws, cancer, models):
-    _policy(ws, "path: build/model.skops", "predictions: build/candidate.csv",  # refused before it is read
+    ws.edit_policy("path: build/model.skops", "predictions: build/candidate.csv",  # refused before it is read
             base=CANCER_POLICY.replace("stats:", "  - {metric: latency_ms_per_1k, rule: max_ratio, threshold: 2}\nstats:"))
 
 
 def size_ratio_with_production_predictions(ws, cancer, models):
-    _policy(ws, "production:\n  registry: models/registry",
+    ws.edit_policy("production:\n  registry: models/registry",
             "production:\n  predictions: build/production.csv",
             base=CANCER_POLICY.replace("stats:", "  - {metric: model_size_mb, rule: max_ratio, threshold: 2}\nstats:"))
 
@@ -145,21 +139,21 @@ def semicolon_predictions(ws, cancer, models):
     m = models["good"]
     preds = pd.DataFrame({"prediction": m.predict(X), "score": m.predict_proba(X)[:, 1]})
     preds.to_csv(ws.root / "build" / "candidate.csv", sep=";", index=False)
-    _policy(ws, "path: build/model.skops", "predictions: build/candidate.csv")
+    ws.edit_policy("path: build/model.skops", "predictions: build/candidate.csv")
 
 
 def target_typo(ws, cancer, models):
-    _policy(ws, "target: label", "target: lable")
+    ws.edit_policy("target: label", "target: lable")
 
 
 def slice_typo(ws, cancer, models):
-    _policy(ws, "slices: [size]", "slices: [Size]")
+    ws.edit_policy("slices: [size]", "slices: [Size]")
 
 
 def prediction_column_typo(ws, cancer, models):
     _, test = cancer
     ws.table("build/candidate.csv", pd.DataFrame({"predicton": [0] * len(test), "score": 0.5}))
-    _policy(ws, "path: build/model.skops", "predictions: build/candidate.csv")
+    ws.edit_policy("path: build/model.skops", "predictions: build/candidate.csv")
 
 
 def empty_policy(ws, cancer, models):

@@ -33,6 +33,13 @@ class Workspace:
         path.write_text(textwrap.dedent(text), encoding="utf-8")
         return path
 
+    def edit_policy(self, old: str, new: str, base: str | None = None) -> Path:
+        """``base`` (the cancer policy) with ``old`` replaced by ``new``, which must be there."""
+        base = CANCER_POLICY if base is None else base
+        text = base.replace(old, new)
+        assert text != base, f"test bug: {old!r} not in the policy"
+        return self.policy(text)
+
     def table(self, rel: str, frame: pd.DataFrame) -> Path:
         path = self.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
