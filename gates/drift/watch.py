@@ -139,11 +139,7 @@ def _watch(policy, workspace, path, label, registry, env, now) -> DriftResult:
             side, ref_pred, cur_perf = None, None, {}
             continue
         cur_pred.add(watched)
-        if labelled:
-            y = part[target].to_numpy()
-            ok = pd.notna(y)
-            for metric, moments in cur_perf.items():
-                moments.add(side.metric_rows(metric, y[ok], predicted[ok], None if proba is None else proba[ok]))
+        _add_performance(cur_perf, side, part, target, predicted, proba)
     if unscored:
         notes.append(f"{unscored:,} window rows with a missing model input were not scored by the production model")
     if window.skipped:
@@ -218,32 +214,35 @@ def _plan(features: list[str], source, first: pd.DataFrame | None) -> dict[str, 
 
 def _read_reference(path, label, ref_columns, columns, side, target):
     rows = 0
-    ref_pred = None
     perf = {m: Moments() for m in (side.metrics if side else [])}
-    sample = []
+    scores = []  # a numeric model side: the reference's scores, whose edges are their own
+    ref_pred = CategoricalSketch() if side is not None and side.kind == "categorical" else None
     for chunk in reference_source(path, label, ref_columns).chunks:
         rows += len(chunk)
         for name, col in columns.items():
             _add(col, chunk[name], current=False)
         if side is not None:
             watched, predicted, proba = side.outputs(chunk)
-            if ref_pred is None and side.kind == "numeric":
-                sample.append(np.asarray(watched, dtype=float))
-            elif ref_pred is None:
-                ref_pred = CategoricalSketch()
-            if side.kind == "categorical":
+            if ref_pred is None:
+                scores.append(np.asarray(watched, dtype=float))
+            else:
                 ref_pred.add(watched)
-            if target in chunk.columns:
-                y = chunk[target].to_numpy()
-                ok = pd.notna(y)
-                for metric, moments in perf.items():
-                    moments.add(side.metric_rows(metric, y[ok], predicted[ok], None if proba is None else proba[ok]))
+            _add_performance(perf, side, chunk, target, predicted, proba)
     if side is not None and side.kind == "numeric":
-        # The model's scores are their own column: their edges come from the reference's scores.
-        values = np.concatenate(sample) if sample else np.array([])
+        values = np.concatenate(scores) if scores else np.array([])
         ref_pred = NumericSketch(numeric_edges(values[~np.isnan(values)][:SAMPLE_ROWS]))
         ref_pred.add(values)
     return rows, ref_pred, perf
+
+
+def _add_performance(perf: dict, side, chunk: pd.DataFrame, target: str, predicted, proba) -> None:
+    """Each per-row metric's moments over the chunk's labelled rows (none without the target)."""
+    if not perf or target not in chunk.columns:
+        return
+    y = chunk[target].to_numpy()
+    ok = pd.notna(y)
+    for metric, moments in perf.items():
+        moments.add(side.metric_rows(metric, y[ok], predicted[ok], None if proba is None else proba[ok]))
 
 
 def _numbers(values: pd.Series) -> pd.Series:
