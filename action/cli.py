@@ -159,10 +159,6 @@ def cli() -> None:
     """
 
 
-def _policy(config, workspace):
-    return workspace_policy(config, workspace)
-
-
 @cli.command("evaluate")
 @workspace_options
 @click.option("--out", type=click.Path(file_okay=False), default=DEFAULT_OUT, show_default=True,
@@ -185,7 +181,7 @@ def evaluate_command(config, workspace, out, candidate, production, data, engine
     from ..gates.outputs import write_outputs
     from ..gates.result import dumps, to_dict
 
-    policy, workspace = _policy(config, workspace)
+    policy, workspace = workspace_policy(config, workspace)
     if (engine or policy.engine) == "dask" and not (scheduler or policy.scheduler):
         raise InputError("--scheduler: the Dask engine needs a scheduler address (--scheduler ADDR or engine.scheduler)")
     from .settings import untrusted_environment
@@ -218,10 +214,6 @@ def evaluate_command(config, workspace, out, candidate, production, data, engine
     return result.decision.exit_code
 
 
-def _who(by: str | None) -> str:
-    return who(by)
-
-
 @cli.command("promote")
 @workspace_options
 @click.option("--candidate", type=click.Path(dir_okay=False), default=None, help="Model to promote (default: the policy's).")
@@ -239,11 +231,11 @@ def promote_command(config, workspace, candidate, out, force, reason, by, trust_
     from ..gates.promotion import load_result, promote
     from .registries import open_registry
 
-    policy, workspace = _policy(config, workspace)
+    policy, workspace = workspace_policy(config, workspace)
     registry = open_registry(policy, workspace)
     overrides = Overrides(candidate=Path(candidate) if candidate else None, trust_pickle=trust_pickle,
                           env=dict(os.environ))
-    outcome = promote(policy, workspace, registry, overrides, by=_who(by), force=force, reason=reason,
+    outcome = promote(policy, workspace, registry, overrides, by=who(by), force=force, reason=reason,
                       previous_result=load_result(Path(out) / "result.json"),
                       progress=None if quiet else _progress)
     if outcome.unchanged:
@@ -269,9 +261,9 @@ def rollback_command(config, workspace, to, reason, by, debug) -> int:
     """Point production back at the previous (or given) version."""
     from .registries import open_registry
 
-    policy, workspace = _policy(config, workspace)
+    policy, workspace = workspace_policy(config, workspace)
     registry = open_registry(policy, workspace)
-    version = registry.rollback(to, by=_who(by), reason=reason)
+    version = registry.rollback(to, by=who(by), reason=reason)
     click.echo(f"mlgate: production is now version {version.version} in {registry.describe()}")
     return 0
 
