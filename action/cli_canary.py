@@ -49,7 +49,8 @@ def canary_command(config, workspace, out, apply_, by, now, quiet, as_json, debu
     """
     from .. import __version__
     from ..gates.canary.judge import apply_verdict, judge_canary
-    from ..gates.canary.report import dumps, to_dict, write_canary_outputs
+    from ..gates.canary.report import to_dict, write_canary_outputs
+    from ..gates.result import dumps
     from .registries import open_registry
 
     policy, workspace = workspace_policy(config, workspace)

@@ -29,7 +29,8 @@ def drift_command(config, workspace, out, now, quiet, as_json, debug) -> int:
     above the threshold (Holm across features). Exit 0 no drift, 1 drift.
     """
     from .. import __version__
-    from ..gates.drift.report import dumps, to_dict, write_drift_outputs
+    from ..gates.drift.report import to_dict, write_drift_outputs
+    from ..gates.result import dumps
     from ..gates.drift.watch import watch_drift
     from .registries import production_registry
 

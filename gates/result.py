@@ -101,7 +101,9 @@ def _finite(obj):
 
 
 def dumps(data: dict) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    """The one JSON form of mlgate's files (result.json, canary.json, drift.json): UTF-8, no
+    NaN or infinity; a NumPy scalar is written as the number it is."""
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False, default=float) + "\n"
 
 
 def result_sha256(data: dict) -> str:

@@ -9,12 +9,12 @@ quote them) is escaped; inside a Mermaid chart only gate names reach a label, th
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from pathlib import Path
 
 from ..escape import md_code, md_text, mermaid_text
 from ..paths import write_texts
+from ..result import dumps
 from ..report.charts import mermaid_values, palette, plain_number
 from ..report.numbers import fmt, fmt_level, padded_range
 from .judge import CanaryResult
@@ -49,10 +49,6 @@ def to_dict(result: CanaryResult, *, mlgate_version: str = "") -> dict:
         "elapsed_days": result.elapsed_days, "judged_at": result.judged_at, "sources": list(result.sources),
         "ignored_rows": result.ignored_rows, "mlgate_version": mlgate_version,
     }
-
-
-def dumps(data: dict) -> str:
-    return json.dumps(data, indent=2, allow_nan=False) + "\n"
 
 
 def render_markdown(result: CanaryResult) -> str:

@@ -8,11 +8,11 @@ Feature names and values come from data: every one is escaped for its medium (``
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..escape import html_text, md_code, md_text
 from ..paths import write_texts
+from ..result import dumps
 from ..report.numbers import fmt
 from .watch import DriftResult, FeatureDrift
 
@@ -115,10 +115,6 @@ def _bar(f: FeatureDrift, width: int = 360) -> str:
             f'<line x1="{x(d.interval[0]):.1f}" x2="{x(d.interval[1]):.1f}" y1="11" y2="11" stroke="#1f2328" stroke-width="2"/>'
             f'<line x1="{x(d.threshold):.1f}" x2="{x(d.threshold):.1f}" y1="2" y2="20" stroke="#1f2328" stroke-width="2"/>'
             f'<text x="{width - 4}" y="15" text-anchor="end">{d.distance:.3g}</text></svg>')
-
-
-def dumps(data: dict) -> str:
-    return json.dumps(data, indent=2, allow_nan=False, default=float) + "\n"
 
 
 def write_drift_outputs(result: DriftResult, out: Path, *, mlgate_version: str = "") -> dict[str, Path]:
