@@ -17,6 +17,7 @@ import pandas as pd
 from ..errors import DataError, ModelError
 from ..holdout.read import missing_column, read_table
 from ..paths import sha256_file
+from .sklearn_types import SKLEARN_TRUSTED_TYPES, check_trees
 
 SKOPS_SUFFIXES = {".skops"}
 
@@ -146,7 +147,7 @@ def _load_skops_source(source: dict, label: str, trusted: tuple[str, ...]):
         # zipfile raises RuntimeError for an encrypted member, NotImplementedError for an
         # unknown compression; a hand-made schema can surface as TypeError/AttributeError.
         raise ModelError(f"{label}: not a readable skops file ({type(exc).__name__}: {first_line(exc)})") from None
-    refused = sorted(t for t in untrusted if t not in trusted)
+    refused = sorted(t for t in untrusted if t not in trusted and t not in SKLEARN_TRUSTED_TYPES)
     if refused:
         raise ModelError(
             f"{label}: refusing to load untrusted types {refused}; if you trust them, list them under "
@@ -154,10 +155,13 @@ def _load_skops_source(source: dict, label: str, trusted: tuple[str, ...]):
         )
     try:
         if "file" in source:
-            return sio.load(source["file"], trusted=list(untrusted))
-        return sio.loads(source["data"], trusted=list(untrusted))
+            estimator = sio.load(source["file"], trusted=list(untrusted))
+        else:
+            estimator = sio.loads(source["data"], trusted=list(untrusted))
     except Exception as exc:  # skops surfaces many error types for a corrupt archive
         raise ModelError(f"{label}: cannot load skops file ({type(exc).__name__}: {first_line(exc)})") from None
+    check_trees(estimator, label)
+    return estimator
 
 
 
