@@ -155,6 +155,8 @@ def parse_policy(text: str, source: str) -> Policy:
     candidate = _model(r, top.get("candidate", {"path": "build/model.skops"}), "candidate", allow_registry=False)
     production = _model(r, top.get("production", {"registry": "models/registry"}), "production", allow_registry=True)
     gates = parse_gates(r, top["gates"], task, candidate=candidate, production=production)
+    if data.target is None:
+        _without_target(r, task, gates)
 
     stats = r.mapping(top.get("stats") or {}, "stats", {"alpha", "power", "bootstrap", "attempts"})
     alpha = r.number(stats.get("alpha", 0.05), "stats.alpha", low=0, high=0.5, low_open=True, high_open=True)
@@ -221,9 +223,9 @@ def _data(r: Reader, value: Any) -> DataSpec:
     d = r.mapping(
         value,
         "data",
-        {"holdout", "sha256", "target", "id_column", "group_column", "slices", "positive_label", "allow_changes_in_pr",
-         "headers", "key"},
-        {"holdout", "target"},
+        {"holdout", "sha256", "target", "id_column", "group_column", "slices", "features", "positive_label",
+         "allow_changes_in_pr", "headers", "key"},
+        {"holdout"},  # data.target too, unless every gate is mean_score (checked with the gates)
     )
     holdout = r.string(d["holdout"], "data.holdout")
     sha = d.get("sha256")
@@ -247,8 +249,10 @@ def _data(r: Reader, value: Any) -> DataSpec:
     group_column = d.get("group_column")
     if group_column is not None:
         group_column = r.string(group_column, "data.group_column")
-        if group_column == d["target"]:
+        if group_column == d.get("target"):
             raise r.fail("data.group_column", "a column other than data.target", group_column)
+    held_out = {d.get("target"): "data.target"} | ({id_column: "data.id_column"} if id_column else {})
+    features = _features(r, d.get("features"), held_out)
     positive = d.get("positive_label")
     if positive is not None and not isinstance(positive, (str, int, float, bool)):
         raise r.fail("data.positive_label", "a label (string, number or boolean)", positive)
@@ -256,16 +260,42 @@ def _data(r: Reader, value: Any) -> DataSpec:
     key_env = _key(r, d.get("key"), url=holdout.startswith("https://"))
     return DataSpec(
         holdout=holdout,
-        target=r.string(d["target"], "data.target"),
+        target=r.string(d["target"], "data.target") if d.get("target") is not None else None,
         sha256=sha,
         id_column=id_column,
         group_column=group_column,
         slices=slices,
+        features=features,
         positive_label=positive,
         allow_changes_in_pr=r.boolean(d.get("allow_changes_in_pr", False), "data.allow_changes_in_pr"),
         headers=headers,
         key_env=key_env,
     )
+
+
+def _features(r: Reader, value: Any, held_out: dict) -> tuple[str, ...] | None:
+    """``data.features``: the columns the models receive, in this order; never the label or row id."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value:
+        raise r.fail("data.features", "a non-empty list of column names", value)
+    names = tuple(r.string(v, f"data.features[{i}]") for i, v in enumerate(value))
+    for i, name in enumerate(names):
+        if name in held_out:
+            raise r.fail(f"data.features[{i}]", f"a column other than {held_out[name]} (a model must not be fed it)", name)
+        if name in names[:i]:
+            raise r.fail(f"data.features[{i}]", "each column once", name)
+    return names
+
+
+def _without_target(r: Reader, task: str | None, gates) -> None:
+    """A holdout with no target only lists examples: enough when every gate compares the
+    per-example scores of predictions files (mean_score), and nothing else."""
+    if any(g.metric != "mean_score" for g in gates):
+        raise r.fail("data.target", "a value (required unless every gate is mean_score)")
+    if task is not None:
+        raise r.fail("task", "no task without data.target (mean_score gates compare per-example scores, whatever "
+                             "the task)", task)
 
 
 def _headers(r: Reader, value: Any, *, url: bool) -> tuple[tuple[str, str], ...]:

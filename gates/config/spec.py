@@ -58,13 +58,16 @@ class ModelSpec:
 @dataclass(frozen=True)
 class DataSpec:
     holdout: str
-    target: str
+    target: str | None  # None only when every gate is mean_score (the holdout lists the examples)
     sha256: str | None = None
     id_column: str | None = None
     # Rows come in groups (user, patient, session): the group, not the row, is the independent
     # unit of every relative comparison, overall and per slice.
     group_column: str | None = None
     slices: tuple[str, ...] = ()
+    # The columns the models receive, in order (None: the model's own names, else every column
+    # but the target, id, group and slices).
+    features: tuple[str, ...] | None = None
     positive_label: Any = None
     allow_changes_in_pr: bool = False
     # A sealed holdout (see holdout_source): request headers for an https holdout, values with
@@ -84,6 +87,7 @@ class GateSpec:
     max_drop: float | None = None
     min_support: int = 30
     average: str | None = None  # None: binary for two classes, macro otherwise
+    greater_is_better: bool | None = None  # mean_score only: the scores' direction (None for other metrics)
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,10 @@ def model_side(policy: Policy, workspace, registry, features: list[str]) -> tupl
         return None, "no prediction drift: production is a predictions file, not a model"
     est = model.estimator
     names = getattr(est, "feature_names_in_", None)
-    columns = [str(n) for n in names] if names is not None else list(features)
+    if names is not None:
+        columns = [str(n) for n in names]
+    else:  # as the gate gives them (gates.models.columns): data.features, else the watched features
+        columns = list(policy.data.features or features)
     metrics = [g.metric for g in policy.gates if g.metric in ROW_METRICS]
     side = ModelSide(est, columns, "numeric", model.source, metrics=list(dict.fromkeys(metrics)))
     classes = list(getattr(est, "classes_", []))

@@ -12,7 +12,8 @@ latency gate. ``local`` overlaps reading, predicting and reducing on threads; ``
 What is kept per row depends on the size (``ROW_EXTRAS_MAX_ROWS``): up to a million rows,
 float64 scores, exact curves and per-row loss differences (for the reported row tests);
 beyond, only DeLong's float32 scores — 9 bytes per row (two scores and one bool), 9 more per
-row per slice column when a roc_auc ``slice_max_drop`` gate needs slice scores. A roc_auc
+row per slice column when a roc_auc ``slice_max_drop`` gate needs slice scores (a multiclass
+roc_auc keeps 8·K + 1 bytes per row instead: each row's class and both probability rows). A roc_auc
 gate's DeLong needs O(n) temporaries on top (each model's sorted keys, permutation and
 components), about 160 bytes per row at the peak (8.0 GB for 50 million rows, measured with
 benchmarks/bench_engine.py): budget ~170 bytes per row of RAM with a roc_auc gate.
@@ -32,9 +33,11 @@ import pandas as pd
 from .. import stats
 from ..errors import DataError, ModelError
 from ..evidence import Comparands, Evidence, EvidenceSum, build_evidence
+from ..mean_score import MEAN_SCORE
 from ..holdout.read import Holdout
 from ..holdout.read_chunks import iter_chunks
 from ..holdout.survey import Survey
+from ..models.columns import Columns
 from ..models.load import Model
 from ..models.score import Scores, score_model
 
@@ -66,14 +69,14 @@ class Plan:
     """Everything a chunk needs to be scored, decided before the scoring pass (picklable)."""
 
     source: str
-    target: str
+    target: str | None  # None: a holdout that only lists examples (per-example scores)
     task: str
     labels: tuple | None
     positive_label: object
     pos_index: int | None
     id_column: str | None
     slices: tuple
-    exclude: frozenset
+    exclude: Columns  # what the models are given (gates.models.columns)
     want_proba: bool
     loss_metrics: frozenset
     slice_scores: bool  # keep per-slice score arrays (a roc_auc slice gate needs them)
@@ -82,6 +85,12 @@ class Plan:
     group_column: str | None = None  # data.group_column: the unit of every relative comparison
     keep_rows: bool = False  # keep per-row loss differences (holdouts up to ROW_EXTRAS_MAX_ROWS)
     score_dtype: str | None = "float32"  # DeLong's scores; None keeps the models' float64
+    class_scores: bool = False  # keep classes and probability matrices (a multiclass roc_auc gate)
+    want_predictions: bool = True  # False when every gate is mean_score (files need no prediction column)
+
+    @property
+    def want_example_scores(self) -> bool:
+        return MEAN_SCORE in self.loss_metrics
 
 
 def fixed_scores(model: Model, survey: Survey, plan: Plan) -> Scores:
@@ -92,14 +101,17 @@ def fixed_scores(model: Model, survey: Survey, plan: Plan) -> Scores:
         frame = pd.DataFrame(index=pd.RangeIndex(survey.rows))
     skeleton = Holdout(frame=frame, source=survey.source, sha256=survey.sha256, target=survey.target, task=survey.task)
     return score_model(model, skeleton, labels=plan.labels, positive_label=plan.positive_label,
-                       id_column=plan.id_column, exclude=set(plan.exclude), want_proba=plan.want_proba)
+                       id_column=plan.id_column, exclude=plan.exclude, want_proba=plan.want_proba,
+                       want_predictions=plan.want_predictions, want_example_scores=plan.want_example_scores)
 
 
 def slice_scores(scores: Scores | None, offset: int, n: int) -> Scores | None:
     if scores is None:
         return None
-    proba = None if scores.proba is None else scores.proba[offset:offset + n]
-    return Scores(predicted=scores.predicted[offset:offset + n], proba=proba)
+    def part(values):
+        return None if values is None else values[offset:offset + n]
+
+    return Scores(predicted=part(scores.predicted), proba=part(scores.proba), example_score=part(scores.example_score))
 
 
 def score_chunk(frame: pd.DataFrame, plan: Plan, candidate: Model, production: Model | None,
@@ -121,18 +133,19 @@ def predict_chunk(frame: pd.DataFrame, plan: Plan, candidate: Model, production:
         frame[plan.target] = pd.to_numeric(frame[plan.target]).astype(float)
     chunk = Holdout(frame=frame, source=plan.source, sha256="", target=plan.target, task=plan.task)
     kwargs = dict(labels=plan.labels, positive_label=plan.positive_label, id_column=plan.id_column,
-                  exclude=set(plan.exclude), want_proba=plan.want_proba)
+                  exclude=plan.exclude, want_proba=plan.want_proba)
     cand = fixed.get("candidate") or score_model(candidate, chunk, **kwargs)
     prod = cand
     if production is not None:
         prod = fixed.get("production") or score_model(production, chunk, **kwargs)
-    if plan.labels is not None:
+    if plan.labels is not None and cand.predicted is not None:
         unknown = set(pd.unique(cand.predicted)) - set(plan.labels)
         if unknown:
             raise ModelError(f"{candidate.source}: predicted label(s) {sorted(map(str, unknown))[:5]} not among the labels {list(plan.labels)}")
     c = Comparands(
-        task=plan.task, labels=plan.labels, pos_index=plan.pos_index, y=chunk.y,
+        task=plan.task, labels=plan.labels, pos_index=plan.pos_index, y=None if plan.target is None else chunk.y,
         pred_candidate=cand.predicted, pred_production=prod.predicted,
+        example_candidate=cand.example_score, example_production=prod.example_score,
         proba_candidate=cand.proba, proba_production=prod.proba, y_center=plan.y_center,
         groups=None if plan.group_column is None else frame[plan.group_column].to_numpy(),
     )
@@ -143,7 +156,8 @@ def reduce_chunk(frame: pd.DataFrame, c: Comparands, plan: Plan) -> tuple[Eviden
     """One chunk's model outputs reduced to evidence, overall and per slice (no model runs)."""
     metrics = set(plan.loss_metrics)
     dtype = None if plan.score_dtype is None else np.dtype(plan.score_dtype)
-    overall = build_evidence(c, metrics, keep_rows=plan.keep_rows, score_dtype=dtype, bin_scores=plan.bin_scores)
+    overall = build_evidence(c, metrics, keep_rows=plan.keep_rows, score_dtype=dtype, bin_scores=plan.bin_scores,
+                             keep_proba=plan.class_scores)
     slices: dict = {}
     for column in plan.slices:
         values = frame[column]
@@ -151,10 +165,12 @@ def reduce_chunk(frame: pd.DataFrame, c: Comparands, plan: Plan) -> tuple[Eviden
         keys = values.astype(str).to_numpy()
         for key in pd.unique(keys[~missing]):
             slices[(column, key)] = build_evidence(c, metrics, (keys == key) & ~missing, keep_rows=plan.keep_rows,
-                                                   keep_scores=plan.slice_scores, score_dtype=dtype)
+                                                   keep_scores=plan.slice_scores, score_dtype=dtype,
+                                                   keep_proba=plan.class_scores)
         if missing.any():
             slices[(column, None)] = build_evidence(c, metrics, missing, keep_rows=plan.keep_rows,
-                                                    keep_scores=plan.slice_scores, score_dtype=dtype)
+                                                    keep_scores=plan.slice_scores, score_dtype=dtype,
+                                                    keep_proba=plan.class_scores)
     return overall, slices
 
 

@@ -20,7 +20,9 @@ from ..evidence import loss_metrics_of
 from ..holdout.read import Holdout, resolve_positive_label
 from ..holdout.read_chunks import read_columns
 from ..holdout.survey import Survey, survey
+from ..mean_score import MEAN_SCORE
 from ..metrics import METRICS
+from ..models.columns import Columns
 from ..models.latency import measure_latency
 from ..models.load import Model
 from ..registry.base import Registry
@@ -31,6 +33,7 @@ from .chunks import default_chunk_rows
 from .overrides import Overrides
 from .resolve import (
     check_gates_fit,
+    check_score_sides,
     comparison_labels,
     identity,
     plain_label,
@@ -128,6 +131,7 @@ def _judge(policy: Policy, workspace: Path, overrides: Overrides, where, *, engi
     production, registry_note = resolve_production(policy, workspace, overrides, registry)
     decided = _decided_by(policy, workspace, overrides, registry, holdout)
     candidate = resolve_candidate(policy, workspace, overrides)
+    check_score_sides(policy, overrides, candidate, production)
     has_production = production is not None
     attempt = None if attempt_of is None else attempt_record(policy.alpha, max(1, int(attempt_of(candidate.sha256))),
                                                              spend=policy.spend_attempts)
@@ -144,9 +148,12 @@ def _judge(policy: Policy, workspace: Path, overrides: Overrides, where, *, engi
 
     metrics = {g.metric for g in policy.gates}
     want_proba = any(METRICS[m].needs_scores for m in metrics)
-    # The group column may be a feature (a store, a hospital), as slice columns may: only the
-    # label and the row id are held out of what the models read.
-    exclude = {holdout.target} | ({policy.data.id_column} if policy.data.id_column else set())
+    # The group column may be a feature (a store, a hospital), as slice columns may, when a model
+    # names it; only the label and the row id are never given to a model.
+    exclude = Columns(
+        held_out=frozenset({holdout.target} | ({policy.data.id_column} if policy.data.id_column else set())),
+        bookkeeping=frozenset(policy.data.slices) | ({policy.data.group_column} if policy.data.group_column else set()),
+        features=policy.data.features)
     kwargs = dict(labels=labels, positive_label=positive, id_column=policy.data.id_column, exclude=exclude, want_proba=want_proba)
     overall, slices, costs, note = _scored(
         policy, holdout, candidate, production, kwargs, pos_index, engine=engine, scheduler=scheduler,
@@ -280,11 +287,13 @@ def _scored(policy: Policy, survey: Survey, candidate: Model, production: Model 
         source=survey.source, target=survey.target, task=survey.task, labels=kwargs["labels"],
         positive_label=kwargs["positive_label"], pos_index=pos_index, id_column=policy.data.id_column,
         group_column=policy.data.group_column,
-        slices=tuple(policy.data.slices) if needs_slices else (), exclude=frozenset(kwargs["exclude"]),
+        slices=tuple(policy.data.slices) if needs_slices else (), exclude=kwargs["exclude"],
         want_proba=kwargs["want_proba"], loss_metrics=frozenset(loss_metrics_of({g.metric for g in policy.gates})),
         y_center=survey.first_target,
         slice_scores=any(g.rule == "slice_max_drop" and METRICS[g.metric].needs_scores for g in policy.gates),
         keep_rows=small, score_dtype=None if small else "float32", bin_scores=not small,
+        class_scores=_one_vs_rest(policy, kwargs["labels"]),
+        want_predictions=any(g.metric != MEAN_SCORE for g in policy.gates),
     )
     fixed = {m.role: fixed_scores(m, survey, plan) for m in (candidate, production) if m is not None and m.estimator is None}
     if engine == "dask":
@@ -302,6 +311,14 @@ def _scored(policy: Policy, survey: Survey, candidate: Model, production: Model 
     if note and not small:
         note += f" (per-row Wilcoxon and bootstrap of losses kept only up to {ROW_EXTRAS_MAX_ROWS:,} rows)"
     return streamed.overall, streamed.slices, costs, note
+
+
+def _one_vs_rest(policy: Policy, labels) -> bool:
+    """A roc_auc gate averaging one-vs-rest AUCs (macro, the default beyond two classes, or
+    weighted) needs each row's class and both probability matrices."""
+    default = "binary" if labels is not None and len(labels) == 2 else "macro"
+    return labels is not None and any(g.metric == "roc_auc" and (g.average or default) != "binary"
+                                      for g in policy.gates)
 
 
 def _costs(policy: Policy, candidate: Model, production: Model | None, holdout: Holdout, exclude) -> dict:

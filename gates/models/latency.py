@@ -9,10 +9,10 @@ import pandas as pd
 
 from ..holdout.read import Holdout
 from .load import Model
-from .score import feature_frame
+from .columns import feature_frame
 
 
-def measure_latency(models: list[Model], holdout: Holdout, exclude: set[str], *, batch_rows: int = 10_000,
+def measure_latency(models: list[Model], holdout: Holdout, exclude, *, batch_rows: int = 10_000,
                     repeats: int = 7) -> list[float | None]:
     """Predict time per 1,000 rows for each model, measured the same way for both.
 

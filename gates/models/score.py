@@ -13,47 +13,19 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, DataError, ModelError
-from ..holdout.read import Holdout, plain
-from .load import PREDICTION_COLUMN, PROBA_PREFIX, ROW_ID_COLUMN, SCORE_COLUMN, Model, first_line
+from ..holdout.read import Holdout, missing_column, plain
+from .columns import feature_frame
+from .load import (EXAMPLE_SCORE_COLUMN, PREDICTION_COLUMN, PROBA_PREFIX, ROW_ID_COLUMN, SCORE_COLUMN, Model,
+                   first_line)
 
 
 @dataclass
 class Scores:
     """What one model said about every holdout row, aligned to the holdout's order."""
 
-    predicted: np.ndarray  # class labels (classification) or values (regression)
+    predicted: np.ndarray | None  # class labels (classification) or values (regression); None if not asked
     proba: np.ndarray | None = None  # (n, K) over the comparison's label order, or None
-
-
-def feature_frame(model: Model, holdout: Holdout, exclude: set[str]) -> pd.DataFrame:
-    """The columns the estimator was fitted on, in its order, or every non-reserved column."""
-    est = model.estimator
-    frame = holdout.frame
-    names = getattr(est, "feature_names_in_", None)
-    if names is not None:
-        names = [str(n) for n in names]
-        held_out = [n for n in names if n in exclude]
-        if held_out:
-            # A model fed the label scores perfectly here and serves blind: never give it one.
-            raise ModelError(
-                f"{model.source}: the {model.role} model reads column(s) {held_out[:5]}, which the gate holds out "
-                "(the target or the row id); a model must not be fed the label"
-            )
-        missing = [n for n in names if n not in frame.columns]
-        if missing:
-            raise ModelError(
-                f"{model.source}: the {model.role} model expects column(s) {missing[:10]} that the holdout "
-                f"{holdout.source} lacks"
-            )
-        return frame[names]
-    columns = [c for c in frame.columns if c not in exclude]
-    expected = getattr(est, "n_features_in_", None)
-    if expected is not None and expected != len(columns):
-        raise ModelError(
-            f"{model.source}: the {model.role} model expects {expected} feature columns; the holdout "
-            f"{holdout.source} has {len(columns)} besides the target and id ({columns[:10]})"
-        )
-    return frame[columns]
+    example_score: np.ndarray | None = None  # a predictions file's per-example scores (mean_score), or None
 
 
 def model_classes(model: Model) -> list:
@@ -61,6 +33,8 @@ def model_classes(model: Model) -> list:
     if model.estimator is not None:
         classes = getattr(model.estimator, "classes_", None)
         return list(classes) if classes is not None else []
+    if PREDICTION_COLUMN not in model.predictions.columns:  # a file of per-example scores only
+        return []
     return list(pd.unique(model.predictions[PREDICTION_COLUMN].dropna()))
 
 
@@ -73,10 +47,16 @@ def score_model(
     id_column: str | None,
     exclude: set[str],
     want_proba: bool,
+    want_predictions: bool = True,
+    want_example_scores: bool = False,
 ) -> Scores:
+    """``want_predictions`` and ``want_example_scores`` concern predictions files: a policy of
+    mean_score gates only needs the ``example_score`` column, never a ``prediction``."""
     if model.estimator is not None:
         return _score_estimator(model, holdout, labels=labels, exclude=exclude, want_proba=want_proba)
-    return _score_predictions(model, holdout, labels=labels, positive_label=positive_label, id_column=id_column, want_proba=want_proba)
+    return _score_predictions(model, holdout, labels=labels, positive_label=positive_label, id_column=id_column,
+                              want_proba=want_proba, want_predictions=want_predictions,
+                              want_example_scores=want_example_scores)
 
 
 def _score_estimator(model: Model, holdout: Holdout, *, labels, exclude, want_proba) -> Scores:
@@ -205,22 +185,46 @@ class FileRows:
         return f"lines {i + 2} and {j + 2}" if self.csv else f"data rows {i + 1} and {j + 1}"
 
 
-def _score_predictions(model: Model, holdout: Holdout, *, labels, positive_label, id_column, want_proba) -> Scores:
+def _score_predictions(model: Model, holdout: Holdout, *, labels, positive_label, id_column, want_proba,
+                       want_predictions: bool = True, want_example_scores: bool = False) -> Scores:
     """Values are checked in the file's order (so messages name its rows), then put in the holdout's."""
     frame = model.predictions
     label = model.source
     csv = model.path is not None and ".csv" in [s.lower() for s in model.path.suffixes]
     rows = FileRows(frame[ROW_ID_COLUMN] if ROW_ID_COLUMN in frame.columns else None, csv)
     order = _holdout_order(frame, holdout, id_column, label, rows)
+    example = _take(_example_scores(frame, label, rows), order) if want_example_scores else None
+    if not want_predictions:
+        return Scores(predicted=None, example_score=example)
+    if PREDICTION_COLUMN not in frame.columns:
+        raise missing_column(label, f"column {PREDICTION_COLUMN!r}", PREDICTION_COLUMN, list(frame.columns))
     predicted = frame[PREDICTION_COLUMN]
     if predicted.isna().any():
         first = int(np.argmax(predicted.isna().to_numpy()))
         raise DataError(f"{label}: column {PREDICTION_COLUMN!r} has missing values (first at {rows.at(first)})")
     if labels is None:
         values = _finite_values(pd.to_numeric(predicted, errors="coerce").to_numpy(float), label, PREDICTION_COLUMN, rows.at)
-        return Scores(predicted=_take(values, order))
+        return Scores(predicted=_take(values, order), example_score=example)
     proba = _proba_from_columns(frame, labels, positive_label, label, rows) if want_proba else None
-    return Scores(predicted=_take(_match_labels(predicted.to_numpy(), labels), order), proba=_take(proba, order))
+    return Scores(predicted=_take(_match_labels(predicted.to_numpy(), labels), order), proba=_take(proba, order),
+                  example_score=example)
+
+
+def _example_scores(frame: pd.DataFrame, label: str, rows: FileRows) -> np.ndarray:
+    """The ``example_score`` column: one finite number per row (a judge's grade, 1/0 for pass/fail)."""
+    if EXAMPLE_SCORE_COLUMN not in frame.columns:
+        raise missing_column(label, f"column {EXAMPLE_SCORE_COLUMN!r} (each example's score, which a mean_score gate "
+                             "compares)", EXAMPLE_SCORE_COLUMN, list(frame.columns))
+    column = frame[EXAMPLE_SCORE_COLUMN]
+    values = pd.to_numeric(column, errors="coerce").to_numpy(float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        first = int(np.argmax(bad))
+        line = f" ({rows.line(first)})" if rows.line(first) else ""
+        held = "an empty cell" if pd.isna(column.iloc[first]) else f"{plain(column.iloc[first])!r}"
+        raise DataError(f"{label}: column {EXAMPLE_SCORE_COLUMN!r} must hold a finite number per row; "
+                        f"{rows.name(first)} holds {held}{line}")
+    return values
 
 
 def _take(values, order):
