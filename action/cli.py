@@ -253,18 +253,32 @@ def promote_command(config, workspace, candidate, out, force, reason, by, trust_
 
 @cli.command("rollback")
 @workspace_options
-@click.option("--to", "to", type=int, default=None, help="Version to restore (default: previous).")
+@click.option("--to", "to", type=int, default=None,
+              help="Version to restore (default: one step back along the production history).")
 @click.option("--reason", default="", help="Why; recorded in the audit log.")
 @click.option("--by", default=None, help="Who rolls back (default: the login name).")
 @debug_option
 def rollback_command(config, workspace, to, reason, by, debug) -> int:
-    """Point production back at the previous (or given) version."""
+    """Move production one step back along its history, or to --to N.
+
+    The history is the sequence of versions production held (promotions, canary promotions,
+    rollbacks) that still stand: each rollback undoes one promotion and the version rolled
+    away from leaves the history, so a second rollback goes one further back, never forward
+    again. --to N jumps to version N (nothing changes if it already is production). At the
+    start of the history there is no earlier version: exit 2.
+    """
     from .registries import open_registry
 
     policy, workspace = workspace_policy(config, workspace)
     registry = open_registry(policy, workspace)
-    version = registry.rollback(to, by=who(by), reason=reason)
-    click.echo(f"mlgate: production is now version {version.version} in {registry.describe()}")
+    done = registry.rollback(to, by=who(by), reason=reason)
+    now = done.production.version
+    if not done.changed:
+        click.echo(f"mlgate: nothing changed: production already is version {now} in {registry.describe()}")
+        return 0
+    then = (f"the next rollback goes to version {done.previous}" if done.previous is not None
+            else "it is the start of the production history")
+    click.echo(f"mlgate: production is now version {now} (was {done.rolled_from}) in {registry.describe()}; {then}")
     return 0
 
 

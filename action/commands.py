@@ -30,7 +30,7 @@ HELP = """\
 | `/mlgate run` | write | re-run this PR's gate workflow on its head commit |
 | `/mlgate promote` | write | promote this PR's approved candidate into the registry |
 | `/mlgate override <commit>:<candidate> <reason>` | maintain | accept the blocked candidate the report names (the report prints the command), recording who and why |
-| `/mlgate rollback [version]` | maintain | move production back to the previous (or given) version |
+| `/mlgate rollback [version]` | maintain | move production one step back along its history (or to the given version) |
 | `/mlgate help` | anyone | this message |
 """
 

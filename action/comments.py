@@ -43,7 +43,8 @@ def handle_comment(settings: Settings, trigger: Trigger, forge: Forge, pub: Publ
     command = trigger.command
     forge.react(trigger.comment_id, "eyes")
     try:
-        outcome = execute(settings, forge, trigger.pr, trigger.actor, command, pub.outputs)
+        outcome = execute(settings, forge, trigger.pr, trigger.actor, command, pub.outputs,
+                          request=f"comment {trigger.comment_id}")
     except Exception as exc:
         # Not a refusal but a failure (a bad artifact, a time limit, GitHub down, a bug): say so
         # where it was asked, then fail the job with the error's own exit code.
@@ -59,8 +60,9 @@ def handle_comment(settings: Settings, trigger: Trigger, forge: Forge, pub: Publ
 
 
 def execute(settings: Settings, forge: Forge, pr: int | None, actor: str, command: Command,
-            pub_outputs: dict | None = None, *, via: str = "comment") -> Reply:
-    """Run one command. Refusals are replies, not errors."""
+            pub_outputs: dict | None = None, *, via: str = "comment", request: str | None = None) -> Reply:
+    """Run one command. Refusals are replies, not errors. ``request`` names what asked (the
+    comment, the workflow run) so that a re-run of the same job does not roll back twice."""
     if command.error:
         return refused(f"@{actor} {command.error}.\n\n{HELP}")
     role = forge.role(actor)
@@ -81,7 +83,7 @@ def execute(settings: Settings, forge: Forge, pr: int | None, actor: str, comman
     if command.name == "promote":
         return promote_pull_request(settings, forge, pr, actor, pub_outputs, reason=f"/mlgate promote on #{pr}")
     return rollback(settings, actor, int(command.argument) if command.argument else None,
-                    reason=f"/mlgate rollback on #{pr}")
+                    reason=f"/mlgate rollback on #{pr}" if pr is not None else "/mlgate rollback", request=request)
 
 
 def override(settings: Settings, forge: Forge, pr: int, actor: str, command: Command, *, via: str = "comment") -> Reply:

@@ -53,7 +53,8 @@ def on_dispatch(settings: Settings, trigger: Trigger, forge_factory: Callable[[S
     if command == "override":
         outcome = execute(settings, forge, trigger.pr, trigger.actor, parsed, pub.outputs, via="dispatch")
     else:
-        outcome = execute(settings, forge, trigger.pr, trigger.actor, parsed, pub.outputs)
+        outcome = execute(settings, forge, trigger.pr, trigger.actor, parsed, pub.outputs,
+                          request=f"run {settings.run_id}" if settings.run_id else None)  # a re-run: the same id
     if trigger.pr is not None:
         forge.create_comment(trigger.pr, outcome.text)
     pub.say(f"mlgate: {command}: {outcome.text}")

@@ -67,15 +67,23 @@ def promote_pull_request(settings: Settings, forge: Forge, pr: int, actor: str, 
                 f"(re-evaluated here: {outcome.result['decision']}){then}.")
 
 
-def rollback(settings: Settings, actor: str, to: int | None, *, reason: str) -> Reply:
-    """Production back one version along its history (or to ``to``), audited."""
+def rollback(settings: Settings, actor: str, to: int | None, *, reason: str, request: str | None = None) -> Reply:
+    """Production one step back along its history (or to ``to``), audited — the registry's
+    own ``rollback``, as ``mlgate rollback`` calls it. ``request`` names the comment or run that
+    asked, so a re-run job finds it done instead of rolling back a second step."""
     policy = workspace_policy(settings)
     registry = open_registry(policy, settings.workspace, settings)
     try:
-        version = registry.rollback(to, by=actor, reason=reason)
+        outcome = registry.rollback(to, by=actor, reason=reason, request=request)
     except RegistryError as exc:
         return refused(f"@{actor} nothing rolled back: {md_text(exc)}")
-    return done(f"@{actor} rolled back: production is now version {version.version} in {registry.describe()}.")
+    now = outcome.production.version
+    if not outcome.changed:
+        return done(f"@{actor} nothing changed: production already is version {now} in {registry.describe()}.")
+    then = (f"the next rollback goes to version {outcome.previous}" if outcome.previous is not None
+            else "it is the start of the production history")
+    return done(f"@{actor} rolled back: production is now version {now} (was {outcome.rolled_from}) in "
+                f"{registry.describe()}; {then}.")
 
 
 def on_merge(settings: Settings, trigger: Trigger, forge_factory: Callable[[Settings], Forge],

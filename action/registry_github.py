@@ -16,6 +16,12 @@ promoted, it stops being a pre-release and becomes latest with ``previous`` and 
 cleared in the same request; rolled back or expired, only the flag is cleared (it stays a
 pre-release, an old version).
 
+The production history (what ``mlgate rollback`` walks back, see ``Registry.rollback``)
+travels with the release marked latest: its metadata's ``production_before`` lists the versions
+below it, oldest first, written in the same update that marks it latest, so the history and the
+marker never disagree (``previous`` is the last of them). A release from before this field
+reads as having ``previous`` alone below it.
+
 What "held" means here (an alias never held is a typo, never "no production model"): the
 backend can hold only ``production`` — held once a model release is published as production
 (mlgate marks each one latest as it publishes it), and never cleared while one exists (model
@@ -38,7 +44,8 @@ from github import GithubException
 
 from ..gates.errors import RegistryError
 from ..gates.paths import sha256_file
-from ..gates.registry.base import MANAGED_ALIASES, CanaryEnd, UnknownAlias, Version, unset_alias
+from ..gates.registry.base import (MANAGED_ALIASES, CanaryEnd, Rollback, UnknownAlias, Version, done_before,
+                                   history_step, rollback_target, unset_alias)
 
 from .github_api import GitHubForge, api_errors
 
@@ -47,6 +54,9 @@ ALIASES = ("production", "previous", "canary")  # the only aliases a release can
 
 
 HISTORY_KEEP = 50  # alias moves kept in a release's metadata
+
+
+STANDING_KEEP = 500  # versions of the production history a release carries
 
 
 class GitHubReleasesRegistry:
@@ -225,6 +235,7 @@ class GitHubReleasesRegistry:
         canary = alias == "canary"
         existing = next((n for n, r in releases.items() if self._meta(r).get("sha256") == digest), None)
         number = existing if existing is not None else self._highest_tag() + 1
+        below = {} if canary else _below(history_step(self._standing(releases, current), number, rollback=False))
         was = current
         if canary:
             was = next((n for n, r in releases.items() if n != number and self._meta(r).get("canary") is True), None)
@@ -232,7 +243,7 @@ class GitHubReleasesRegistry:
         if existing is not None:  # an identical artifact is not stored twice
             release, meta = releases[existing], self._meta(releases[existing])
             if not canary and existing != current:
-                self._rewrite(release, {"previous": current}, [_step(action, alias, by, reason, was)],
+                self._rewrite(release, below, [_step(action, alias, by, reason, was)],
                               prerelease=False, make_latest="true")
             elif canary and meta.get("canary") is not True:  # production itself is flagged, never a pre-release
                 self._rewrite(release, {"canary": True}, [_step(action, alias, by, reason, was)],
@@ -240,7 +251,7 @@ class GitHubReleasesRegistry:
             return self.get(existing)
         asset = f"model{artifact.suffix}"
         meta = {"sha256": digest, "asset": asset, "source": source, "promoted_by": by, "pr": pr, "reason": reason,
-                "metrics": metrics or {}, "result_sha256": result_sha256, "previous": None if canary else current,
+                "metrics": metrics or {}, "result_sha256": result_sha256, "previous": None, **below,
                 "holdout_sha256": holdout_sha256, "published_as": alias,
                 "history": [_step(action, alias, by, reason, was)]}
         if canary:
@@ -261,20 +272,27 @@ class GitHubReleasesRegistry:
         return self.get(number)
 
     @api_errors("roll back the production release")
-    def rollback(self, to: int | None = None, *, by: str, reason: str = "", alias: str = "production") -> Version:
-        aliases = self.aliases()
-        current = aliases.get("production")
-        to = aliases.get("previous") if to is None else int(to)
-        if to is None:
-            raise RegistryError(f"{self.describe()}: no previous version to roll back to")
+    def rollback(self, to: int | None = None, *, by: str, reason: str = "", alias: str = "production",
+                 request: str | None = None) -> Rollback:
+        """Production one step back along the history its release carries, or to ``to`` (see
+        ``Registry.rollback``): ONE update of the target release marks it latest and writes its
+        history and ``previous``, so nothing lies between."""
+        if alias != "production":
+            raise RegistryError(f"{self.describe()}: only the production alias exists on GitHub Releases")
         releases = self._releases()
-        if to not in releases:
-            raise RegistryError(f"{self.describe()}: no version {to}")
-        if to == current:
-            raise RegistryError(f"{self.describe()}: version {to} is already production")
-        self._rewrite(releases[to], {"previous": current}, [_step("rollback", "production", by, reason, current)],
-                      prerelease=False, make_latest="true")
-        return self.get(to)
+        current = self._latest()
+        if done_before(self.audit(), request):
+            target = current
+        else:
+            target = rollback_target(self.describe(), self._standing(releases, current), to)
+            if target not in releases:
+                raise RegistryError(f"{self.describe()}: no version {target}")
+        if target != current:
+            below = _below(history_step(self._standing(releases, current), target, rollback=True))
+            self._rewrite(releases[target], below, [_step("rollback", "production", by, reason, current, request)],
+                          prerelease=False, make_latest="true")
+        return Rollback(production=self.get(target), changed=target != current, rolled_from=current,
+                        previous=self.aliases().get("previous"))
 
     @api_errors("end a canary release")
     def end_canary(self, number: int, *, promote: bool, by: str, reason: str, action: str,
@@ -294,7 +312,8 @@ class GitHubReleasesRegistry:
         cleared = {"canary": False} if flagged else {}
         steps = [_step(action, "canary", by, reason, number)] if flagged else []
         if promote and current != number:
-            self._rewrite(release, {"previous": current, **cleared},
+            below = _below(history_step(self._standing(releases, current), number, rollback=False))
+            self._rewrite(release, {**below, **cleared},
                           [_step(action, "production", by, reason, current), *steps],
                           prerelease=False, make_latest="true")
         elif flagged:
@@ -302,6 +321,16 @@ class GitHubReleasesRegistry:
         after = self.aliases()
         return CanaryEnd(changed=flagged or (promote and current != number), production=after.get("production"),
                          previous=after.get("previous"), canary=after.get("canary"))
+
+    def _standing(self, releases: dict, current: int | None) -> list[int]:
+        """Production's history, oldest first, as the latest release carries it."""
+        if current is None or current not in releases:
+            return []
+        meta = self._meta(releases[current])
+        below = meta.get("production_before")
+        if not isinstance(below, list) or not all(isinstance(n, int) for n in below):
+            below = [] if meta.get("previous") is None else [int(meta["previous"])]
+        return [*below, current]
 
     def _clear_canaries(self, releases: dict, *, keep: int, by: str, reason: str) -> None:
         """Before a new canary is set: clear the flag on every other release (each stays what it
@@ -324,10 +353,16 @@ class GitHubReleasesRegistry:
                                prerelease=prerelease, **flags)
 
 
-def _step(action: str, alias: str, by: str, reason: str, was: int | None) -> dict:
+def _step(action: str, alias: str, by: str, reason: str, was: int | None, request: str | None = None) -> dict:
     """One entry of a release's history: an alias moved to it (or, for canary, cleared)."""
     at = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    return {"at": at, "action": action, "alias": alias, "by": by, "reason": reason, "from": was}
+    step = {"at": at, "action": action, "alias": alias, "by": by, "reason": reason, "from": was}
+    return {**step, "request": request} if request else step
+
+
+def _below(history: list[int]) -> dict:
+    """The metadata a release marked production carries: the history below it and ``previous``."""
+    return {"production_before": history[:-1][-STANDING_KEEP:], "previous": history[-2] if len(history) > 1 else None}
 
 
 def _was_production(meta: dict) -> bool:

@@ -572,7 +572,7 @@ def test_promote_command_refuses_a_pickle_artifact(action, github):
     assert reactions(github) == ["eyes", "confused"]
 
 
-def test_rollback_command_needs_maintain_and_restores_previous(action, github):
+def test_rollback_command_needs_maintain_and_walks_back_one_version(action, github):
     base = action.workspace("better")
     assert subprocess.run([sys.executable, "-m", "mlgate", "promote", "--workspace", str(base), "--by", "x", "--quiet"],
                           cwd=base, env={**os.environ, "PYTHONPATH": str(REPO)}).returncode == 0
@@ -580,8 +580,8 @@ def test_rollback_command_needs_maintain_and_restores_previous(action, github):
     seed_comment(github, "/mlgate rollback")
     github.set_permission(CMD_REPO, "chmouel", "maintain")
     run = action(base, "issue_comment", comment_event("/mlgate rollback"), repo=CMD_REPO)
-    assert run.code == 0 and registry_of(base)["aliases"] == {"production": 1, "previous": 2}
-    assert "production is now version 1" in replies(github)[-1]
+    assert run.code == 0 and registry_of(base)["aliases"] == {"production": 1}, "2 was rolled away from"
+    assert "production is now version 1 (was 2)" in replies(github)[-1]
 
 
 @pytest.mark.parametrize("changed", [["models/registry/registry.json"], ["models/registry/versions/1/model.skops"]])

@@ -315,7 +315,33 @@ def test_promote_then_rollback_which_needs_maintain(job, forge):
     assert "needs the **maintain** role" in replies(forge)[-1] and registry(ws)["aliases"]["production"] == 2
     forge.roles["maint"] = "maintain"
     assert say("/mlgate rollback", "maint").code == 0
-    assert registry(ws)["aliases"]["production"] == 1 and "production is now version 1" in replies(forge)[-1]
+    assert registry(ws)["aliases"] == {"production": 1} and "production is now version 1 (was 2)" in replies(forge)[-1]
+    assert "it is the start of the production history" in replies(forge)[-1]
+    # The same comment again (a re-run job) is found done: nothing moves, nothing is refused.
+    assert job(ws, "issue_comment", data).code == 0
+    assert "nothing changed: production already is version 1" in replies(forge)[-1]
+    assert [e["request"] for e in registry(ws)["audit"] if e.get("action") == "rollback"] == \
+        [f"comment {data['comment']['id']}"]
+    # A new comment at the start of the history is refused, and says why.
+    assert say("/mlgate rollback", "maint").code == 0
+    assert "nothing rolled back" in replies(forge)[-1] and "no earlier production version" in replies(forge)[-1]
+    assert registry(ws)["aliases"] == {"production": 1}
+
+
+def test_a_dispatched_rollback_is_done_once_per_workflow_run(job, forge):
+    """A re-run of the dispatch job keeps its GITHUB_RUN_ID: it finds the rollback done instead
+    of walking back a second step."""
+    from mlgate.gates.registry.file import FileRegistry
+
+    ws = job.workspace("better")
+    FileRegistry(ws / "models" / "registry").promote(ws / "build" / "model.skops", source="t", by="t")
+    forge.roles["Codertocat"] = "maintain"  # the dispatching user: the role check stays as it is
+    first = job(ws, "workflow_dispatch", payload("workflow_dispatch.json"), command="rollback")
+    assert first.code == 0 and registry(ws)["aliases"] == {"production": 1}
+    assert "production is now version 1 (was 2)" in "\n".join(first.log)
+    rerun = job(ws, "workflow_dispatch", payload("workflow_dispatch.json"), command="rollback")
+    assert rerun.code == 0 and "nothing changed: production already is version 1" in "\n".join(rerun.log)
+    assert registry(ws)["audit"][-1]["request"] == "run 4242"
 
 
 def test_a_failed_command_is_replied_to_and_fails_the_job(job, forge):

@@ -47,15 +47,25 @@ def test_promote_then_evaluate_compares_against_the_new_production_then_rollback
     assert result["production"]["version"] == 2
     assert result["production"]["sha256"] == result["candidate"]["sha256"], "production is now the candidate"
 
-    rolled = run_cli("rollback", "--workspace", ws, "--by", "bob", "--reason", "regression")
-    assert rolled.code == 0 and "production is now version 1" in rolled.out
-    assert registry_state(ws)["aliases"] == {"production": 1, "previous": 2}
     listed = run_cli("registry", "list", "--workspace", ws)
     lines = listed.out.strip().splitlines()
     assert [line.split("\t")[0] for line in lines] == ["1", "2"]
-    assert lines[0].split("\t")[4] == "production" and lines[1].split("\t")[4] == "previous"
+    assert lines[0].split("\t")[4] == "previous" and lines[1].split("\t")[4] == "production"
     shown = json.loads(run_cli("registry", "show", "2", "--workspace", ws).out)
-    assert shown["aliases"] == ["previous"] and shown["metrics"]["accuracy min"] > 0.9
+    assert shown["aliases"] == ["production"] and shown["metrics"]["accuracy min"] > 0.9
+
+    rolled = run_cli("rollback", "--workspace", ws, "--by", "bob", "--reason", "regression")
+    assert rolled.code == 0 and "production is now version 1 (was 2)" in rolled.out
+    assert "it is the start of the production history" in rolled.out
+    assert registry_state(ws)["aliases"] == {"production": 1}, "version 2 was rolled away from: not previous"
+    again = run_cli("rollback", "--workspace", ws, "--by", "bob")
+    assert again.code == 2 and "no earlier production version: version 1 is the start" in again.err, again.err
+    assert registry_state(ws)["aliases"] == {"production": 1}
+    jumped = run_cli("rollback", "--workspace", ws, "--to", "2", "--by", "bob")
+    assert jumped.code == 0 and "production is now version 2 (was 1)" in jumped.out
+    assert "the next rollback goes to version 1" in jumped.out
+    same = run_cli("rollback", "--workspace", ws, "--to", "2", "--by", "bob")
+    assert same.code == 0 and "nothing changed: production already is version 2" in same.out
 
 
 def test_promote_refuses_a_block_unless_forced_with_a_reason(demo, run_cli):

@@ -18,13 +18,13 @@ from mlgate.gates.registry.base import CanaryEnd, UnknownAlias
 TOKEN = "ghs_registry_contract_token"
 
 
-def _models(tmp_path: Path) -> list[Path]:
+def _models(tmp_path: Path, n: int = 3) -> list[Path]:
     import numpy as np
 
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(60, 3)), rng.integers(0, 2, 60)
     paths = []
-    for i, c in enumerate((0.1, 1.0, 10.0)):
+    for i, c in enumerate((0.1, 1.0, 10.0, 0.01)[:n]):
         path = tmp_path / f"m{i}.skops"
         sio.dump(LogisticRegression(C=c).fit(X, y), path)
         paths.append(path)
@@ -102,15 +102,14 @@ def test_contract(backend, tmp_path):
     assert again.version == 1 and [v.version for v in registry.versions()] == [1, 2]
     assert registry.aliases() == {"production": 1, "previous": 2}
 
-    # Rollback restores previous, and a second rollback undoes the first.
-    assert registry.rollback(by="dave").version == 2
+    # Rollback undoes the last promotion, then the one before (the history is 1, 2, 1).
+    assert registry.rollback(by="dave").production.version == 2
     assert registry.aliases() == {"production": 2, "previous": 1}
-    assert registry.rollback(by="dave").version == 1
-    assert registry.rollback(to=2, by="erin").version == 2
+    assert registry.rollback(by="dave").production.version == 1
+    assert registry.rollback(to=2, by="erin").production.version == 2
     with pytest.raises(RegistryError, match="no version 9"):
         registry.rollback(to=9, by="erin")
-    with pytest.raises(RegistryError, match="already production"):
-        registry.rollback(to=2, by="erin")
+    assert registry.rollback(to=2, by="erin").changed is False, "already production: nothing to do"
 
     v3 = registry.promote(c, source="c", by="frank")
     assert [v.version for v in registry.versions()] == [1, 2, 3], "list is newest last"
@@ -121,6 +120,52 @@ def test_contract(backend, tmp_path):
     tamper(v3)
     with pytest.raises(RegistryError, match="tampered or corrupt"):
         registry.fetch(registry.get(3))
+
+
+def test_rollback_walks_back_the_production_history(backend, tmp_path):
+    """Each rollback undoes one promotion: production goes to the version it held before the
+    current one became production, and the version rolled away from leaves the history, so
+    the next rollback goes one further back (issue 19: it used to swap production and previous).
+    ``previous`` always names where the next rollback goes."""
+    registry, _ = backend
+    a, b, c, d = _models(tmp_path, 4)
+    with pytest.raises(RegistryError, match="no production version to roll back from"):
+        registry.rollback(by="x")
+    for model in (a, b, c, d):
+        registry.promote(model, source=model.name, by="alice")
+    assert registry.aliases() == {"production": 4, "previous": 3}
+
+    first = registry.rollback(by="bob", reason="v4 regressed")
+    assert (first.production.version, first.changed, first.rolled_from, first.previous) == (3, True, 4, 2)
+    assert registry.aliases() == {"production": 3, "previous": 2}
+    assert registry.rollback(by="bob").production.version == 2, "one further back, never forward to 4"
+    last = registry.rollback(by="bob")
+    assert (last.production.version, last.previous) == (1, None) and registry.aliases() == {"production": 1}
+    with pytest.raises(RegistryError, match=r"no earlier production version: version 1 is the start of the "
+                                            r"production history .*mlgate rollback --to N"):
+        registry.rollback(by="bob")
+    assert registry.aliases() == {"production": 1}, "a refused rollback moves nothing"
+
+    # --to jumps; to a version rolled away from, it stands again like a promotion.
+    jump = registry.rollback(to=3, by="carol")
+    assert (jump.production.version, jump.changed, jump.rolled_from, jump.previous) == (3, True, 1, 1)
+    assert registry.rollback(to=3, by="carol").changed is False, "--to N is idempotent"
+    assert registry.rollback(by="carol").production.version == 1
+
+    # Promotions after rollbacks: the next rollback undoes the newest promotion.
+    registry.promote(b, source="b", by="dave")
+    registry.promote(d, source="d", by="dave")
+    assert registry.aliases() == {"production": 4, "previous": 2}
+    assert registry.rollback(by="dave").production.version == 2
+
+    # The same request (a comment, a workflow run) is done once: a re-run job changes nothing.
+    once = registry.rollback(by="erin", request="comment 7")
+    assert (once.production.version, once.changed) == (1, True)
+    rerun = registry.rollback(by="erin", request="comment 7")
+    assert (rerun.production.version, rerun.changed, rerun.previous) == (1, False, None)
+    moves = sorted((e["from"], e["version"]) for e in registry.audit()
+                   if e.get("action") == "rollback" and e.get("alias") == "production")
+    assert moves == sorted([(4, 3), (3, 2), (2, 1), (1, 3), (3, 1), (4, 2), (2, 1)]), "one audit entry per move"
 
 
 def test_an_alias_the_registry_never_held_is_a_typo_not_no_production_model(backend, tmp_path):
@@ -281,7 +326,8 @@ def test_canary_then_promote(backend, tmp_path):
     again = registry.end_canary(3, promote=True, by="judge", reason="rerun", action="canary-promote")
     assert again == CanaryEnd(changed=False, production=3, previous=2, canary=None)
     assert _moves(registry) == moves, "a rerun records nothing"
-    assert registry.rollback(by="dave").version == 2, "the promoted canary rolls back like any production"
+    assert registry.rollback(by="dave").production.version == 2, "the promoted canary rolls back like any production"
+    assert registry.rollback(by="dave").production.version == 1, "a canary promotion is one step of the history"
 
 
 def test_canary_then_rollback(backend, tmp_path):
@@ -384,8 +430,26 @@ def test_github_releases_canary_is_a_flagged_prerelease_ended_in_one_update(tmp_
         assert end == CanaryEnd(changed=True, production=2, previous=1, canary=None) and patches() == before + 1
         rel, meta = release(3)
         assert rel["prerelease"] and meta["canary"] is False, "rolled back: an old version, still a pre-release"
-        assert registry.rollback(to=3, by="dave").version == 3, "rollback to it makes it a release again"
+        assert registry.rollback(to=3, by="dave").production.version == 3, "rollback to it makes it a release again"
         assert not release(3)[0]["prerelease"] and registry.aliases() == {"production": 3, "previous": 2}
+
+
+def test_github_releases_rollback_is_one_update_of_the_release_it_marks_latest(tmp_path):
+    """The history travels with the latest release: one PATCH marks the target latest and writes
+    the history below it, so the marker and the history never disagree."""
+    from mlgate.action.registry_github import META
+
+    with FakeGitHub() as gh:
+        registry = _github_registry(gh, tmp_path)
+        for model in _models(tmp_path):
+            registry.promote(model, source=model.name, by="alice")
+        before = len(gh.calls("PATCH", r"/releases/\d+$"))
+        assert registry.rollback(by="dave").production.version == 2
+        assert len(gh.calls("PATCH", r"/releases/\d+$")) == before + 1
+        with gh.lock:
+            body = next(r["body"] for r in gh.releases.values() if r["tag_name"] == "model-v2")
+        meta = json.loads(META.findall(body)[-1])
+        assert (meta["production_before"], meta["previous"]) == ([1], 1)
 
 
 def test_mlflow_an_interrupted_canary_end_is_safe_and_a_rerun_finishes_it(tmp_path, monkeypatch):
@@ -419,3 +483,34 @@ def test_mlflow_an_interrupted_canary_end_is_safe_and_a_rerun_finishes_it(tmp_pa
     audit = registry.audit()
     assert len(audit) == 3 and audit[-1]["action"] == "rollback" and audit[-1]["reason"] == "last"
     assert len([k for k in registry.client.get_registered_model("churn").tags if k.startswith(backend.AUDIT_TAG)]) == 3
+
+
+def test_mlflow_an_interrupted_rollback_is_finished_by_its_rerun(tmp_path, monkeypatch):
+    """MLflow writes the rollback's audit entry first, then previous, then production. Cut short
+    before production moves, the entry names a move that never landed: the history leaves it
+    out, so the rerun (the same request) makes that same move instead of finding it done, and
+    a third run finds it done."""
+    pytest.importorskip("mlflow", reason="the MLflow backend needs the mlflow extra")
+    from mlgate.gates.registry.mlflow import MlflowRegistry
+
+    registry = MlflowRegistry("churn", f"sqlite:///{tmp_path / 'mlflow.db'}",
+                              artifact_location=(tmp_path / "artifacts").as_uri(), cache=tmp_path / "cache")
+    for model in _models(tmp_path):
+        registry.promote(model, source=model.name, by="alice")
+    set_alias = registry.client.set_registered_model_alias
+
+    def crash_on_production(name, alias, version):
+        if alias == "production":
+            raise KeyboardInterrupt("the runner was cancelled")
+        set_alias(name, alias, version)
+
+    with monkeypatch.context() as m:
+        m.setattr(registry.client, "set_registered_model_alias", crash_on_production)
+        with pytest.raises(KeyboardInterrupt):
+            registry.rollback(by="dave", request="run 5")
+    assert registry.aliases()["production"] == 3 and registry.audit()[-1]["request"] == "run 5"
+    rerun = registry.rollback(by="dave", request="run 5")
+    assert (rerun.production.version, rerun.changed, rerun.rolled_from) == (2, True, 3)
+    assert registry.aliases() == {"production": 2, "previous": 1}
+    assert registry.rollback(by="dave", request="run 5").changed is False
+    assert registry.rollback(by="dave").production.version == 1

@@ -61,6 +61,16 @@ class Version:
 
 
 @dataclass(frozen=True)
+class Rollback:
+    """What :meth:`Registry.rollback` left behind."""
+
+    production: Version  # production after the call
+    changed: bool  # False when production already was there, or this request was already done
+    rolled_from: int | None  # production before the call
+    previous: int | None  # where the next rollback goes (None: the start of the history)
+
+
+@dataclass(frozen=True)
 class CanaryEnd:
     """What :meth:`Registry.end_canary` left behind: the aliases after the call."""
 
@@ -68,6 +78,71 @@ class CanaryEnd:
     production: int | None  # production's version after the call
     previous: int | None
     canary: int | None  # the canary alias after the call (None when cleared)
+
+
+def history_step(history: list[int], version: int, *, rollback: bool) -> list[int]:
+    """The production history after production moves to ``version``.
+
+    A promotion (plain, forced or a canary's) pushes ``version``; a rollback to a version in the
+    history cuts the history back to that version's last place, so the versions rolled away from
+    leave it and the next rollback goes one further back, never forward again; a rollback to a
+    version not in it (``--to N`` of one rolled away from earlier) pushes it like a promotion.
+    """
+    if rollback and version in history:
+        return history[:len(history) - history[::-1].index(version)]
+    return history if history and history[-1] == version else [*history, version]
+
+
+def landed(entries: Iterable[dict], alias: str, current: int | None) -> list[dict]:
+    """The audit log without a last move of ``alias`` that never landed: a backend without
+    transactions writes the entry first, so cut short after it, production still is the
+    entry's ``from``."""
+    entries = [e for e in entries if isinstance(e, dict)]
+    moves = [i for i, e in enumerate(entries) if e.get("alias") == alias and e.get("version") is not None]
+    if moves and current is not None:
+        last = entries[moves[-1]]
+        if last.get("from") == current and last["version"] != current:
+            return entries[:moves[-1]] + entries[moves[-1] + 1:]
+    return entries
+
+
+def production_history(entries: Iterable[dict], alias: str, current: int | None) -> list[int]:
+    """The versions ``alias`` held that still stand, oldest first, replayed from the audit log
+    (every move of ``alias`` that :func:`landed`, with :func:`history_step`); the last is
+    ``current``.
+
+    Production moved outside mlgate counts as a rollback to where it is. A log kept only in
+    part starts from its first entry's ``from``. With no ``current`` (nothing in production)
+    there is no history to walk back.
+    """
+    if current is None:
+        return []
+    moves = [e for e in landed(entries, alias, current) if e.get("alias") == alias and e.get("version") is not None]
+    history = [int(moves[0]["from"])] if moves and moves[0].get("from") is not None else []
+    for e in moves:
+        history = history_step(history, int(e["version"]), rollback=e.get("action") == "rollback")
+    if history[-1:] != [current]:
+        history = history_step(history, current, rollback=True)
+    return history
+
+
+def rollback_target(describe: str, history: list[int], to: int | None) -> int:
+    """Where a rollback goes: ``to``, else the version before production in its history."""
+    if to is not None:
+        return int(to)
+    if not history:
+        raise RegistryError(f"{describe}: no production version to roll back from")
+    if len(history) < 2:
+        raise RegistryError(f"{describe}: no earlier production version: version {history[-1]} is the start of "
+                            "the production history (versions rolled away from are not returned to); name the "
+                            "version to restore (mlgate rollback --to N)")
+    return history[-2]
+
+
+def done_before(entries: Iterable[dict], request: str | None) -> bool:
+    """Whether the audit log (what :func:`landed`) already records this request: a rerun of the
+    same job (a comment, a workflow run) that must not roll back a second time."""
+    return request is not None and any(isinstance(e, dict) and e.get("request") == request for e in entries)
 
 
 class Registry(Protocol):
@@ -110,7 +185,14 @@ class Registry(Protocol):
         """Store ``artifact`` (an identical one is reused) and point ``alias`` at it."""
         ...
 
-    def rollback(self, to: int | None = None, *, by: str, reason: str = "", alias: str = "production") -> Version: ...
+    def rollback(self, to: int | None = None, *, by: str, reason: str = "", alias: str = "production",
+                 request: str | None = None) -> Rollback:
+        """Move ``alias`` one step back along its history (:func:`production_history`), or to
+        version ``to``; ``previous`` becomes the step after that. Audited, atomic where the
+        backend allows. Idempotent where it can be: ``to`` already production changes nothing,
+        and neither does a ``request`` (a comment, a workflow run) the log already records.
+        At the start of the history a :class:`RegistryError` says so."""
+        ...
 
     def end_canary(self, number: int, *, promote: bool, by: str, reason: str, action: str,
                    alias: str = "production") -> CanaryEnd:

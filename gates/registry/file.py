@@ -15,7 +15,8 @@ from pathlib import Path
 
 from ..errors import ConfigError, RegistryError
 from ..paths import atomic_write, sha256_file
-from .base import INDEX, SCHEMA_VERSION, CanaryEnd, Version, unset_alias
+from .base import (INDEX, SCHEMA_VERSION, CanaryEnd, Rollback, Version, done_before, history_step, landed,
+                   production_history, rollback_target, unset_alias)
 
 
 class FileRegistry:
@@ -155,20 +156,23 @@ class FileRegistry:
             _move_alias(data, alias, number, by=by, pr=pr, reason=reason, action=action, at=now)
         return self.get(number)
 
-    def rollback(self, to: int | None = None, *, by: str, reason: str = "", alias: str = "production") -> Version:
-        """Point ``production`` back at ``to`` (default: ``previous``); the version rolled back
-        from becomes ``previous``, so a second rollback undoes the first."""
+    def rollback(self, to: int | None = None, *, by: str, reason: str = "", alias: str = "production",
+                 request: str | None = None) -> Rollback:
+        """``alias`` one step back along its history, or to ``to`` (see ``Registry.rollback``),
+        in one transaction."""
         with self.transaction() as data:
-            if to is None:
-                to = data["aliases"].get("previous")
-                if to is None:
-                    raise RegistryError(f"{self.label}: no previous version to roll back to")
-            if not any(int(v["version"]) == int(to) for v in data["versions"]):
-                raise RegistryError(f"{self.label}: no version {to}")
-            if data["aliases"].get(alias) == int(to):
-                raise RegistryError(f"{self.label}: version {to} is already {alias}")
-            _move_alias(data, alias, int(to), by=by, pr=None, reason=reason, action="rollback", at=_now())
-        return self.get(int(to))
+            current = data["aliases"].get(alias)
+            if done_before(landed(data["audit"], alias, current), request):
+                target = current
+            else:
+                target = rollback_target(self.label, production_history(data["audit"], alias, current), to)
+                if not any(int(v["version"]) == target for v in data["versions"]):
+                    raise RegistryError(f"{self.label}: no version {target}")
+                _move_alias(data, alias, target, by=by, pr=None, reason=reason, action="rollback", at=_now(),
+                            request=request)
+            previous = data["aliases"].get("previous") if alias == "production" else None
+        return Rollback(production=self.get(int(target)), changed=target != current, rolled_from=current,
+                        previous=previous)
 
     def end_canary(self, number: int, *, promote: bool, by: str, reason: str, action: str,
                    alias: str = "production") -> CanaryEnd:
@@ -196,15 +200,22 @@ class FileRegistry:
         _atomic_write_bytes(self.root / INDEX, (json.dumps(data, indent=2, sort_keys=False) + "\n").encode("utf-8"))
 
 
-def _move_alias(data: dict, alias: str, number: int, *, by, pr, reason, action, at) -> None:
+def _move_alias(data: dict, alias: str, number: int, *, by, pr, reason, action, at, request=None) -> None:
+    """Point ``alias`` at ``number``, audited; for production, ``previous`` follows its history
+    (the version the next rollback restores; none at the history's start)."""
     current = data["aliases"].get(alias)
     if current == number:
         return
-    if alias == "production" and current is not None:
-        data["aliases"]["previous"] = current
+    if alias == "production":
+        history = history_step(production_history(data["audit"], alias, current), number, rollback=action == "rollback")
+        if len(history) > 1:
+            data["aliases"]["previous"] = history[-2]
+        else:
+            data["aliases"].pop("previous", None)
     data["aliases"][alias] = number
-    data["audit"].append({"at": at, "action": action, "version": number, "by": by, "pr": pr, "reason": reason,
-                          "alias": alias, "from": current})
+    entry = {"at": at, "action": action, "version": number, "by": by, "pr": pr, "reason": reason, "alias": alias,
+             "from": current}
+    data["audit"].append({**entry, "request": request} if request else entry)
 
 
 def _atomic_write_bytes(target: Path, payload: bytes) -> None:

@@ -26,7 +26,8 @@ import tempfile
 
 from ..errors import InfrastructureError, RegistryError
 from ..paths import sha256_file
-from .base import CanaryEnd, Version, unset_alias
+from .base import (CanaryEnd, Rollback, Version, done_before, history_step, landed, production_history,
+                   rollback_target, unset_alias)
 
 EXPERIMENT = "mlgate"
 
@@ -147,16 +148,19 @@ class MlflowRegistry:
         self._move(alias, existing.version, by=by, reason=reason, pr=pr, action=action)
         return existing
 
-    def rollback(self, to: int | None = None, *, by: str, reason: str = "", alias: str = "production") -> Version:
-        aliases = self.aliases()
-        to = aliases.get("previous") if to is None else int(to)
-        if to is None:
-            raise RegistryError(f"{self.describe()}: no previous version to roll back to")
-        self.get(to)
-        if aliases.get(alias) == to:
-            raise RegistryError(f"{self.describe()}: version {to} is already {alias}")
-        self._move(alias, to, by=by, reason=reason, action="rollback")
-        return self.get(to)
+    def rollback(self, to: int | None = None, *, by: str, reason: str = "", alias: str = "production",
+                 request: str | None = None) -> Rollback:
+        """``alias`` one step back along its history, or to ``to`` (see ``Registry.rollback``):
+        the audit entry, ``previous``, then the alias. Cut short after the entry, production has
+        not moved and the history leaves that entry out, so a rerun makes the same move."""
+        current = self.aliases().get(alias)
+        audit = landed(self.audit(), alias, current)
+        target = current if done_before(audit, request) else rollback_target(
+            self.describe(), production_history(audit, alias, current), to)
+        version = self.get(target)
+        self._move(alias, target, by=by, reason=reason, action="rollback", request=request)
+        return Rollback(production=version, changed=target != current, rolled_from=current,
+                        previous=self.aliases().get("previous") if alias == "production" else None)
 
     def end_canary(self, number: int, *, promote: bool, by: str, reason: str, action: str,
                    alias: str = "production") -> CanaryEnd:
@@ -169,7 +173,7 @@ class MlflowRegistry:
         before = self.aliases()
         current, steps, entries = before.get(alias), [], []
         if promote and current != number:
-            steps += _production_steps(alias, number, current)
+            steps += self._production_steps(alias, number, current, before)
             entries.append(_entry(action, number, alias, current, by=by, reason=reason))
         if before.get("canary") == number:
             steps.append(("canary", None))
@@ -185,12 +189,26 @@ class MlflowRegistry:
         tags = (model.tags or {}) if model is not None else {}
         return [_parse_entry(tags[key], key, self.describe()) for _, key in _audit_keys(tags)]
 
-    def _move(self, alias: str, number: int, *, by: str, reason: str, action: str, pr: int | None = None) -> None:
-        current = self.aliases().get(alias)
+    def _move(self, alias: str, number: int, *, by: str, reason: str, action: str, pr: int | None = None,
+              request: str | None = None) -> None:
+        aliases = self.aliases()
+        current = aliases.get(alias)
         if current == number:
             return
-        self._commit(_production_steps(alias, number, current),
-                     [_entry(action, number, alias, current, by=by, reason=reason, pr=pr)])
+        self._commit(self._production_steps(alias, number, current, aliases, rollback=action == "rollback"),
+                     [_entry(action, number, alias, current, by=by, reason=reason, pr=pr, request=request)])
+
+    def _production_steps(self, alias: str, number: int, current: int | None, aliases: dict[str, int], *,
+                          rollback: bool = False) -> list[tuple[str, int | None]]:
+        """``previous`` first (the version the next rollback restores, from the history; deleted
+        at its start), then the alias: cut short in between, production has not moved."""
+        if alias != "production":
+            return [(alias, number)]
+        history = history_step(production_history(self.audit(), alias, current), number, rollback=rollback)
+        previous = history[-2] if len(history) > 1 else None
+        keep = [] if aliases.get("previous") == previous or (previous is None and "previous" not in aliases) \
+            else [("previous", previous)]
+        return keep + [(alias, number)]
 
     def _commit(self, steps: list[tuple[str, int | None]], entries: list[dict]) -> None:
         """Audit first (an entry says what is about to move), then the aliases in order, then the
@@ -247,17 +265,12 @@ class MlflowRegistry:
         return self._version(self.client.get_model_version(self.name, mv.version))
 
 
-def _production_steps(alias: str, number: int, current: int | None) -> list[tuple[str, int | None]]:
-    """``previous`` first, then the alias: cut short in between, production has not moved."""
-    keep = [("previous", current)] if alias == "production" and current is not None else []
-    return keep + [(alias, number)]
-
-
 def _entry(action: str, version: int | None, alias: str, was: int | None, *, by: str, reason: str,
-           pr: int | None = None) -> dict:
+           pr: int | None = None, request: str | None = None) -> dict:
     # Reasons are cut so that an entry fits a registered-model tag (5000 characters in SQL stores).
-    return {"at": _now(), "action": action, "version": version, "by": by, "pr": pr, "reason": (reason or "")[:2000],
-            "alias": alias, "from": was}
+    entry = {"at": _now(), "action": action, "version": version, "by": by, "pr": pr, "reason": (reason or "")[:2000],
+             "alias": alias, "from": was}
+    return {**entry, "request": request} if request else entry
 
 
 def _audit_keys(tags: dict) -> list[tuple[int, str]]:
