@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import sys
 import traceback
 import warnings
@@ -22,7 +23,7 @@ from .. import __version__
 from ..gates.errors import InputError, MlgateError
 from ..gates.escape import log_text
 
-from .cli_options import DEFAULT_CONFIG, debug_option, who, workspace_options, workspace_policy
+from .cli_options import DEFAULT_CONFIG, DEFAULT_OUT, debug_option, report_dir, who, workspace_options, workspace_policy
 
 if TYPE_CHECKING:
     from ..gates.result import Result
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 # so that `mlgate --help` and `mlgate <command> --help` start at once.
 
 EXIT_OK, EXIT_BLOCK, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
-DEFAULT_OUT = "mlgate-report"
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -161,8 +161,9 @@ def cli() -> None:
 
 @cli.command("evaluate")
 @workspace_options
-@click.option("--out", type=click.Path(file_okay=False), default=DEFAULT_OUT, show_default=True,
-              help="Where result.json, report.md, report.html and junit.xml go.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help=f"Where result.json, report.md, report.html and junit.xml go [default: {DEFAULT_OUT} inside the "
+                   "workspace].")
 @click.option("--candidate", type=click.Path(dir_okay=False), default=None,
               help="Candidate model (.skops) or predictions file, instead of the policy's.")
 @click.option("--production", default=None,
@@ -206,7 +207,7 @@ def evaluate_command(config, workspace, out, candidate, production, data, engine
 
     registry = production_registry(policy, workspace, production=production)  # None unless production is in one
     result = evaluate(policy, workspace, overrides, progress=progress, registry=registry)
-    written = write_outputs(result, Path(out), candidate_path=result.candidate_file)
+    written = write_outputs(result, report_dir(out, workspace), candidate_path=result.candidate_file)
     if as_json:
         click.echo(dumps(to_dict(result)), nl=False)
     elif not quiet:
@@ -217,8 +218,9 @@ def evaluate_command(config, workspace, out, candidate, production, data, engine
 @cli.command("promote")
 @workspace_options
 @click.option("--candidate", type=click.Path(dir_okay=False), default=None, help="Model to promote (default: the policy's).")
-@click.option("--out", type=click.Path(file_okay=False), default=DEFAULT_OUT, show_default=True,
-              help="Where a matching result.json is reused from, and the new one is written.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Where a matching result.json is reused from, and the promoted one (with the reports when "
+                   f"evaluated here) is written [default: {DEFAULT_OUT} inside the workspace].")
 @click.option("--force", is_flag=True, help="Promote even though the gate blocks (needs --reason).")
 @click.option("--reason", default="", help="Why; recorded in the registry's audit log.")
 @click.option("--by", default=None, help="Who promotes (default: the login name).")
@@ -228,26 +230,29 @@ def evaluate_command(config, workspace, out, candidate, production, data, engine
 def promote_command(config, workspace, candidate, out, force, reason, by, trust_pickle, quiet, debug) -> int:
     """Promote the candidate into the registry if the gate approves (or --force --reason)."""
     from ..gates.engine import Overrides
-    from ..gates.promotion import load_result, promote
+    from ..gates.promotion import load_result, promote, write_promotion
     from .registries import open_registry
 
     policy, workspace = workspace_policy(config, workspace)
     registry = open_registry(policy, workspace)
     overrides = Overrides(candidate=Path(candidate) if candidate else None, trust_pickle=trust_pickle,
                           env=dict(os.environ))
+    out = report_dir(out, workspace)
     outcome = promote(policy, workspace, registry, overrides, by=who(by), force=force, reason=reason,
-                      previous_result=load_result(Path(out) / "result.json"),
+                      previous_result=load_result(out / "result.json"),
                       progress=None if quiet else _progress)
     if outcome.unchanged:
         if not quiet:
             click.echo(f"mlgate: nothing changed: the candidate already is version {outcome.version.version}, "
                        f"{outcome.alias}, in {registry.describe()}")
         return 0
+    written = write_promotion(outcome, out)
     if not quiet:
         how = "reused the matching result.json" if outcome.reused_result else "evaluated first"
         forced = " (forced)" if outcome.forced else ""
         click.echo(f"mlgate: promoted version {outcome.version.version} to {outcome.alias}{forced} "
-                   f"in {registry.describe()} ({how}; decision {outcome.result['decision']})")
+                   f"in {registry.describe()} ({how}; decision {outcome.result['decision']}); "
+                   f"result: {written['result.json']}")
     return 0
 
 
@@ -340,7 +345,7 @@ def demo_command(out, scenario, quiet, debug) -> int:
     written = write_outputs(result, workspace / DEFAULT_OUT, candidate_path=result.candidate_file)
     if not quiet:
         print_verdict(result, written)
-        click.echo(f"try: mlgate evaluate --workspace {workspace}")
+        click.echo(f"try: mlgate evaluate --workspace {shlex.quote(str(workspace))}")
     return result.decision.exit_code
 
 

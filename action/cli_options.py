@@ -12,6 +12,15 @@ from ..gates.errors import InputError
 DEFAULT_CONFIG = ".github/mlgate.yml"
 
 
+DEFAULT_OUT = "mlgate-report"  # inside the workspace
+
+
+def report_dir(out: str | None, workspace: Path) -> Path:
+    """``--out``, else ``mlgate-report`` inside the workspace: where ``evaluate`` writes and a
+    later ``promote`` of the same workspace looks for the result to reuse."""
+    return Path(out) if out else Path(workspace) / DEFAULT_OUT
+
+
 def debug_option(f):
     return click.option("--debug", is_flag=True, help="Show tracebacks on errors.")(f)
 

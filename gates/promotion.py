@@ -13,26 +13,29 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from .config.spec import Policy
 from .errors import Blocked, ConfigError, InputError
 from .engine import Overrides, evaluate
 from .holdout.source import locate_holdout
-from .paths import inside, sha256_file
+from .outputs import write_outputs
+from .paths import inside, sha256_file, write_texts
 from .registry.file import FileRegistry
 from .registry.base import UnknownAlias, Version
-from .result import dumps, result_sha256, to_dict
+from .result import Result, dumps, result_sha256, to_dict
 
 
 @dataclass(frozen=True)
 class Promotion:
     version: Version
-    result: dict
+    result: dict  # what the registry stored as the version's result.json
     reused_result: bool
     forced: bool
     unchanged: bool = False  # the candidate already is the alias's version: nothing was done
     alias: str = "production"  # the alias set (or, unchanged, the one the candidate already is)
+    evaluated: Result | None = None  # the evaluation run here (none when a result was reused)
 
 
 def candidate_artifact(policy: Policy, workspace: Path, overrides: Overrides) -> Path:
@@ -102,13 +105,15 @@ def promote(policy: Policy, workspace: Path, registry: FileRegistry, overrides: 
         previous_result, candidate_sha=candidate_sha,
         production_sha=current.sha256 if current else None, data_sha=data_sha, config_sha=policy.sha256,
     )
+    evaluated = None
     if reused and not blockers:
         data = dict(previous_result)
     else:
         # Evaluated with everything the caller gave (the environment of a sealed holdout
         # included), but never running a train command: the artifact is what gets promoted.
         overrides = dataclasses.replace(overrides, candidate=artifact, allow_train=False)
-        data = to_dict(evaluate(policy, workspace, overrides, registry=registry, progress=progress, blockers=blockers))
+        evaluated = evaluate(policy, workspace, overrides, registry=registry, progress=progress, blockers=blockers)
+        data = to_dict(evaluated)
         reused = False
     data["overridden"] = dict(override) if override else None
     blocked = data["decision"] not in ("approve", "first-model")  # inconclusive never approves
@@ -116,6 +121,14 @@ def promote(policy: Policy, workspace: Path, registry: FileRegistry, overrides: 
         verdict = "blocks" if data["decision"] == "block" else f"is {data['decision']}"
         raise Blocked(f"refusing to promote: the gate {verdict} (" + "; ".join(data["reasons"][:3]) +
                       "); pass --force --reason TEXT to promote anyway (recorded)")
+    # The force is recorded in the result itself (a stored result's own claim is never kept).
+    forced = {"by": by, "reason": reason, "at": _now()} if blocked and not data.get("overridden") else None
+    data.pop("forced", None)
+    if evaluated is not None:
+        evaluated = dataclasses.replace(evaluated, overridden=data["overridden"], forced=forced)
+        data = to_dict(evaluated)
+    elif forced is not None:
+        data["forced"] = forced
     note = reason
     if blocked and data.get("overridden"):
         o = data["overridden"]
@@ -130,8 +143,21 @@ def promote(policy: Policy, workspace: Path, registry: FileRegistry, overrides: 
         result_sha256=result_sha256(data), result_json=payload, alias=alias,
         holdout_sha256=data.get("data", {}).get("sha256"),
     )
-    return Promotion(version=version, result=data, reused_result=reused, forced=blocked and not data.get("overridden"),
-                     alias=alias)
+    return Promotion(version=version, result=data, reused_result=reused, forced=forced is not None, alias=alias,
+                     evaluated=evaluated)
+
+
+def write_promotion(outcome: Promotion, out: Path) -> dict[str, Path]:
+    """``mlgate promote --out``: the result the registry stored, as ``result.json``, and when the
+    candidate was evaluated here the reports of that evaluation beside it (a reused result's
+    reports are already there and describe the same bytes)."""
+    if outcome.evaluated is not None:
+        return write_outputs(outcome.evaluated, out, candidate_path=outcome.evaluated.candidate_file)
+    return write_texts(Path(out), {"result.json": dumps(outcome.result)})
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def load_result(path: Path) -> dict | None:

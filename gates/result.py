@@ -39,6 +39,7 @@ class Result:
     policy_source: str
     engine: str = "local"
     overridden: dict | None = None
+    forced: dict | None = None  # promoted though not approved: {"by", "reason", "at"} (promotion.py)
     commit: str | None = None  # the commit evaluated (in GitHub): the override command names it
     notes: tuple[str, ...] = ()
     mlgate_version: str = __version__
@@ -66,6 +67,7 @@ def to_dict(result: Result) -> dict:
         "engine": result.engine,
         "mlgate_version": result.mlgate_version,
         "overridden": result.overridden,
+        **({"forced": result.forced} if result.forced is not None else {}),
         "commit": result.commit,
         "task": result.task,
         "labels": None if result.labels is None else list(result.labels),

@@ -330,3 +330,17 @@ def test_no_inference_note_when_nothing_is_surprising(distinct, task, cancer_wor
                 "--json")
     assert r.code == 0, r.err
     assert not any("task inferred" in n for n in json.loads(r.out)["notes"])
+
+
+# ----------------------------------------------------------------------------- the demo's hint
+
+
+def test_the_demo_hint_pastes_into_a_shell(tmp_path, run_cli):
+    """The command the demo prints next is shell-quoted: a path with a space or a quote pastes."""
+    import shlex
+
+    ws = tmp_path / "my team's demo"
+    r = run_cli("demo", "--out", ws)
+    assert r.code == 0, r.err
+    hint = r.out.strip().splitlines()[-1]
+    assert hint.startswith("try: ") and shlex.split(hint[len("try: "):]) == ["mlgate", "evaluate", "--workspace", str(ws)]

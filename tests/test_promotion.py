@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import random
+import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from mlgate.gates.registry.file import FileRegistry
+from mlgate.gates.result import schema_path
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -80,6 +84,14 @@ def test_promote_refuses_a_block_unless_forced_with_a_reason(demo, run_cli):
     state = registry_state(ws)
     assert state["aliases"]["production"] == 2
     assert state["versions"][1]["reason"] == "forced: hotfix approved by the board"
+    # The result stored with the version, and the one written to --out, record the force.
+    stored = (ws / "models" / "registry" / "versions" / "2" / "result.json").read_bytes()
+    assert (ws / "mlgate-report" / "result.json").read_bytes() == stored
+    result = json.loads(stored)
+    assert result["decision"] == "block" and result["overridden"] is None
+    assert (result["forced"]["by"], result["forced"]["reason"]) == ("cto", "hotfix approved by the board")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", result["forced"]["at"])
+    jsonschema.validate(result, json.loads(schema_path().read_text()))
 
 
 def test_promote_evaluates_when_the_stored_result_does_not_match(demo, run_cli):
@@ -89,15 +101,43 @@ def test_promote_evaluates_when_the_stored_result_does_not_match(demo, run_cli):
     data["config_sha256"] = "0" * 64  # describes another policy: must not be trusted
     data["decision"] = "block"
     result_path.write_text(json.dumps(data))
+    (ws / "mlgate-report" / "report.md").unlink()
     promoted = run_cli("promote", "--workspace", ws, "--out", ws / "mlgate-report", "--by", "alice")
     assert promoted.code == 0 and "evaluated first" in promoted.out
+    # --out receives the new result (the one the registry stored) and its reports, as its help says.
+    assert f"result: {result_path}" in promoted.out
+    written = json.loads(result_path.read_text())
+    assert written["config_sha256"] != "0" * 64 and written["decision"] == "approve"
+    assert result_path.read_bytes() == (ws / "models" / "registry" / "versions" / "2" / "result.json").read_bytes()
+    assert "forced" not in written, "an approved promotion records no force"
+    assert (ws / "mlgate-report" / "report.md").is_file(), "evaluated here: its reports are written beside it"
 
 
 def test_identical_artifact_is_not_stored_twice(demo, run_cli):
     ws = demo("better")
     assert run_cli("promote", "--workspace", ws, "--by", "a").code == 0
-    assert run_cli("promote", "--workspace", ws, "--by", "a").code == 0
-    assert len(registry_state(ws)["versions"]) == 2
+    before = registry_state(ws)
+    written = (ws / "mlgate-report" / "result.json").read_bytes()
+    again = run_cli("promote", "--workspace", ws, "--by", "a")
+    assert again.code == 0 and again.out.startswith("mlgate: nothing changed: the candidate already is version 2, "
+                                                    "production"), again.out
+    assert registry_state(ws) == before, "no new version, no audit entry"
+    assert (ws / "mlgate-report" / "result.json").read_bytes() == written, "nothing written"
+
+
+def test_evaluate_and_promote_default_to_a_report_folder_inside_the_workspace(demo, run_cli, tmp_path, monkeypatch):
+    """`mlgate evaluate --workspace W` writes W/mlgate-report (not the current directory), and
+    `mlgate promote --workspace W` reuses the result found there."""
+    ws = demo("better")
+    shutil.rmtree(ws / "mlgate-report")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert run_cli("evaluate", "--workspace", ws, "--quiet").code == 0
+    assert (ws / "mlgate-report" / "result.json").is_file() and list(elsewhere.iterdir()) == []
+    promoted = run_cli("promote", "--workspace", ws, "--by", "alice")
+    assert promoted.code == 0 and "reused the matching result.json" in promoted.out, promoted.out
+    assert list(elsewhere.iterdir()) == []
 
 
 @pytest.mark.parametrize("command, message", [
