@@ -16,6 +16,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from test_engine import STREAM_GATES, _same_numbers
+from test_model_formats import features, fit_sklearn, tasks, to_onnx_bytes, write_policy  # noqa: F401 (tasks: a fixture)
 
 distributed = pytest.importorskip("distributed")
 pytest.importorskip("dask.dataframe")
@@ -58,6 +59,21 @@ def test_dask_engine_gives_the_local_engines_result(cluster, cancer_workspace, c
         if a["metric"] != "log_loss":
             assert a == b
     assert streamed["curves"] == on_dask["curves"] and streamed["data"] == on_dask["data"]
+
+
+def test_an_onnx_model_on_dask_workers_gives_the_local_result(cluster, tasks, workspace, run_cli, tmp_path):
+    """Workers load the graph from the bytes the client read, through the same dispatch."""
+    address, _ = cluster
+    train, holdout, target = tasks["binary"]
+    model = fit_sklearn("logistic", train, target)
+    workspace.table("data/holdout.csv", holdout)
+    workspace.write("build/model.onnx", to_onnx_bytes(model, features(train, target), per_column=True))
+    workspace.model("build/production.skops", fit_sklearn("forest", train, target))
+    write_policy(workspace, "binary", ".onnx", "{path: build/production.skops}", "engine: {chunk_rows: 100}\n")
+    local = _result(run_cli, workspace, tmp_path / "local")
+    on_dask = _result(run_cli, workspace, tmp_path / "dask", "--engine", "dask", "--scheduler", address)
+    assert on_dask["engine"] == "dask" and on_dask["candidate"]["sha256"] == local["candidate"]["sha256"]
+    _same_numbers(local, on_dask)
 
 
 def test_dask_engine_from_the_policy_and_its_failures(cluster, cancer_workspace, run_cli, tmp_path, monkeypatch):

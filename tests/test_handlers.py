@@ -351,6 +351,37 @@ def test_a_failed_command_is_replied_to_and_fails_the_job(job, forge):
     assert "`/mlgate promote` failed" in replies(forge)[-1]
 
 
+def test_an_onnx_candidate_is_judged_and_promoted_from_the_artifact(job, forge):
+    """The build uploads candidate.onnx; the judge takes it (never a pickle), evaluates it
+    under the base policy and the registry keeps it as model.onnx."""
+    import skops.io as sio
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType
+
+    ws = job.workspace("better")
+    # One tensor of every column but the target: the base policy without the slice column.
+    policy = POLICY.replace("  slices: [tumour_size]\n", "").replace(
+        "  - {metric: recall, rule: slice_max_drop, max_drop: 0.05, min_support: 50}\n", "")
+    forge.files[(CONFIG, BASE_SHA)] = policy
+    (ws / CONFIG).write_text(policy)  # the judge's checkout is the base branch
+    holdout = pd.read_csv(ws / "data" / "holdout.csv").drop(columns=["tumour_size"])
+    holdout.to_csv(ws / "data" / "holdout.csv", index=False)
+    path = job.demos["better"] / "build" / "model.skops"
+    model = sio.load(path, trusted=sio.get_untrusted_types(file=path))
+    graph = convert_sklearn(model, initial_types=[("X", FloatTensorType([None, model.n_features_in_]))])
+    data = graph.SerializeToString()
+    forge.add_gate_run(HEAD, {"candidate.onnx": data, "result.json": b"{}"})
+    forge.roles["writer"] = "write"
+    event = payload("issue_comment.created.on-pull-request.json")
+    event["issue"]["number"] = PR
+    event["comment"].update(id=forge.add_comment(PR, "/mlgate promote", "writer").id, body="/mlgate promote")
+    event["comment"]["user"]["login"] = "writer"
+    done = job(ws, "issue_comment", event)
+    assert done.code == 0, (done.log, replies(forge))
+    assert registry(ws)["aliases"] == {"production": 2, "previous": 1}
+    assert (ws / "models" / "registry" / "versions" / "2" / "model.onnx").read_bytes() == data
+
+
 # ----------------------------------------------------------------------------- the sticky state line
 
 

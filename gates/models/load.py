@@ -1,8 +1,11 @@
 """Load models safely: one suffix dispatch for files and for bytes shipped to workers.
 
-A model file may come from a pull request, so it is loaded through skops with an explicit
-type allowlist; pickles (which run code on load) only when the caller says it trusts them.
-Models that need libraries the container lacks take part through predictions files instead.
+A model file may come from a pull request, so it is loaded by a reader that runs no code from
+it: skops with an explicit type allowlist, ONNX through onnxruntime (``onnx_model``), XGBoost's
+and LightGBM's own native formats (``boosters``); pickles (which run code on load) only when
+the caller says it trusts them. Each format's library is imported when a file needs it, and
+a missing one is an error naming the extra to install. Models that need other libraries take
+part through predictions files instead.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import zipfile
 import pandas as pd
 
 from ..errors import DataError, ModelError
-from ..holdout.read import missing_column, read_table
+from ..holdout.read import read_table
 from ..paths import sha256_file
 from .sklearn_types import SKLEARN_TRUSTED_TYPES, check_trees
 
@@ -23,6 +26,19 @@ SKOPS_SUFFIXES = {".skops"}
 
 
 PICKLE_SUFFIXES = {".pkl", ".pickle", ".joblib"}
+
+
+ONNX_SUFFIXES = {".onnx"}
+
+
+XGBOOST_SUFFIXES = {".json", ".ubj"}  # a .json is XGBoost's only if it starts as its models do
+
+
+LIGHTGBM_SUFFIXES = {".txt"}  # likewise: LightGBM's text model starts with a "tree" line
+
+
+# What a privileged job may load from a pull request: every format but pickles.
+SAFE_SUFFIXES = SKOPS_SUFFIXES | ONNX_SUFFIXES | XGBOOST_SUFFIXES | LIGHTGBM_SUFFIXES
 
 
 PREDICTION_COLUMN = "prediction"
@@ -35,6 +51,9 @@ PROBA_PREFIX = "proba_"
 
 
 ROW_ID_COLUMN = "row_id"
+
+
+EXAMPLE_SCORE_COLUMN = "example_score"  # a per-example score (an LLM judge's grade, 1/0 pass/fail)
 
 
 @dataclass
@@ -62,12 +81,13 @@ class Model:
         return "predictions" if self.estimator is None else "model"
 
 
-def load_model_file(path: Path, *, role: str, label: str, trusted_types=(), trust_pickle: bool = False) -> Model:
+def load_model_file(path: Path, *, role: str, label: str, trusted_types=(), trust_pickle: bool = False,
+                    policy_file: str = "") -> Model:
     """Load ``path`` as a model; ``label`` is how the user named it (for messages)."""
     if not path.is_file():
         raise ModelError(f"{label}: {role} model file not found")
     suffix = path.suffix.lower()
-    estimator = load_estimator({"file": path}, suffix, label, tuple(trusted_types), trust_pickle)
+    estimator = load_estimator({"file": path}, suffix, label, tuple(trusted_types), trust_pickle, policy_file)
     return Model(role=role, source=label, sha256=sha256_file(path), path=path, estimator=estimator,
                  extra={"size_bytes": _unpacked_size(path, suffix)})
 
@@ -76,7 +96,8 @@ def load_model_bytes(data: bytes, *, suffix: str, role: str, label: str, trusted
                      trust_pickle: bool = False) -> Model:
     """Load a model shipped as bytes (to a Dask worker) with the same checks as a file.
 
-    ``suffix`` is the original file's (``.skops``, or a pickle suffix that needs ``trust_pickle``).
+    ``suffix`` is the original file's (one of ``SAFE_SUFFIXES``, or a pickle suffix that needs
+    ``trust_pickle``).
     """
     import hashlib
 
@@ -84,14 +105,27 @@ def load_model_bytes(data: bytes, *, suffix: str, role: str, label: str, trusted
     return Model(role=role, source=label, sha256=hashlib.sha256(data).hexdigest(), estimator=estimator)
 
 
-def load_estimator(source: dict, suffix: str, label: str, trusted: tuple[str, ...], trust_pickle: bool):
-    """The one suffix dispatch, for a file (``{"file": path}``) or bytes (``{"data": b}``).
-
-    New formats (ONNX, XGBoost and LightGBM native files) are one more branch here, so files
-    and bytes shipped to workers always load alike.
+def load_estimator(source: dict, suffix: str, label: str, trusted: tuple[str, ...], trust_pickle: bool,
+                   policy_file: str = ""):
+    """The one suffix dispatch, for a file (``{"file": path}``) or bytes (``{"data": b}``), so
+    files and bytes shipped to workers always load alike. The native formats' readers take
+    bytes (onnxruntime is never given a path), imported here so that scikit-learn users never
+    import them.
     """
     if suffix in SKOPS_SUFFIXES:
-        estimator = _load_skops_source(source, label, trusted)
+        estimator = _load_skops_source(source, label, trusted, policy_file)
+    elif suffix in ONNX_SUFFIXES:
+        from .onnx_model import load_onnx
+
+        estimator = load_onnx(source_bytes(source, label), label)
+    elif suffix in XGBOOST_SUFFIXES:
+        from .boosters import load_xgboost
+
+        estimator = load_xgboost(source_bytes(source, label), suffix, label)
+    elif suffix in LIGHTGBM_SUFFIXES:
+        from .boosters import load_lightgbm
+
+        estimator = load_lightgbm(source_bytes(source, label), label)
     elif suffix in PICKLE_SUFFIXES:
         if not trust_pickle:
             raise ModelError(
@@ -101,10 +135,20 @@ def load_estimator(source: dict, suffix: str, label: str, trusted: tuple[str, ..
             )
         estimator = _load_pickle(source, label)
     else:
-        raise ModelError(f"{label}: unsupported model file type {suffix or '(none)'!r}; expected .skops (or .joblib/.pkl with --trust-pickle)")
+        raise ModelError(f"{label}: unsupported model file type {suffix or '(none)'!r}; expected .skops, .onnx, "
+                         "XGBoost's .json/.ubj, LightGBM's .txt (or .joblib/.pkl with --trust-pickle)")
     if not hasattr(estimator, "predict"):
         raise ModelError(f"{label}: the loaded object ({type(estimator).__name__}) has no predict method")
     return estimator
+
+
+def source_bytes(source: dict, label: str) -> bytes:
+    if "data" in source:
+        return source["data"]
+    try:
+        return source["file"].read_bytes()
+    except OSError as exc:
+        raise ModelError(f"{label}: cannot read the model file ({type(exc).__name__}: {first_line(exc)})") from None
 
 
 def _load_pickle(source: dict, label: str):
@@ -134,8 +178,10 @@ def _unpacked_size(path: Path, suffix: str) -> int:
 
 
 
-def _load_skops_source(source: dict, label: str, trusted: tuple[str, ...]):
-    """``source`` is ``{"file": path}`` or ``{"data": bytes}`` (the two ways skops reads)."""
+def _load_skops_source(source: dict, label: str, trusted: tuple[str, ...], policy_file: str = ""):
+    """``source`` is ``{"file": path}`` or ``{"data": bytes}`` (the two ways skops reads).
+    ``policy_file`` is where the allowlist comes from, as the policy names its source (in a pull
+    request, the base branch's file: the PR cannot trust types for itself)."""
     import skops.io as sio
 
     try:
@@ -151,7 +197,7 @@ def _load_skops_source(source: dict, label: str, trusted: tuple[str, ...]):
     if refused:
         raise ModelError(
             f"{label}: refusing to load untrusted types {refused}; if you trust them, list them under "
-            "security.trusted_types in the policy on the base branch"
+            f"security.trusted_types in {policy_file or 'the policy'}"
         )
     try:
         if "file" in source:
@@ -172,8 +218,8 @@ def load_predictions_file(path: Path, *, role: str, label: str) -> Model:
     if not path.is_file():
         raise DataError(f"{label}: {role} predictions file not found")
     frame = read_table(path, label, f"{role}.predictions")
-    if PREDICTION_COLUMN not in frame.columns:
-        raise missing_column(label, f"column {PREDICTION_COLUMN!r}", PREDICTION_COLUMN, list(frame.columns))
+    # Which columns it needs depends on the gates (a file of per-example scores alone serves
+    # mean_score gates): scoring checks them and names the one missing.
     return Model(role=role, source=label, sha256=sha256_file(path), path=path, predictions=frame)
 
 
