@@ -208,11 +208,25 @@ def test_probabilities_outside_unit_interval_are_refused():
     ([[0.5, 0.6]], "do not sum to 1 \\(first at data row 1\\)"),
     ([[0.2, 0.8], [0.3, 0.3]], "do not sum to 1 \\(first at data row 2"),
     ([[1.2, -0.2]], "outside \\[0, 1\\]"),
+    ([[0.5, 0.5], [0.5, 0.5], [1.0, -0.0], [-0.1, 1.1]], "outside \\[0, 1\\] \\(first at data row 4\\)"),
     ([[np.nan, 1.0]], "non-finite"),
+    ([[0.5, 0.5], [1.0, np.inf]], "non-finite probability \\(first at data row 2\\)"),
+    ([[0.1] * 10, [0.1] * 9 + [0.2]], "do not sum to 1 \\(first at data row 2"),
 ])
 def test_check_probabilities_table(rows, message):
     with pytest.raises(ModelError, match=message):
         check_probabilities(np.array(rows), "m")
+
+
+def test_row_sums_are_numpys_bit_for_bit():
+    """The checks add columns (fast) instead of reducing rows: the same sums, so a renormalised
+    file's probabilities do not move by an ulp."""
+    from mlgate.gates.models.score import row_sums
+
+    rng = np.random.default_rng(0)
+    for k in range(1, 13):
+        p = rng.dirichlet(np.ones(k), size=5000) * rng.uniform(0.999, 1.001, size=(5000, 1))
+        assert np.array_equal(row_sums(p), p.sum(axis=1)), k
 
 
 def test_check_probabilities_allows_rounding():

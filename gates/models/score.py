@@ -136,21 +136,33 @@ def check_probabilities(raw, what: str, *, sum_tolerance: float | None = None, a
         values = np.asarray(raw, dtype=float)
     except (TypeError, ValueError):
         raise ModelError(f"{what} returned non-numeric values") from None
-    bad = ~np.isfinite(values).all(axis=1)
-    if bad.any():
-        row = int(np.argmax(bad))
+    # Whole-array checks first, rows only to name a culprit: reducing (n, 2) along its rows
+    # costs ~100x a flat pass, as much as scoring a linear model.
+    finite = np.isfinite(values)
+    if not finite.all():
+        row = int(np.argmax(~finite.all(axis=1)))
         raise ModelError(f"{what} returned a non-finite probability (first at {at(row)})")
-    bad = ((values < 0) | (values > 1)).any(axis=1)
-    if bad.any():
-        row = int(np.argmax(bad))
+    if values.size and (values.min() < 0 or values.max() > 1):
+        row = int(np.argmax(((values < 0) | (values > 1)).any(axis=1)))
         raise ModelError(f"{what} returned a probability outside [0, 1] (first at {at(row)})")
     tol = _sum_tolerance(np.asarray(raw).dtype, values.shape[1]) if sum_tolerance is None else sum_tolerance
-    sums = values.sum(axis=1)
+    sums = row_sums(values)
     bad = np.abs(sums - 1.0) > tol
     if bad.any():
         row = int(np.argmax(bad))
         raise ModelError(f"{what} returned probabilities that do not sum to 1 (first at {at(row)})")
     return values / sums[:, None] if sum_tolerance is not None else values
+
+
+def row_sums(values: np.ndarray) -> np.ndarray:
+    """``values.sum(axis=1)`` bit for bit, faster: NumPy adds fewer than 8 columns in order,
+    and adding whole columns beats reducing short rows ~4x."""
+    if not 0 < values.shape[1] < 8:
+        return values.sum(axis=1)
+    sums = values[:, 0].copy()
+    for j in range(1, values.shape[1]):
+        sums += values[:, j]
+    return sums
 
 
 def _align_proba(raw: np.ndarray, classes: list, labels: tuple) -> np.ndarray:
