@@ -165,7 +165,8 @@ def cli() -> None:
               help=f"Where result.json, report.md, report.html and junit.xml go [default: {DEFAULT_OUT} inside the "
                    "workspace].")
 @click.option("--candidate", type=click.Path(dir_okay=False), default=None,
-              help="Candidate model (.skops) or predictions file, instead of the policy's.")
+              help="Candidate model (.skops, .onnx, XGBoost .json/.ubj, LightGBM .txt) or predictions file, instead "
+                   "of the policy's.")
 @click.option("--production", default=None,
               help="Production model: a path, a registry version or alias, or 'none'.")
 @click.option("--data", type=click.Path(dir_okay=False), default=None, help="Holdout file, instead of the policy's.")

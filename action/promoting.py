@@ -2,8 +2,9 @@
 when the policy says ``promotion: {to: canary}``) and rollback.
 
 Promotion is privileged and takes nothing from the PR but its build's candidate artifact: it
-re-evaluates that candidate under the base branch's policy and holdout, loads it only through
-skops (never trains, never unpickles), blocks on the same protected files as the judge, and
+re-evaluates that candidate under the base branch's policy and holdout, loads it only in a
+format whose reader runs no code from it (skops with the allowlist, ONNX, XGBoost, LightGBM;
+never trains, never unpickles), blocks on the same protected files as the judge, and
 verifies a maintainer's override at its source at the moment it is used.
 """
 
@@ -31,7 +32,8 @@ from .trust import job_overrides, private_dir, protected_blockers, what_changed,
 def promote_pull_request(settings: Settings, forge: Forge, pr: int, actor: str, outputs: dict | None, *,
                          reason: str, policy: Policy | None = None, base: str | None = None) -> Reply:
     """Promote the candidate that the PR's own gate run uploaded — re-evaluated here under the
-    base branch's policy and holdout, loaded only through skops, never trained or unpickled."""
+    base branch's policy and holdout, loaded only by a reader that runs no code from the file
+    (skops with the allowlist, ONNX, XGBoost, LightGBM), never trained or unpickled."""
     pull = forge.pull(pr)
     run_id = forge.find_gate_run(settings.gate_workflow, pull.head_sha, pull.head_label)
     if run_id is None:

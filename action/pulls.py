@@ -9,7 +9,8 @@ Three jobs look at a pull request (DESIGN.md, "Trust"):
   its check is advice too;
 - the **judge** (``workflow_run`` after the build): the base branch's workflow and checkout.
   It trusts nothing the PR produced but the candidate artifact, loaded through skops with the
-  base allowlist, re-evaluates it under the base policy and holdout, and its check decides.
+  base allowlist (or as ONNX, XGBoost or LightGBM; never a pickle), re-evaluates it under the
+  base policy and holdout, and its check decides.
 """
 
 from __future__ import annotations
@@ -144,7 +145,8 @@ def publish_gate_run(settings: Settings, trigger: Trigger, forge: Forge, pub: Pu
     checkout is the base branch, and publish the comment and check.
 
     Nothing the PR produced is trusted: not its result.json (it could be forged), not its code.
-    Only the candidate artifact is used, loaded through skops with the base branch's allowlist.
+    Only the candidate artifact is used, loaded through skops with the base branch's allowlist
+    or as ONNX, XGBoost or LightGBM (readers that run no code from the file), never unpickled.
     """
     pr = pull_of(forge, trigger)
     if pr is None:
