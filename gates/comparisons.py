@@ -3,7 +3,7 @@ reported beside it (they never decide).
 
 DESIGN.md assigns the tests: confusion-matrix metrics by the score interval on the joint cells
 (or a cluster bootstrap over groups), roc_auc by DeLong (Obuchowski's clustered DeLong with
-groups), per-row losses by the paired t on moments (on per-group sums with groups). With
+groups; averaged one-vs-rest AUCs by :mod:`gates.stats.ovr_delong`), per-row losses by the paired t on moments (on per-group sums with groups). With
 ``data.group_column`` the evidence carries per-group statistics and the group is the unit;
 row-level extras (Wilcoxon, row bootstrap) are not reported then, since rows are not
 independent.
@@ -32,6 +32,13 @@ def compare(gate: GateSpec, ev: Evidence, settings, average, *, null: float, alt
         if ev.group_cells is not None:
             return stats.compare_confusion_grouped(ev.group_cells, gate.metric, **options)
         return stats.compare_confusion(ev.cells, gate.metric, **options)
+    if family == RANKING and average in stats.OVR_AVERAGES:  # multiclass: one-vs-rest AUCs
+        if ev.classes is None or (ev.grouped and ev.groups is None):
+            raise ValueError("one-vs-rest roc_auc evidence without the rows' classes, probabilities or groups")
+        return stats.compare_auc_ovr(ev.classes, ev.proba_candidate, ev.proba_production, average=average,
+                                     groups=ev.groups if ev.grouped else None,
+                                     labels=None if ev.cells is None else ev.cells.labels, null=null,
+                                     alternative=alternative, confidence_level=level)
     if family == RANKING:
         if ev.grouped and ev.positive is not None:  # (no positive label: compare_auc says undefined)
             if ev.groups is None:

@@ -7,8 +7,9 @@ only has to build and merge ``Evidence`` to reuse every gate unchanged.
 One merge, :class:`EvidenceSum` (``a + b``, ``sum()``, :func:`merge_evidence` and every engine
 use it): it adds the joint cells (exact integer counts), merges the loss moments with Chan et
 al.'s update (exact in exact arithmetic, equal to the whole-data moments to rounding), and
-concatenates the score arrays and positive flags in chunk order, so DeLong sees exactly the
-rows it would have seen on the whole holdout. One rule for what a part lacks: per-row arrays
+concatenates the score arrays and positive flags (and, for a multiclass roc_auc, each row's
+class and both probability matrices) in chunk order, so DeLong sees exactly the rows it would
+have seen on the whole holdout. One rule for what a part lacks: per-row arrays
 (scores, positive flags) come from every part or from none — a mix would misalign rows, so it
 is an error — while summaries a part may legitimately lack (curve bins of scores outside
 [0, 1], per-row loss differences beyond ``ROW_EXTRAS_MAX_ROWS``) survive only when every part
@@ -18,7 +19,9 @@ something about a subset.
 Memory: a streamed ``Evidence`` holds O(K³) counts and O(metrics) moments, plus — only when
 a roc_auc gate or the report's curves need them — the two scores as float32 and one bool per
 row: 9 bytes per row overall, and 9 more per row for each slice column of a roc_auc
-``slice_max_drop`` gate.
+``slice_max_drop`` gate. A multiclass roc_auc (average macro or weighted, one-vs-rest) keeps
+each row's class index (one byte up to 256 classes) and both models' K probabilities as
+float32 instead: 8·K + 1 bytes per row (81 at K = 10), again per slice column of its slice gate.
 """
 
 from __future__ import annotations
@@ -41,6 +44,11 @@ class Evidence:
     positive: np.ndarray | None = None  # bool per row, binary tasks with a positive label
     score_candidate: np.ndarray | None = None  # probability of the positive label
     score_production: np.ndarray | None = None
+    # Multiclass roc_auc (one-vs-rest, macro or weighted): each row's class index and both
+    # models' probability matrices (rows × classes), kept only when such a gate needs them.
+    classes: np.ndarray | None = None
+    proba_candidate: np.ndarray | None = None
+    proba_production: np.ndarray | None = None
     moments: dict[str, stats.PairedMoments] = field(default_factory=dict)
     # Streaming only: each role's scores counted into the report's fixed curve bins, so the
     # curves need no pass over ten million scores at the end.
@@ -72,7 +80,8 @@ class EvidenceSum:
     """The running merge of evidence in row order: counts and moments are added as parts
     arrive; per-row arrays are kept as a list and concatenated once (no quadratic copying)."""
 
-    _ARRAYS = {"positive": np.bool_, "score_candidate": None, "score_production": None, "groups": None}
+    _ARRAYS = {"positive": np.bool_, "score_candidate": None, "score_production": None, "groups": None,
+               "classes": None, "proba_candidate": None, "proba_production": None}
 
     def __init__(self):
         self.n = 0
@@ -155,12 +164,13 @@ class Comparands:
 
 def build_evidence(c: Comparands, loss_metrics: set[str], mask: np.ndarray | None = None, *,
                    keep_rows: bool = True, keep_scores: bool = True, score_dtype=None,
-                   bin_scores: bool = False) -> Evidence:
+                   bin_scores: bool = False, keep_proba: bool = False) -> Evidence:
     """Sufficient statistics for the rows in ``mask`` (all rows when None).
 
     Streaming engines pass ``keep_rows=False`` (no per-row loss differences), ``score_dtype=
     np.float32`` (compact DeLong scores), ``keep_scores=False`` where no gate needs them, and
-    ``bin_scores=True`` for the overall evidence (the report's curves).
+    ``bin_scores=True`` for the overall evidence (the report's curves). ``keep_proba`` keeps each
+    row's class and both probability matrices (a multiclass roc_auc gate), when scores are kept.
     """
     sel = slice(None) if mask is None else mask
     y = c.y[sel]
@@ -187,6 +197,8 @@ def build_evidence(c: Comparands, loss_metrics: set[str], mask: np.ndarray | Non
                     ev.score_bins["production"] = (  # no production model: the candidate stands in
                         ev.score_bins["candidate"] if c.proba_production is c.proba_candidate
                         else score_bins(ev.positive, ev.score_production))
+        if keep_proba and keep_scores and c.proba_candidate is not None:
+            _keep_class_scores(ev, c, sel, y_index, groups, score_dtype)
         for metric in loss_metrics:
             if c.proba_candidate is None:
                 continue
@@ -211,6 +223,16 @@ def build_evidence(c: Comparands, loss_metrics: set[str], mask: np.ndarray | Non
             if keep_rows:
                 ev.loss_differences[metric] = lp - lc
     return ev
+
+
+def _keep_class_scores(ev: Evidence, c: Comparands, sel, y_index: np.ndarray, groups, score_dtype) -> None:
+    """The multiclass roc_auc's per-row evidence: class index, both probability matrices."""
+    ev.classes = y_index.astype(np.min_scalar_type(max(len(c.labels) - 1, 0)))
+    dtype = score_dtype or np.float64
+    ev.proba_candidate = np.asarray(c.proba_candidate[sel], dtype=dtype)
+    ev.proba_production = (ev.proba_candidate if c.proba_production is c.proba_candidate  # no production model
+                           else np.asarray(c.proba_production[sel], dtype=dtype))
+    ev.groups = groups
 
 
 def first_target(task: str, y) -> float:

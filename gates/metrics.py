@@ -40,7 +40,7 @@ METRICS: dict[str, Metric] = {
         Metric("recall", "classification", CONFUSION, True),
         Metric("f1", "classification", CONFUSION, True),
         Metric("mcc", "classification", CONFUSION, True),
-        Metric("roc_auc", "classification", RANKING, True, needs_scores=True, binary_only=True),
+        Metric("roc_auc", "classification", RANKING, True, needs_scores=True),
         Metric("log_loss", "classification", LOSS, False, needs_scores=True),
         Metric("brier", "classification", LOSS, False, needs_scores=True),
         Metric("mae", "regression", LOSS, False),
@@ -55,6 +55,16 @@ METRICS: dict[str, Metric] = {
 # Metrics whose ``average`` can be binary/macro/micro/weighted.
 AVERAGED = {"precision", "recall", "f1"}
 AVERAGES = ("binary", "macro", "micro", "weighted")
+# roc_auc averages its one-vs-rest AUCs as scikit-learn's multi_class="ovr" does (binary: the
+# positive label's AUC); a micro-averaged AUC pools every class's pairs and has no paired test here.
+AUC_AVERAGES = ("binary", "macro", "weighted")
+
+
+def averages_of(metric: str) -> tuple[str, ...]:
+    """The ``average`` values a gate on ``metric`` accepts (empty: none)."""
+    if metric == "roc_auc":
+        return AUC_AVERAGES
+    return AVERAGES if metric in AVERAGED else ()
 
 # log loss clips probabilities like scikit-learn does, so a confident miss costs a finite amount.
 _EPS = np.finfo(np.float64).eps

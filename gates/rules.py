@@ -15,7 +15,7 @@ import numpy as np
 from . import stats
 from .config.spec import RELATIVE_RULES, GateSpec
 from .evidence import Evidence
-from .metrics import CONFUSION, COST, METRICS, RANKING, oriented_difference
+from .metrics import CONFUSION, COST, METRICS, RANKING, averages_of, oriented_difference
 from .comparisons import compare, group_report, num, supplementary
 from .stats.power import power_report
 
@@ -88,7 +88,7 @@ def evaluate_gate(
     has_production: bool,
 ) -> GateResult:
     metric = METRICS[gate.metric]
-    average = _average(gate, settings) if gate.metric in ("precision", "recall", "f1") else None
+    average = _gate_average(gate, settings)
     base = dict(
         name=gate.name, metric=gate.metric, rule=gate.rule, threshold=gate.threshold, margin=gate.margin,
         max_drop=gate.max_drop, average=average, n=overall.n,
@@ -249,7 +249,7 @@ def _absolute_gate(gate, overall, costs, settings, average, base, has_production
     result = GateResult(**base, candidate=cand, production=prod, estimate=None, confidence_interval=None,
                         confidence_level=None, p_value=None, method="point", passed=False, undefined=False, detail="")
     if cand is None:
-        return _fail_closed(result, f"{gate.metric} is undefined for the candidate on this holdout")
+        return _fail_closed(result, _why_undefined(gate, overall, average))
     passed, detail = _threshold_check(gate, cand)
     return replace(result, passed=passed, detail=detail)
 
@@ -294,6 +294,11 @@ def _point(gate, ev: Evidence, costs, settings, average, which: str = "candidate
         if settings.positive_label is not None and settings.positive_label in ev.cells.labels:
             pos_index = list(ev.cells.labels).index(settings.positive_label)
         return num(stats.confusion_metric(cm, gate.metric, pos_index=pos_index, average=average or "binary"))
+    if family == RANKING and average in stats.OVR_AVERAGES:
+        proba = ev.proba_candidate if which == "candidate" else ev.proba_production
+        if ev.classes is None or proba is None:
+            return None
+        return num(stats.ovr_roc_auc(ev.classes, proba, average=average))  # NaN (a class has no rows): None
     if family == RANKING:
         scores = ev.score_candidate if which == "candidate" else ev.score_production
         if ev.positive is None or scores is None or ev.positive.all() or not ev.positive.any():
@@ -308,6 +313,17 @@ def _point(gate, ev: Evidence, costs, settings, average, which: str = "candidate
         var_y = float(m.m2[2, 2]) / m.n if m.n else 0.0  # centred: no E[y²] − E[y]² cancellation
         return None if not var_y > 0 else 1.0 - mean / var_y
     return mean
+
+
+def _why_undefined(gate, ev: Evidence, average) -> str:
+    """Why the candidate's metric has no value: which classes are missing, for one-vs-rest AUCs."""
+    if gate.metric == "roc_auc" and average in stats.OVR_AVERAGES and ev.classes is not None and ev.cells is not None:
+        labels = ev.cells.labels
+        absent = [str(lab) for lab, n in zip(labels, np.bincount(ev.classes, minlength=len(labels))) if n == 0]
+        if absent:
+            return (f"roc_auc ({average}, one-vs-rest) is undefined: class(es) {', '.join(absent[:10])} have no rows "
+                    "in the holdout, so their one-vs-rest AUC does not exist")
+    return f"{gate.metric} is undefined for the candidate on this holdout"
 
 
 def _slice(label: str, n: int, *, gated: bool, passed: bool, detail: str, candidate=None, production=None,
@@ -325,6 +341,15 @@ def _threshold_check(gate: GateSpec, value: float) -> tuple[bool, str]:
 
 def _average(gate: GateSpec, settings: StatSettings) -> str:
     return gate.average or settings.average_default
+
+
+def _gate_average(gate: GateSpec, settings: StatSettings) -> str | None:
+    """The averaging a gate uses; None for metrics without one, and for roc_auc on two classes
+    (the binary AUC, as before averages existed for it)."""
+    if gate.metric == "roc_auc":
+        average = _average(gate, settings)
+        return None if average == "binary" else average
+    return _average(gate, settings) if averages_of(gate.metric) else None
 
 
 def _from_comparison(gate, cmp: stats.Comparison, base, *, supplementary: dict) -> GateResult:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ConfigError
-from ..metrics import AVERAGED, AVERAGES, COST, METRICS, Metric
+from ..metrics import AUC_AVERAGES, COST, METRICS, Metric, averages_of
 from .spec import RULES, GateSpec, ModelSpec
 
 # What each rule requires, and what it additionally accepts.
@@ -71,9 +71,13 @@ def parse_gates(r, value: Any, task: str | None, *, candidate: ModelSpec, produc
         min_support = r.integer(g.get("min_support", 30), f"{where}.min_support", low=2)
         average = g.get("average")
         if average is not None:
-            if metric not in AVERAGED:
-                raise r.fail(f"{where}.average", f"no average for {metric} (only {', '.join(sorted(AVERAGED))})", average)
-            r.choice(average, f"{where}.average", AVERAGES)
+            averaged = sorted(m for m in METRICS if averages_of(m))
+            if not averages_of(metric):
+                raise r.fail(f"{where}.average", f"no average for {metric} (only {', '.join(averaged)})", average)
+            if metric == "roc_auc" and average not in AUC_AVERAGES:  # micro: no paired test (see metrics.py)
+                raise r.fail(f"{where}.average", f"one of {', '.join(AUC_AVERAGES)} for roc_auc (one-vs-rest "
+                             "AUCs averaged as scikit-learn does; a micro-averaged AUC has no paired test here)", average)
+            r.choice(average, f"{where}.average", averages_of(metric))
         name = g.get("name")
         name = r.string(name, f"{where}.name") if name is not None else _default_name(metric, rule, g)
         if name in names:

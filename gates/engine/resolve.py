@@ -12,7 +12,7 @@ from ..config.spec import Policy
 from ..errors import ConfigError, InputError, ModelError
 from ..holdout.read import table_format
 from ..holdout.survey import Survey
-from ..metrics import AVERAGED, METRICS
+from ..metrics import METRICS, averages_of
 from ..models.load import Model, load_model_file, load_predictions_file
 from ..models.score import model_classes
 from ..models.train import run_train
@@ -150,11 +150,14 @@ def check_gates_fit(policy: Policy, task: str, labels, positive) -> None:
             raise ConfigError(f"gates[{i}].metric: {g.metric} is a {info.task} metric but the task is {task}")
         if task != "classification":
             continue
-        binary_avg = g.metric in AVERAGED and (g.average or ("binary" if len(labels) == 2 else "macro")) == "binary"
+        averages = averages_of(g.metric)
+        binary_avg = bool(averages) and (g.average or ("binary" if len(labels) == 2 else "macro")) == "binary"
         if (binary_avg or info.binary_only) and len(labels) != 2:
+            others = [a for a in averages if a != "binary"]
             raise ConfigError(
                 f"gates[{i}]: {g.metric}{' with average binary' if binary_avg else ''} needs two classes, "
-                f"the holdout and models have {len(labels)}; set gates[{i}].average to macro, micro or weighted"
+                f"the holdout and models have {len(labels)}; set gates[{i}].average to "
+                f"{', '.join(others[:-1])} or {others[-1]}"
                 if binary_avg else f"gates[{i}]: {g.metric} needs two classes, found {len(labels)}"
             )
         if (binary_avg or info.binary_only) and positive is None:

@@ -2,7 +2,8 @@
 
 Everything that decides a gate is computed from mergeable sufficient statistics —
 :class:`JointCells` (joint counts of y and both models' predictions), :class:`PairedMoments`
-(per-row loss moments) and, for the AUC, the score arrays — so the local, streaming and Dask
+(per-row loss moments) and, for the AUC, the score arrays (one-vs-rest: each row's class and the
+probability matrices) — so the local, streaming and Dask
 engines all call the same functions on merged statistics. The array functions (``mcnemar``,
 ``paired_bootstrap``, ``delong``) are thin wrappers for direct use.
 
@@ -39,6 +40,7 @@ from .grouped_compare import (
 from .losses import loss_row_tests
 from .mcnemar import mcnemar, mcnemar_from_cells
 from .multiple import holm
+from .ovr_delong import OVR_AVERAGES, OvRDeLongResult, compare_auc_ovr, ovr_delong, ovr_roc_auc
 from .results import (
     Comparison,
     ConfidenceInterval,
@@ -50,6 +52,8 @@ from .results import (
 from .sequential import ConfidenceSequence, confidence_sequence, two_sample_confidence_sequence
 
 __all__ = [
+    "OVR_AVERAGES",
+    "OvRDeLongResult",
     "BootstrapResult",
     "Comparison",
     "ConfidenceInterval",
@@ -68,6 +72,7 @@ __all__ = [
     "bootstrap_group_cells",
     "compare_auc",
     "compare_auc_grouped",
+    "compare_auc_ovr",
     "compare_confusion",
     "compare_confusion_grouped",
     "compare_loss",
@@ -82,6 +87,8 @@ __all__ = [
     "mcnemar",
     "mcnemar_from_cells",
     "mcnemar_from_group_cells",
+    "ovr_delong",
+    "ovr_roc_auc",
     "paired_bootstrap",
     "roc_auc",
     "two_sample_confidence_sequence",

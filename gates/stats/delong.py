@@ -166,6 +166,12 @@ def structural_components(pos: np.ndarray, score: np.ndarray, n_pos: int, n_neg:
     return out[pos], out[~pos]
 
 
+def row_components(pos: np.ndarray, score: np.ndarray, n_pos: int, n_neg: int) -> np.ndarray:
+    """Every row's component in row order, V10 at the positive rows and V01 at the negative
+    (one sort; the one-vs-rest AUCs need each row in both roles, so row order is kept)."""
+    return _row_components(pos, score, n_pos, n_neg)
+
+
 def _row_components(pos: np.ndarray, score: np.ndarray, n_pos: int, n_neg: int) -> np.ndarray:
     """Every row's component in row order: V10 at the positive rows, V01 at the negative."""
     order, tie_at, spare = _sort_scores(score)

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mlgate.gates.metrics import AVERAGED, AVERAGES, CONFUSION, LOSS, METRICS, RANKING, Metric, row_losses
-from mlgate.gates.stats import JointCells, PairedMoments, compare_auc, compare_confusion, compare_loss
+from mlgate.gates.metrics import AVERAGED, AVERAGES, CONFUSION, LOSS, METRICS, RANKING, Metric, averages_of, row_losses
+from mlgate.gates.stats import JointCells, PairedMoments, compare_auc, compare_auc_ovr, compare_confusion, compare_loss
 from mlgate.gates.stats.confusion import AVERAGED_METRICS, CONFUSION_METRICS
 from mlgate.gates.stats.confusion import AVERAGES as STATS_AVERAGES
 from mlgate.gates.stats.losses import LOSS_METRICS
@@ -33,6 +33,8 @@ class Case:
 
     @property
     def id(self) -> str:
+        if self.metric.family == RANKING and self.classes > 2:
+            return f"{self.metric.name}/{self.average}/{self.classes}"
         if self.metric.family != CONFUSION:
             return self.metric.name
         average = f"/{self.average}" if self.metric.name in AVERAGED else ""
@@ -51,6 +53,8 @@ def registry_cases() -> list[Case]:
         if metric.family == CONFUSION and not metric.binary_only:
             averages = [a for a in AVERAGES if a != "binary"] if metric.name in AVERAGED else ["binary"]
             cases += [Case(metric, classes=3, average=a) for a in averages]
+        if metric.family == RANKING:  # one-vs-rest AUCs, under every multiclass average
+            cases += [Case(metric, classes=3, average=a) for a in averages_of(metric.name) if a != "binary"]
     return cases
 
 
@@ -90,6 +94,17 @@ def simulate(case, n, rng, quality_c, quality_p):
             return np.where(wrong, (y + rng.integers(1, k, n)) % k, y)
 
         return {"y": y, "c": predict(quality_c), "p": predict(quality_p)}
+    if metric.family == RANKING and case.classes > 2:  # a probability matrix per model
+        k = case.classes
+        y = rng.integers(0, k, n)
+
+        def proba(q):
+            logits = rng.normal(0, 1.5, (n, k))
+            logits[np.arange(n), y] += 4 * q
+            e = np.exp(logits)
+            return e / e.sum(axis=1, keepdims=True)
+
+        return {"y": y, "c": proba(quality_c), "p": proba(quality_p)}
     if metric.family == RANKING or (metric.family == LOSS and metric.task == "classification"):
         y = rng.random(n) < 0.4
         score = lambda q: 1 / (1 + np.exp(-(4 * q * (2 * y - 1) + rng.normal(0, 1.5, n))))  # noqa: E731
@@ -117,6 +132,8 @@ def compare(case, rows, *, null=0.0, chunks=1):
         parts = np.array_split(np.arange(len(rows["y"])), chunks)
         cells = sum(JointCells.from_arrays(rows["y"][i], rows["c"][i], rows["p"][i]) for i in parts)
         return compare_confusion(cells, name, average=case.average, null=null, n_resamples=N_RESAMPLES)
+    if case.metric.family == RANKING and case.classes > 2:
+        return compare_auc_ovr(rows["y"], rows["c"], rows["p"], average=case.average, null=null)
     if case.metric.family == RANKING:
         return compare_auc(rows["y"], rows["c"], rows["p"], null=null)
     moments = sum(PairedMoments.from_rows(part) for part in np.array_split(loss_columns(case, rows), chunks))
