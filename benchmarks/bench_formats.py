@@ -1,6 +1,6 @@
 """Scoring cost per model format: mlgate's scorer against the framework's own calls, same rows.
 
-    python benchmarks/bench_formats.py [--rows 500000] [--features 20] [--repeats 3]
+    python benchmarks/bench_formats.py [--rows 300000] [--features 20] [--repeats 5]
 
 One binary task on generated data (``--features`` Gaussian columns, a logistic target), models
 fitted on 20,000 rows and saved in each format the gate reads: skops (a scaled logistic
@@ -99,9 +99,9 @@ def mlgate_scoring(path: Path, holdout: Holdout):
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=500_000)
+    parser.add_argument("--rows", type=int, default=300_000)
     parser.add_argument("--features", type=int, default=20)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
     frame = data(args.rows, args.features, seed=1)
     holdout = Holdout(frame=frame, source="generated", sha256="", target="y", task="classification")
