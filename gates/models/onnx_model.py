@@ -57,7 +57,7 @@ def load_onnx(data: bytes, label: str):
     proto = onnx.ModelProto()
     try:
         proto.ParseFromString(data)
-    except Exception as exc:  # protobuf's DecodeError, or a RuntimeWarning-turned-error
+    except Exception as exc:  # protobuf's DecodeError, whichever implementation is installed
         raise ModelError(f"{label}: not an ONNX model ({type(exc).__name__}: {first_line(exc)})") from None
     if not proto.HasField("graph") or not proto.graph.node:
         raise ModelError(f"{label}: not an ONNX model (no graph of operators in the file)")
@@ -212,9 +212,12 @@ def _adapter(session, inputs: Inputs, classes: list | None, label: str):
         k = probas[0].shape[1]
         if classes is None and labels[0].type != "tensor(string)" and isinstance(k, int):
             classes = list(range(k))
-        if classes is None or (isinstance(k, int) and len(classes) != k):
+        if classes is None:
+            raise ModelError(f"{label}: the ONNX graph's label output {labels[0].name!r} gives {labels[0].type} "
+                             "labels, and no ZipMap or classifier node declares their classes (classlabels_*)")
+        if isinstance(k, int) and len(classes) != k:
             raise ModelError(f"{label}: the ONNX graph's probability output {probas[0].name!r} has {k} columns but "
-                             f"the graph declares the classes {classes}")
+                             f"the graph declares {len(classes)} classes {classes[:10]}")
         return OnnxClassifier(session, inputs, label, [labels[0].name, probas[0].name], classes)
     if len(outputs) == 1 and probas and isinstance(probas[0].shape[1], int):
         return OnnxClassifier(session, inputs, label, [probas[0].name], list(range(probas[0].shape[1])))
