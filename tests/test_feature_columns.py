@@ -111,3 +111,16 @@ def test_data_features_may_not_feed_the_label(cancer_workspace, run_cli, tmp_pat
     r, _ = _evaluate(run_cli, cancer_workspace, tmp_path / "o")
     assert r.code == 2
     assert "data.features[1]: expected a column other than data.target" in r.err
+
+
+def test_a_booster_fitted_on_names_with_spaces_is_told_why_its_columns_are_missing(workspace, cancer, run_cli, tmp_path):
+    lightgbm = __import__("pytest").importorskip("lightgbm")
+    train, test = cancer
+    booster = lightgbm.LGBMClassifier(n_estimators=5, verbose=-1).fit(train[FEATURES], train["label"])
+    workspace.write("build/model.txt", booster.booster_.model_to_string())
+    workspace.registry(production=_array_model(train, FEATURES))
+    workspace.table("data/holdout.csv", test[FEATURES + ["size", "label"]])
+    workspace.edit_policy("build/model.skops", "build/model.txt")
+    r, _ = _evaluate(run_cli, workspace, tmp_path / "o")
+    assert r.code == 2
+    assert "'mean_radius' is 'mean radius'" in r.err, r.err

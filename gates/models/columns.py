@@ -11,6 +11,7 @@ fed the label scores perfectly on the holdout and serves blind.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import re
 
 import pandas as pd
 
@@ -54,7 +55,7 @@ def feature_frame(model, holdout, columns) -> pd.DataFrame:
         if missing:
             raise ModelError(
                 f"{model.source}: the {model.role} model expects column(s) {missing[:10]} that the holdout "
-                f"{holdout.source} lacks"
+                f"{holdout.source} lacks{_sanitised_hint(missing, frame.columns)}"
             )
         return frame[names]
     if columns.features is not None:
@@ -75,3 +76,16 @@ def feature_frame(model, holdout, columns) -> pd.DataFrame:
             f"({chosen[:10]}); set data.features to the columns it was fitted on, in order"
         )
     return frame[chosen]
+
+
+def _sanitised_hint(missing: list[str], present) -> str:
+    """LightGBM and skl2onnx store ``mean radius`` as ``mean_radius``: say so when that explains it."""
+    by_key: dict[str, list[str]] = {}
+    for column in map(str, present):
+        by_key.setdefault(re.sub(r"[^0-9A-Za-z]", "_", column), []).append(column)
+    pairs = [(n, by_key[n][0]) for n in missing if len(by_key.get(n, [])) == 1]
+    if not pairs:
+        return ""
+    shown = ", ".join(f"{n!r} is {c!r}" for n, c in pairs[:3])
+    return (f" (its library replaced spaces and symbols in the names it was fitted on with '_': {shown}? "
+            "rename the holdout's columns to match, or refit on matching names)")
