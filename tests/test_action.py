@@ -12,11 +12,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import jsonschema
 import pandas as pd
 import pytest
 
 from fake_github import FakeGitHub
 from mlgate.gates.demo import POLICY, build
+from mlgate.gates.result import schema_path
 
 REPO = Path(__file__).resolve().parents[1]
 EVENTS = REPO / "tests" / "fixtures" / "github-events"  # copied from ../shared/fixtures with their licences
@@ -192,12 +194,20 @@ def test_first_setup_uses_the_prs_policy_and_says_so(action, github):
 
 
 def test_a_pr_that_edits_the_holdout_is_blocked(action, github):
+    """The trust check runs before the holdout is read: the PR's holdout here could not even be
+    read (it would be an error, exit 2), yet the PR is blocked for changing it, without reading it."""
     ws = action.workspace("better")
+    (ws / "data" / "holdout.csv").write_bytes(b"\x00\xff not a table \x00" * 50)
     github.set_pull_files(PR_REPO, 2, ["data/holdout.csv"])
     run = action(ws, "pull_request", payload("pull_request.opened.json"))
-    assert run.code == 1
+    assert run.code == 1, run.stderr
     assert run.output("decision") == "block"
-    assert "the holdout data/holdout.csv is changed by this PR" in report_comments(github)[0]["body"]
+    body = report_comments(github)[0]["body"]
+    assert "the holdout data/holdout.csv is changed by this PR" in body and "not read: blocked before evaluation" in body
+    result = json.loads(Path(run.output("result_path")).read_text())
+    assert result["data"] == {"source": "data/holdout.csv", "sha256": None, "rows": None, "read": False}
+    assert {g["outcome"] for g in result["gates"]} == {"skipped"} and result["production"]["version"] == 1
+    jsonschema.validate(result, json.loads(schema_path().read_text()))
 
 
 def test_fork_pr_with_read_only_token_degrades_to_summary(action, github):

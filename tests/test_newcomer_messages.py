@@ -176,6 +176,13 @@ def non_numeric_feature(ws, cancer, models):
     ws.table("data/holdout.csv", frame)
 
 
+def untrusted_model_type(ws, cancer, models):
+    from custom_estimator import ShiftedRegressor
+
+    train, _ = cancer
+    ws.model("build/model.skops", ShiftedRegressor().fit(train.drop(columns=["label", "size"]), train["label"]))
+
+
 CASES = [
     # 1. predictions files: the file's row_id and line, never the holdout's row 282
     (nan_score_by_id, r"build/candidate\.csv: column 'score' must hold probabilities in \[0, 1\]; "
@@ -214,6 +221,9 @@ CASES = [
     (tab_in_yaml, r"\.github/mlgate\.yml: invalid YAML at line 4: YAML does not allow tabs for indentation; use spaces$"),
     (non_numeric_feature, r"build/model\.skops: the candidate model failed to predict on data/holdout\.csv: column "
                           r"'mean texture' holds a non-numeric value \('twelve'\)"),
+    # a local run has no base branch: the message names the policy file it read
+    (untrusted_model_type, r"build/model\.skops: refusing to load untrusted types \['custom_estimator\.ShiftedRegressor'\]; "
+                           r"if you trust them, list them under security\.trusted_types in \.github/mlgate\.yml$"),
 ]
 
 
@@ -344,3 +354,43 @@ def test_the_demo_hint_pastes_into_a_shell(tmp_path, run_cli):
     assert r.code == 0, r.err
     hint = r.out.strip().splitlines()[-1]
     assert hint.startswith("try: ") and shlex.split(hint[len("try: "):]) == ["mlgate", "evaluate", "--workspace", str(ws)]
+
+
+def test_the_untrusted_types_message_names_the_base_branch_where_there_is_one(cancer_workspace, cancer, cancer_models):
+    """In a pull request the policy is the base branch's (the action reads it as '<file> (base
+    branch)'): the allowlist to edit is there, not in the PR."""
+    from mlgate.gates.config.parse import parse_policy
+    from mlgate.gates.engine import evaluate
+    from mlgate.gates.errors import ModelError
+
+    untrusted_model_type(cancer_workspace, cancer, cancer_models)
+    policy = parse_policy(CANCER_POLICY, ".github/mlgate.yml (base branch)")
+    with pytest.raises(ModelError, match=r"list them under security\.trusted_types in \.github/mlgate\.yml "
+                                         r"\(base branch\)$"):
+        evaluate(policy, cancer_workspace.root)
+
+
+# ----------------------------------------------------------------------------- the trust check comes first
+
+
+def test_a_blocked_pull_request_is_not_read_unless_a_maintainer_overrides(cancer_workspace):
+    """The trust check's blockers decide before the holdout is read: this holdout would fail to
+    read (it would be an error, exit 2), yet the result is the block, with the candidate and
+    production named. A verified override needs the gates' numbers, so then the holdout is read."""
+    from mlgate.gates.engine import evaluate
+    from mlgate.gates.errors import DataError
+
+    ws = cancer_workspace.root
+    (ws / "data" / "holdout.csv").write_bytes(b"\x00\xff not a table\n" * 100)
+    policy = load_policy(ws / ".github" / "mlgate.yml")
+    blocker = "the holdout data/holdout.csv is changed by this PR"
+    asked = []
+    result = evaluate(policy, ws, blockers=(blocker,), verify_override=lambda sha: asked.append(sha))
+    assert (result.decision.decision, result.decision.reasons) == ("block", (blocker,))
+    assert result.data == {"source": "data/holdout.csv", "sha256": None, "rows": None, "read": False}
+    assert asked == [result.candidate["sha256"]] and result.production["version"] == 1
+    assert all(g.outcome == "skipped" and g.detail.startswith("not evaluated") for g in result.gates)
+    with pytest.raises(DataError):
+        evaluate(policy, ws, blockers=(blocker,), verify_override=lambda sha: {"by": "maintainer"})
+    with pytest.raises(DataError):
+        evaluate(policy, ws)  # no blocker: read as always

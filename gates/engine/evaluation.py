@@ -29,6 +29,7 @@ from ..registry.base import Registry
 from ..registry.open import open_registry
 from ..result import Result
 from ..rules import StatSettings, evaluate_gate
+from .blocked import blocked_before_reading
 from .chunks import default_chunk_rows
 from .overrides import Overrides
 from .resolve import (
@@ -98,6 +99,11 @@ def _evaluate(policy: Policy, workspace: Path, overrides: Overrides | None, *, p
     overrides = overrides or Overrides()
     say = progress or (lambda _msg: None)
     workspace = Path(workspace)
+    blocked = blocked_before_reading(policy, workspace, overrides, blockers=blockers, registry=registry,
+                                     policy_source=policy_source, notes=notes, commit=commit,
+                                     verify_override=verify_override)
+    if blocked is not None:  # the trust check blocks: the holdout is not read at all
+        return blocked
 
     say("checking holdout")
     engine, scheduler, chunk_rows = _engine(policy, overrides)

@@ -35,7 +35,7 @@ def resolve_candidate(policy: Policy, workspace: Path, overrides: Overrides) -> 
     if not path.exists():
         raise ModelError(f"{spec.path}: candidate model file not found (candidate.path)")
     return load_model_file(path, role="candidate", label=spec.path, trusted_types=policy.trusted_types,
-                           trust_pickle=overrides.trust_pickle)
+                           trust_pickle=overrides.trust_pickle, policy_file=policy.source)
 
 
 def _train(train, workspace: Path, policy: Policy, overrides: Overrides) -> Model:
@@ -44,7 +44,7 @@ def _train(train, workspace: Path, policy: Policy, overrides: Overrides) -> Mode
     output = inside(workspace, train.output, "candidate.train.output", must_exist=False)
     run_train(train.command, output, train.output, cwd=workspace, timeout_s=train.timeout_s, env=overrides.train_env)
     return load_model_file(output, role="candidate", label=train.output, trusted_types=policy.trusted_types,
-                           trust_pickle=overrides.trust_pickle)
+                           trust_pickle=overrides.trust_pickle, policy_file=policy.source)
 
 
 def candidate_only(policy: Policy, workspace: Path, overrides: Overrides | None = None) -> Path | None:
@@ -79,7 +79,7 @@ def resolve_production(policy: Policy, workspace: Path, overrides: Overrides, re
         if not path.exists():
             raise ModelError(f"{spec.path}: production model file not found (production.path)")
         return load_model_file(path, role="production", label=spec.path, trusted_types=policy.trusted_types,
-                               trust_pickle=overrides.trust_pickle), None
+                               trust_pickle=overrides.trust_pickle, policy_file=policy.source), None
     if ref is None and spec.predictions is not None:
         path = inside(workspace, spec.predictions, "production.predictions", what="predictions file")
         return load_predictions_file(path, role="production", label=spec.predictions), None
@@ -101,7 +101,7 @@ def resolve_production(policy: Policy, workspace: Path, overrides: Overrides, re
     path = registry.fetch(version)
     label = f"{registry.describe()} v{version.version} ({alias})"
     model = load_model_file(path, role="production", label=label, trusted_types=policy.trusted_types,
-                            trust_pickle=overrides.trust_pickle)
+                            trust_pickle=overrides.trust_pickle, policy_file=policy.source)
     model.extra["version"] = version.version
     return model, None
 
@@ -110,7 +110,8 @@ def load_any(path: Path, role: str, label: str, policy: Policy, overrides: Overr
     if path.suffix.lower() in (".csv", ".parquet", ".pq", ".gz"):
         table_format(path, f"--{role}")
         return load_predictions_file(path, role=role, label=label)
-    return load_model_file(path, role=role, label=label, trusted_types=policy.trusted_types, trust_pickle=overrides.trust_pickle)
+    return load_model_file(path, role=role, label=label, trusted_types=policy.trusted_types,
+                           trust_pickle=overrides.trust_pickle, policy_file=policy.source)
 
 
 def comparison_labels(holdout: Survey, models: list[Model]) -> tuple:

@@ -25,7 +25,7 @@ def render_junit(result: Result) -> str:
     facts = {"decision": result.decision.decision, "overridden": "yes" if result.overridden else "no",
              "alpha": f"{result.alpha:g}", "candidate_sha256": result.candidate["sha256"],
              "production_sha256": result.production["sha256"] if result.production else "none",
-             "data_sha256": result.data["sha256"], "config_sha256": result.config_sha256,
+             "data_sha256": result.data["sha256"] or "not read", "config_sha256": result.config_sha256,
              "mlgate_version": result.mlgate_version}
     facts = {name: xml_text(value) for name, value in facts.items()}  # SHA-256s from a registry are its text
     for name, value in facts.items():

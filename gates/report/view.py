@@ -121,8 +121,12 @@ def _identities(result: Result, medium: Medium) -> list[Identity]:
     out.append(model("Production", result.production) if result.production
                else Identity("Production", "none", "—", "—", "no production model"))
     sealed = {True: [SEALED], False: [UNSEALED]}.get(result.data.get("sealed"), [])
-    out.append(Identity("Holdout", medium.cell_code(result.data["source"]), *sha(result.data["sha256"]),
-                        medium.join(", ", [f"{result.data['rows']:,} rows", *sealed])))
+    if result.data.get("read") is False:  # blocked before the holdout was read (engine/blocked.py)
+        out.append(Identity("Holdout", medium.cell_code(result.data["source"]), "—", "—",
+                            "not read: blocked before evaluation"))
+    else:
+        out.append(Identity("Holdout", medium.cell_code(result.data["source"]), *sha(result.data["sha256"]),
+                            medium.join(", ", [f"{result.data['rows']:,} rows", *sealed])))
     out.append(Identity("Policy", POLICY_SOURCES.get(result.policy_source, medium.text(result.policy_source)),
                         *sha(result.config_sha256), f"α = {result.alpha:g}"))
     return out
@@ -191,7 +195,8 @@ def _summary(result: Result, verdict: str, gates: list[GateRow], medium: Medium)
     if counts["inconclusive"]:
         parts.append(f"{counts['inconclusive']} inconclusive")
     if counts["skipped"]:
-        parts.append(f"{counts['skipped']} skipped (no production model)")
+        why = "holdout not read" if result.data.get("read") is False else "no production model"
+        parts.append(f"{counts['skipped']} skipped ({why})")
     if verdict == "overridden" and result.overridden:
         parts.append(medium.format("overridden by {}", _who(result.overridden.get("by", "?"), medium)))
     return medium.join("; ", parts)
