@@ -22,7 +22,7 @@ import click
 
 from ..gates.escape import log_text
 from ..gates.result import Result
-from ..gates.report import LOG, gate_row
+from ..gates.report import LOG, gate_rows
 
 VERDICT_STYLE = {"approve": ("APPROVE", "green"), "block": ("BLOCK", "red"), "inconclusive": ("INCONCLUSIVE", "yellow"),
                  "first-model": ("FIRST MODEL", "cyan"), "overridden": ("OVERRIDDEN", "yellow")}
@@ -105,7 +105,7 @@ def verdict_lines(result: Result, written: dict[str, Path] | None = None) -> lis
     """The verdict, the gate table and where the files are, styled (click strips the style off a TTY)."""
     verdict = "overridden" if result.overridden else result.decision.decision
     word, colour = VERDICT_STYLE[verdict]
-    rows = [gate_row(g, result.alpha, LOG) for g in result.gates]
+    rows = gate_rows(result.gates, result.alpha, LOG, resamples=result.resamples)
     lines = [click.style(f"mlgate: {word}", fg=colour, bold=True) + f" — {log_text(result.decision.reasons[0])}"]
     header = ("gate", "rule", "production", "candidate", "Δ", "interval", "p", "result")
     table = [(r.name, r.rule, r.production, r.candidate, r.difference, r.interval, r.p_value, STATE_WORD[r.state])

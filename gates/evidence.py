@@ -34,6 +34,7 @@ import pandas as pd
 
 from . import stats
 from .curves import ScoreBins, score_bins
+from .residuals import ResidualSample, residual_sample
 from .metrics import LOSS, METRICS, row_losses
 
 
@@ -56,6 +57,8 @@ class Evidence:
     # Per-row loss differences (production − candidate), kept only while rows are in memory,
     # for the reported-not-deciding Wilcoxon and row bootstrap.
     loss_differences: dict[str, np.ndarray] = field(default_factory=dict)
+    # Regression, overall only: a bounded sample of rows for the report's residual plot.
+    residuals: ResidualSample | None = None
     # With data.group_column: per-group joint cells and loss sums (merged by group key, so a
     # group's rows may fall in any chunks), and each kept score's group label for DeLong.
     group_cells: stats.GroupCells | None = None
@@ -90,6 +93,7 @@ class EvidenceSum:
         self.moments: dict = {}
         self.bins: dict = {}
         self.differences: dict = {}
+        self.residuals = None
         self.group_cells = None
         self.group_sums: dict = {}
         self._arrays: dict[str, list] = {name: [] for name in self._ARRAYS}
@@ -119,6 +123,8 @@ class EvidenceSum:
             if value is not None:
                 parts.append(value)
         self.bins = _kept_by_all(self.bins, ev.score_bins, first, lambda a, b: None if a is None or b is None else a + b)
+        self.residuals = ev.residuals if first else (
+            None if self.residuals is None or ev.residuals is None else self.residuals + ev.residuals)
         self.differences = _kept_by_all(self.differences, {k: [v] for k, v in ev.loss_differences.items()}, first,
                                         lambda a, b: a + b)
 
@@ -127,7 +133,7 @@ class EvidenceSum:
                       group_sums=dict(self.group_sums),
                       score_bins={k: v for k, v in self.bins.items() if v is not None},
                       loss_differences={k: np.concatenate(v) if len(v) > 1 else v[0]
-                                        for k, v in self.differences.items()})
+                                        for k, v in self.differences.items()}, residuals=self.residuals)
         for name, parts in self._arrays.items():
             if parts:
                 joined = np.concatenate(parts) if len(parts) > 1 else parts[0]
@@ -164,7 +170,7 @@ class Comparands:
 
 def build_evidence(c: Comparands, loss_metrics: set[str], mask: np.ndarray | None = None, *,
                    keep_rows: bool = True, keep_scores: bool = True, score_dtype=None,
-                   bin_scores: bool = False, keep_proba: bool = False) -> Evidence:
+                   bin_scores: bool = False, keep_proba: bool = False, sample_residuals: bool = False) -> Evidence:
     """Sufficient statistics for the rows in ``mask`` (all rows when None).
 
     Streaming engines pass ``keep_rows=False`` (no per-row loss differences), ``score_dtype=
@@ -213,6 +219,8 @@ def build_evidence(c: Comparands, loss_metrics: set[str], mask: np.ndarray | Non
                 ev.loss_differences[metric] = lp - lc
     else:
         yv = np.asarray(y, dtype=float)
+        if sample_residuals:
+            ev.residuals = residual_sample(yv, c.pred_candidate[sel], c.pred_production[sel])
         shifted = yv - c.y_center if loss_metrics else None
         for metric in loss_metrics:
             lc = row_losses(metric, None, c.pred_candidate[sel], yv)

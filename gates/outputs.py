@@ -22,10 +22,10 @@ def write_outputs(result: Result, out: Path, *, candidate_path: Path | None = No
     out = Path(out)
     written = write_texts(out, {
         "result.json": dumps(to_dict(result)),
-        "report.md": render_markdown(result, run_url=run_url, limit=COMMENT_LIMIT),
-        "report-full.md": render_markdown(result, run_url=run_url, limit=FULL_LIMIT),
-        "summary.md": render_summary(result, run_url=run_url, limit=SUMMARY_LIMIT),
-        "report.html": render_html(result, run_url=run_url),
+        "report.md": render_markdown(result, run_url=run_url, limit=COMMENT_LIMIT, report_dir=out),
+        "report-full.md": render_markdown(result, run_url=run_url, limit=FULL_LIMIT, report_dir=out),
+        "summary.md": render_summary(result, run_url=run_url, limit=SUMMARY_LIMIT, report_dir=out),
+        "report.html": render_html(result, run_url=run_url, report_dir=out),
         "junit.xml": render_junit(result),
     })
     if candidate_path is not None and candidate_path.is_file():

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
+from .classes import Classes
 from .curves import Curves
 from .decision import Decision
+from .residuals import Residuals
 from .rules import GateResult
 
 SCHEMA_VERSION = 1
@@ -51,6 +53,11 @@ class Result:
     attempt: dict | None = None
     # The registry versions this holdout already decided, and how many it supports (attempts.py)
     holdout_reuse: dict | None = None
+    # B, the bootstrap's resamples (stats.bootstrap.resamples): a bootstrap p-value of 0 means
+    # below 1/B, and the report never shows one finer than that.
+    resamples: int | None = None
+    classes: Classes | None = None  # more than two classes: confusion matrices, per-class scores
+    residuals: Residuals | None = None  # regression: residuals against predictions, from a sample
 
 
 def to_dict(result: Result) -> dict:
@@ -78,6 +85,8 @@ def to_dict(result: Result) -> dict:
         **({"attempt": _finite(result.attempt)} if result.attempt is not None else {}),
         **({"holdout_reuse": result.holdout_reuse} if result.holdout_reuse is not None else {}),
         **({"curves": result.curves.to_dict()} if result.curves is not None else {}),
+        **({"classes": _finite(result.classes.to_dict())} if result.classes is not None else {}),
+        **({"residuals": _finite(result.residuals.to_dict())} if result.residuals is not None else {}),
     }
 
 

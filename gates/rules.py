@@ -17,6 +17,7 @@ from .config.spec import RELATIVE_RULES, GateSpec
 from .evidence import Evidence
 from .metrics import CONFUSION, COST, METRICS, RANKING, averages_of, oriented_difference
 from .comparisons import compare, group_report, num, supplementary
+from .pvalues import below, floor_text, p_floor, resamples_of
 from .stats.power import power_report
 
 
@@ -124,11 +125,11 @@ def _relative_gate(gate, overall, settings, average, base) -> GateResult:
     if gate.rule == "max_drop":
         passed = cmp.estimate >= -gate.max_drop
         return replace(result, p_value=None, passed=passed, outcome="pass" if passed else "fail",
-                       detail=f"Δ = {cmp.estimate:+.4g} {'≥' if passed else '<'} −{gate.max_drop:g} (max_drop)")
+                       detail=f"Δ = {cmp.estimate:+.4g} {'≥' if passed else '<'} -{gate.max_drop:g} (max_drop)")
     power = power_report(cmp.se, cmp.n, alpha=settings.alpha, power=settings.power,
                          margin=gate.margin if gate.rule == "non_inferior" else None, se_equal=cmp.se_equal)
     low, high = cmp.confidence_interval
-    bound = f"margin −{gate.margin:g}" if gate.rule == "non_inferior" else "0"
+    bound = f"margin -{gate.margin:g}" if gate.rule == "non_inferior" else "0"
     if high < null:  # evidence of harm is reported as such, however thin the evidence for a pass
         outcome = "fail"
         detail = f"the whole {level} interval lies below {bound} (upper end {high:+.4g}): evidence of harm"
@@ -220,8 +221,9 @@ def _slice_gate(gate, overall, slices, settings, average, base) -> GateResult:
     worst = results[tested[worst_i][0]]
     deciding = tested[worst_i][1]
     if failed:
+        b = resamples_of(deciding.method, settings.resamples)
         names = ", ".join(f"{s.slice} (undefined for the candidate)" if s.estimate is None else
-                          f"{s.slice} (Δ {s.estimate:+.4g}, Holm p {_p(s.p_value_adjusted)})" for s in failed[:5])
+                          f"{s.slice} (Δ {s.estimate:+.4g}, Holm p {_p(s.p_value_adjusted, b)})" for s in failed[:5])
         detail = f"{len(failed)} of {len(tested)} gated slices dropped by more than {gate.max_drop:g}: {names}"
     else:
         detail = (
@@ -270,7 +272,7 @@ def _cost_gate(gate, costs, base) -> GateResult:
     if gate.rule == "max_drop":
         passed = estimate >= -gate.max_drop
         return replace(result, estimate=estimate, passed=passed,
-                       detail=f"Δ = {estimate:+.4g} {'≥' if passed else '<'} −{gate.max_drop:g}")
+                       detail=f"Δ = {estimate:+.4g} {'≥' if passed else '<'} -{gate.max_drop:g}")
     if prod <= 0:
         return _fail_closed(replace(result, estimate=estimate), f"production {gate.metric} is {prod:g}; a ratio is undefined")
     ratio = cand / prod
@@ -364,9 +366,10 @@ def _from_comparison(gate, cmp: stats.Comparison, base, *, supplementary: dict) 
     )
 
 
-def _p(value: float) -> str:
+def _p(value: float, resamples: int | None = None) -> str:
     """A p-value for a sentence; a bootstrap p of 0 means 'below 1 / resamples', not zero."""
-    return f"{value:.3g}" if value >= 1e-4 else "<0.0001"
+    floor = p_floor(resamples)
+    return floor_text(floor) if below(value, floor) else f"{value:.3g}"
 
 
 def _by_point(result: GateResult) -> GateResult:

@@ -183,9 +183,10 @@ def test_gate_rows_never_contradict_the_verdict(value, threshold, rule, passed):
 
 
 def test_the_decisive_interval_is_shown_with_its_level_and_rounded_against_the_margin():
-    # Lower end −0.00496 passes margin 0.005 at three decimals it would print as −0.005.
+    # Lower end -0.00496 passes margin 0.005: at three decimals it would print as -0.005. Both
+    # ends (and Δ) share the precision the lower end needs.
     row = gate_row(gate(confidence_interval=(-0.00496, 0.02), passed=True))
-    assert row.interval == "90% [-0.00496, 0.020]"
+    assert row.interval == "90% [-0.00496, 0.02000]" and row.difference == "+0.01000"
     low = float(row.interval.split("[")[1].split(",")[0])
     assert low > -0.005
     p_row = gate_row(gate(p_value=0.04996))
@@ -200,7 +201,8 @@ def test_slices_are_worst_first_and_small_or_undefined_slices_are_marked():
     assert "❌ drop" in rows[0] and "❌ drop" in rows[1]
     assert rows[-1].endswith("➖ small: 12 rows &lt; min_support 50 |")  # "<" as an entity: it renders the same
     assert any("➖ undefined: recall is undefined" in r for r in rows)
-    assert "2 of 27 gated slices dropped, 1 undefined, 2 too small" in text
+    assert ("recall fell by more than 0.05 in 2 of 27 slices tested (significant after Holm at α = 0.05); "
+            "not tested: 1 with recall undefined, 2 below min_support") in text
 
 
 def test_names_with_pipes_do_not_break_the_tables():
@@ -232,7 +234,8 @@ def test_policy_changes_are_named_at_the_top_and_the_diff_is_collapsed():
 
 def test_run_link_points_at_the_full_report():
     text = render_markdown(result([gate()]), run_url="https://github.com/o/r/actions/runs/1")
-    assert "[Full report](https://github.com/o/r/actions/runs/1)" in text and "mlgate-report" in text
+    assert "[Full report](https://github.com/o/r/actions/runs/1#artifacts)" in text
+    assert "[workflow run](https://github.com/o/r/actions/runs/1)" in text and "mlgate-report" not in text
 
 
 def test_junit_has_one_case_per_gate_and_parses_with_junitparser(tmp_path):
@@ -292,7 +295,7 @@ def test_html_is_self_contained():
     html = render_html(result([gate(), slice_gate("s", 10)], curves=curves_module.summarize(y, rng.random(500), rng.random(500))))
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
     assert not re.search(r"<script|<link|<img|<iframe|@import|url\(", html)
-    assert html.count("<svg") == 4  # differences, ROC, calibration, slices
+    assert html.count('<figure class="plot"') == 4  # differences, ROC, calibration, slices
 
 
 def test_html_escapes_what_it_shows():

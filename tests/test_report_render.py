@@ -79,9 +79,10 @@ def scrub(text: str) -> str:
     text = re.sub(r"`[0-9a-f]{12}`", "`<sha>`", text)
     text = re.sub(r"\bmlgate \d+\.\d+\.\d+\S*", "mlgate <version>", text)
     text = re.sub(r"\d+(\.\d+)? MB\b", "<size> MB", text)
+    text = re.sub(r"`[^`\n]*/mlgate-report`", "`<workspace>/mlgate-report`", text)  # the output directory
     lines = []
     for line in text.splitlines():
-        if "latency_ms_per_1k" in line or "model_size_mb" in line:  # measured, not computed
+        if line.lstrip("|-* ").startswith(("latency_ms_per_1k", "model_size_mb")):  # measured, not computed
             line = re.sub(r"(?<!\w)\d+(\.\d+)?(e-?\d+)?", "<n>", line)
         lines.append(line)
     return "\n".join(lines) + "\n"
@@ -158,3 +159,32 @@ def test_mermaid_blocks_render_with_the_official_mermaid_cli(demos, tmp_path):
     svgs = sorted(tmp_path.glob("out-*.svg"))
     assert len(svgs) == len(blocks)
     assert all("<svg" in p.read_text() and "Syntax error" not in p.read_text() for p in svgs)
+
+
+def test_html_verdicts_are_drawn_without_an_emoji_font(demos, tmp_path):
+    """Debian's chromium with only DejaVu: emoji would be empty boxes, so the report's marks are
+    inline SVG (drawn with shapes) beside words. The screenshot stays in tmp_path to look at."""
+    exe = chromium()
+    dejavu = Path("/usr/share/fonts/truetype/dejavu")
+    if not (dejavu / "DejaVuSans.ttf").is_file():
+        missing("DejaVu fonts are not installed (Debian: fonts-dejavu-core)")
+    conf = tmp_path / "fonts.conf"
+    conf.write_text(f'<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
+                    f"  <dir>{dejavu}</dir>\n  <cachedir>{tmp_path / 'fontcache'}</cachedir>\n</fontconfig>\n")
+    listed = subprocess.run(["fc-list"], env={**os.environ, "FONTCONFIG_FILE": str(conf)}, capture_output=True, text=True)
+    if listed.returncode == 0:
+        assert "Emoji" not in listed.stdout and "DejaVu Sans" in listed.stdout
+    _, files = demos["first"]  # a pass and five skipped gates: green and grey marks
+    html = files["report.html"].read_text(encoding="utf-8")
+    assert not re.search("[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F]", html)
+    shot = tmp_path / "report-no-emoji-font.png"
+    run = subprocess.run([exe, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
+                          "--window-size=1280,1400", files["report.html"].as_uri()],
+                         capture_output=True, text=True, timeout=120, env={**os.environ, "FONTCONFIG_FILE": str(conf)})
+    assert run.returncode == 0 and shot.is_file(), run.stderr[-3000:]
+    image = pytest.importorskip("PIL.Image")
+    with image.open(shot) as img:
+        counts = {colour: n for n, colour in img.convert("RGB").getcolors(maxcolors=1 << 22)}
+    # The marks' fills (gates.report.marks): the pass check's green and the skipped dash's grey,
+    # in filled 16-pixel circles, one per gate row, in the details list and on the headline.
+    assert counts.get((0x1a, 0x7f, 0x37), 0) > 150 and counts.get((0x6e, 0x77, 0x81), 0) > 500, counts

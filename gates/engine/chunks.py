@@ -157,7 +157,7 @@ def reduce_chunk(frame: pd.DataFrame, c: Comparands, plan: Plan) -> tuple[Eviden
     metrics = set(plan.loss_metrics)
     dtype = None if plan.score_dtype is None else np.dtype(plan.score_dtype)
     overall = build_evidence(c, metrics, keep_rows=plan.keep_rows, score_dtype=dtype, bin_scores=plan.bin_scores,
-                             keep_proba=plan.class_scores)
+                             keep_proba=plan.class_scores, sample_residuals=plan.task == "regression")
     slices: dict = {}
     for column in plan.slices:
         values = frame[column]

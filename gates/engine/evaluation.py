@@ -13,6 +13,7 @@ from typing import Callable
 
 from ..attempts import attempt_note, attempt_record, reuse_note, reuse_record
 from ..config.spec import Policy
+from ..classes import summarize_classes
 from ..curves import summarize as summarize_curves
 from ..decision import decide
 from ..errors import ConfigError, DataError, ModelError
@@ -27,6 +28,7 @@ from ..models.latency import measure_latency
 from ..models.load import Model
 from ..registry.base import Registry
 from ..registry.open import open_registry
+from ..residuals import summarize_residuals
 from ..result import Result
 from ..rules import StatSettings, evaluate_gate
 from .blocked import blocked_before_reading
@@ -185,7 +187,12 @@ def _judge(policy: Policy, workspace: Path, overrides: Overrides, where, *, engi
         labels=None if labels is None else tuple(plain_label(v) for v in labels),
         positive_label=plain_label(positive), alpha=alpha, attempt=attempt,
         candidate=candidate_identity, production=identity(production) if has_production else None,
-        data={"source": holdout.source, "sha256": holdout.sha256, "rows": holdout.rows, "sealed": sealed},
+        data={"source": holdout.source, "sha256": holdout.sha256, "rows": holdout.rows, "sealed": sealed,
+              # Read and scored in more than one chunk (or by Dask partitions): never whole in memory.
+              "streamed": engine == "dask" or holdout.rows > chunk_rows},
+        resamples=policy.resamples,
+        classes=summarize_classes(overall.cells, has_production=has_production),
+        residuals=summarize_residuals(overall.residuals, has_production=has_production, rows_shown=not sealed),
         config_sha256=policy.sha256, policy_source=policy_source, notes=notes, engine=engine, commit=commit,
         overridden=verify_override(candidate_identity["sha256"]) if verify_override is not None else None,
         curves=summarize_curves(overall.positive, overall.score_candidate,

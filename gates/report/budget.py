@@ -16,7 +16,7 @@ COMMENT_LIMIT = 65_536  # GitHub: an issue comment's body
 SUMMARY_LIMIT = 65_535  # GitHub: a check run's output.summary (the job summary gets the same text)
 FULL_LIMIT = 1_048_576  # report-full.md in the artifact: GitHub's job-summary cap, the whole report below it
 SLICE_STEPS = (25, 10, 3, 1)  # slice rows kept per gate as the budget tightens
-TRIMMED = "\n\n_… report trimmed to fit GitHub's size limit; the full report is in the run's `mlgate-report` artifact._\n"
+TRIMMED = "\n\n_… report trimmed to fit GitHub's size limit; the full report is among the run's output files._\n"
 
 
 def fit(report: Report, render, limit: int) -> str:
@@ -26,7 +26,8 @@ def fit(report: Report, render, limit: int) -> str:
         return text
     steps = [("the policy diff", _drop_note_bodies)]
     steps += [(f"slice rows beyond the worst {n} per gate", lambda r, n=n: _cap_slices(r, n)) for n in SLICE_STEPS]
-    steps += [("the per-gate detail list", _drop_details), ("the charts", _drop_charts),
+    steps += [("the per-gate detail list", _drop_details), ("the per-class table", _drop_classes),
+              ("the charts", _drop_charts),
               ("the slice tables", lambda r: _cap_slices(r, 0))]
     for what, step in steps:
         if not step(report):
@@ -53,6 +54,11 @@ def _cap_slices(r: Report, n: int) -> bool:
 
 def _drop_details(r: Report) -> bool:
     changed, r.details = r.details, False
+    return changed
+
+
+def _drop_classes(r: Report) -> bool:
+    changed, r.classes = r.classes is not None, None
     return changed
 
 

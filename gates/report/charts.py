@@ -73,7 +73,7 @@ def mermaid_charts(result: Result, medium: Medium = MARKDOWN) -> list[MermaidCha
     gates = interval_gates(result.gates)
     if gates:
         values = [v for g in gates for v in (g.estimate, *g.confidence_interval)]
-        title = f"Δ (candidate − production) with {level} intervals"
+        title = f"Δ with {level} intervals (+ means the candidate is better)"
         charts.append(MermaidChart(
             "differences", title, title,
             "Grey bars: Δ (the bar's top; + is better). Red line: the interval's lower end, green: its upper end, "

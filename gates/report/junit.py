@@ -9,12 +9,12 @@ from xml.etree import ElementTree as ET
 from ..escape import xml_text
 from ..result import Result
 from .media import XML
-from .rows import gate_row
+from .rows import gate_rows
 
 
 def render_junit(result: Result) -> str:
     """One test case per gate, so CI systems that read JUnit show gates as tests."""
-    rows = [gate_row(g, result.alpha, XML) for g in result.gates]
+    rows = gate_rows(result.gates, result.alpha, XML, resamples=result.resamples)
     failures = sum(1 for r in rows if r.state in ("fail", "undefined", "inconclusive"))
     skipped = sum(1 for r in rows if r.state == "skipped")
     root = ET.Element("testsuites", name="mlgate", tests=str(len(rows)), failures=str(failures), errors="0",

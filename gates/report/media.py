@@ -13,6 +13,7 @@ from typing import Callable
 from markupsafe import Markup
 
 from ..escape import html_text, log_text, md_code, md_fence, md_html, md_text, xml_text
+from .marks import emoji, svg_mark
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,9 @@ class Medium:
     # Composing escaped text with ours: in HTML the result must stay Markup (escaped once).
     format: Callable[..., str] = str.format
     join: Callable[[str, list], str] = str.join
+    # The mark beside a verdict or a warning (``marks``): an emoji where the renderer has an
+    # emoji font (GitHub, a terminal), an inline SVG in the HTML report, opened anywhere.
+    mark: Callable[[str], str] = emoji
 
 
 def _html_text(text: object) -> Markup:
@@ -52,6 +56,6 @@ MARKDOWN = Medium(md_text, md_code, partial(md_code, in_table=True), md_html, md
 # Markup tells Jinja's autoescape (on for the HTML report) that the text is escaped already.
 HTML = Medium(_html_text, _html_code, _html_code, _html_text, _html_block,
               format=lambda template, *args: Markup(template).format(*args),
-              join=lambda separator, items: Markup(separator).join(items))
+              join=lambda separator, items: Markup(separator).join(items), mark=svg_mark)
 LOG = Medium(log_text, log_text, log_text, log_text, _lines(log_text))  # a terminal: in CI, the workflow log
 XML = Medium(xml_text, xml_text, xml_text, xml_text, _lines(xml_text))  # before ElementTree escapes <&>"

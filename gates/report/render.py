@@ -6,7 +6,7 @@ HTML environment autoescapes as a second line of defence behind the ``HTML`` med
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import jinja2
 
@@ -41,22 +41,25 @@ def _template(name: str):
     return environment().get_template(name)
 
 
-def render_markdown(result: Result, *, run_url: str | None = None, limit: int | None = None) -> str:
-    """The PR comment: starts with the sticky marker; fitted to ``limit`` characters when given."""
-    report = view(result, run_url=run_url)
+def render_markdown(result: Result, *, run_url: str | None = None, limit: int | None = None,
+                    report_dir: str | PurePath | None = None) -> str:
+    """The PR comment: starts with the sticky marker; fitted to ``limit`` characters when given.
+    The full report is in ``run_url``'s artifacts (in GitHub), else in ``report_dir``."""
+    report = view(result, run_url=run_url, report_dir=report_dir)
     render = _template("comment.md.j2").render
     if limit is None:
         return render(report=report)
     return fit(report, lambda r: render(report=r), limit)
 
 
-def render_summary(result: Result, *, run_url: str | None = None, limit: int = SUMMARY_LIMIT) -> str:
+def render_summary(result: Result, *, run_url: str | None = None, limit: int = SUMMARY_LIMIT,
+                   report_dir: str | PurePath | None = None) -> str:
     """The job summary and check-run summary: the comment's content, without the sticky marker."""
-    report = view(result, run_url=run_url, marker=False)
+    report = view(result, run_url=run_url, report_dir=report_dir, marker=False)
     render = _template("summary.md.j2").render
     return fit(report, lambda r: render(report=r), limit)
 
 
-def render_html(result: Result, *, run_url: str | None = None) -> str:
-    report = view(result, run_url=run_url, medium=HTML)
+def render_html(result: Result, *, run_url: str | None = None, report_dir: str | PurePath | None = None) -> str:
+    report = view(result, run_url=run_url, report_dir=report_dir, medium=HTML)
     return environment(autoescape=True).get_template("report.html.j2").render(report=report)

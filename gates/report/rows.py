@@ -10,9 +10,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from ..metrics import METRICS
+from ..pvalues import resamples_of
 from ..rules import GateResult, SliceResult
 from .media import MARKDOWN, Medium
-from .numbers import fmt, fmt_against, fmt_level, fmt_p, signed
+from .numbers import (delta_decimals, fixed, fmt, fmt_against, fmt_level, fmt_p, magnitude_decimals, p_decimals,
+                      p_phrase, separating_decimals, signed)
 
 RULE_TEXT = {
     "min": "≥ {threshold}", "max": "≤ {threshold}", "non_inferior": "non-inferior, margin {margin}",
@@ -25,10 +28,13 @@ METHODS = {
     "paired-t-hall": "paired t, Hall skew-corrected",
     "delta-method": "paired t (delta method)", "point": "point estimate", "measured": "measured", "none": "—",
 }
-STATUS = {"pass": "✅ pass", "fail": "❌ fail", "undefined": "❌ undefined", "skipped": "➖ skipped",
-          "inconclusive": "❔ inconclusive"}
+# A verdict is its mark (``Medium.mark``: an emoji, or inline SVG in HTML) and a word.
+STATUS = {"pass": ("pass", "pass"), "fail": ("fail", "fail"), "undefined": ("undefined", "undefined"),
+          "skipped": ("skipped", "skipped"), "inconclusive": ("inconclusive", "inconclusive")}
 SLICE_ORDER = {"fail": 0, "pass": 1, "undefined": 2, "small": 3}
-SLICE_STATUS = {"fail": "❌ drop", "pass": "✅", "undefined": "➖ undefined", "small": "➖ small"}
+SLICE_STATUS = {"fail": ("drop", "drop"), "pass": ("pass", "no drop"), "undefined": ("untested", "undefined"),
+                "small": ("untested", "small")}
+VALUE_DIGITS = 4  # significant digits of a model's metric value (both models' values share them)
 
 
 @dataclass
@@ -74,6 +80,9 @@ class SliceGroup:
     failed: int
     small: int
     undefined: int
+    metric: str = ""
+    max_drop: str = ""
+    alpha: str = "0.05"
 
     @property
     def hidden(self) -> int:
@@ -81,13 +90,24 @@ class SliceGroup:
 
     @property
     def summary(self) -> str:
-        parts = [f"{self.failed} of {self.gated} gated slices dropped" if self.failed
-                 else f"no drop in {self.gated} gated slices"]
+        """One plain sentence: in how many of the tested slices the metric fell by more than the
+        allowed drop (a one-sided test per slice, Holm-adjusted), and which were not tested."""
+        tested = f"{self.gated} slice{'s' if self.gated != 1 else ''} tested"
+        if self.failed:
+            text = (f"{self.metric} fell by more than {self.max_drop} in {self.failed} of {tested} "
+                    f"(significant after Holm at α = {self.alpha})")
+        elif self.gated:
+            text = f"no slice's {self.metric} fell significantly by more than {self.max_drop} ({tested})"
+        else:
+            text = "no slice could be tested"
+        untested = []
         if self.undefined:
-            parts.append(f"{self.undefined} undefined")
+            untested.append(f"{self.undefined} with {self.metric} undefined")
         if self.small:
-            parts.append(f"{self.small} too small")
-        return ", ".join(parts)
+            untested.append(f"{self.small} below min_support")
+        if untested:
+            text += "; not tested: " + ", ".join(untested)
+        return text
 
 
 def gate_state(g: GateResult) -> str:
@@ -112,57 +132,119 @@ def null_bound(g: GateResult) -> float | None:
     return None
 
 
-def gate_row(g: GateResult, alpha: float = 0.05, medium: Medium = MARKDOWN) -> GateRow:
-    """One gate's table row; its name, detail and slice are escaped for ``medium``."""
+def gate_row(g: GateResult, alpha: float = 0.05, medium: Medium = MARKDOWN, *, resamples: int | None = None,
+             p_digits: int | None = None) -> GateRow:
+    """One gate's table row; its name, detail and slice are escaped for ``medium``. Both models'
+    values share one precision, Δ and its interval another; ``resamples`` is the bootstrap's B,
+    ``p_digits`` the decimals the table's p-values share."""
     rule = RULE_TEXT[g.rule].format(threshold=fmt(g.threshold), margin=fmt(g.margin), max_drop=fmt(g.max_drop))
-    cand, prod = fmt(g.candidate), fmt(g.production)
-    diff = signed(fmt(g.estimate)) if g.estimate is not None else "—"
-    interval = "—"
     null = null_bound(g)
-    if g.rule in ("min", "max") and g.candidate is not None and g.threshold is not None:
-        cand, _ = fmt_against(g.candidate, g.threshold)
+    cand_value, prod_value, where = g.candidate, g.production, None
+    worst = _worst_slice(g) if g.rule == "slice_max_drop" else None
+    if worst is not None:  # the row's Δ is the worst slice's: show that slice's values beside it
+        cand_value, prod_value, where = worst.candidate, worst.production, worst.slice
+    digits = magnitude_decimals([cand_value, prod_value], VALUE_DIGITS)
+    if g.rule in ("min", "max") and cand_value is not None and g.threshold is not None:
+        digits = separating_decimals(cand_value, g.threshold, digits)
+    cand, prod = fixed(cand_value, digits), fixed(prod_value, digits)
+    d = delta_decimals(g.estimate, g.confidence_interval, null, point_decides=g.rule == "max_drop")
+    diff = signed(fixed(g.estimate, d)) if g.estimate is not None else "—"
+    interval = "—"
     if g.confidence_interval is not None:
         low, high = g.confidence_interval
-        lo_s, _ = fmt_against(low, null) if null is not None else (fmt(low), "")
-        hi_s, _ = fmt_against(high, null) if null is not None else (fmt(high), "")
-        level = fmt_level(g.confidence_level)
-        interval = f"{level} [{lo_s}, {hi_s}]".strip()
-    if g.rule == "max_drop" and g.estimate is not None:
-        diff = signed(fmt_against(g.estimate, null)[0])
+        interval = f"{fmt_level(g.confidence_level)} [{fixed(low, d)}, {fixed(high, d)}]".strip()
     if g.rule == "max_ratio" and "ratio" in g.supplementary and g.threshold is not None:
         diff = f"ratio {fmt_against(g.supplementary['ratio'], g.threshold)[0]}"
-    if g.rule == "slice_max_drop" and g.slices and g.estimate is not None:
-        worst = _worst_slice(g)
-        if worst is not None:
-            diff = medium.format("{} ({})", signed(fmt(g.estimate)), medium.text(worst))
+    if where is not None:
+        diff = medium.format("{} in {}", diff, medium.text(where))
     method = METHODS.get(g.method, g.method)
     if g.rule == "slice_max_drop" and g.method not in ("none", "point"):
         method += ", Holm"
     state = gate_state(g)
-    return GateRow(medium.text(g.name), g.metric, rule, prod, cand, diff, interval, fmt_p(g.p_value, alpha), method,
-                   STATUS[state], medium.text(g.detail), state, _extras(g, medium))
+    status = _status(STATUS[state], medium)
+    return GateRow(medium.text(g.name), g.metric, rule, prod, cand, diff, interval,
+                   fmt_p(g.p_value, alpha, resamples_of(g.method, resamples), p_digits), method,
+                   status, medium.text(g.detail), state, _extras(g, medium, alpha))
 
 
-def _worst_slice(g: GateResult) -> str | None:
+def _status(mark_and_word: tuple[str, str], medium: Medium) -> str:
+    mark, word = mark_and_word
+    return medium.format("{} {}", medium.mark(mark), word)
+
+
+def gate_rows(gates, alpha: float, medium: Medium = MARKDOWN, *, resamples: int | None = None) -> list[GateRow]:
+    """The gate table: one row per gate, the p-values at one shared precision."""
+    p_digits = max((p_decimals([g.p_value], alpha, resamples_of(g.method, resamples)) for g in gates), default=3)
+    return [gate_row(g, alpha, medium, resamples=resamples, p_digits=p_digits) for g in gates]
+
+
+def higher_is_better(g: GateResult) -> bool | None:
+    """The direction of the gate's metric: the gate's own (a mean_score sets it), else the registry's."""
+    own = getattr(g, "greater_is_better", None)
+    if own is not None:
+        return own
+    metric = METRICS.get(g.metric)
+    return None if metric is None else metric.greater_is_better
+
+
+def delta_note(gates) -> str:
+    """How Δ is oriented for the gates of one table: + always means the candidate is better,
+    which for a loss (lower is better) means production - candidate."""
+    higher, lower = {}, {}
+    for g in gates:
+        direction = higher_is_better(g)
+        if direction is not None:
+            (higher if direction else lower)[g.metric] = None
+    if not lower:
+        return "Δ = candidate - production, so + means the candidate is better."
+    losses = ", ".join(lower)
+    if not higher:
+        return f"Δ = production - candidate ({losses}: lower is better), so + means the candidate is better."
+    return (f"Δ is oriented so that + means the candidate is better: candidate - production for "
+            f"{', '.join(higher)}; production - candidate for {losses} (lower is better).")
+
+
+def _worst_slice(g: GateResult) -> SliceResult | None:
+    """The gated slice whose Δ and interval the gate reports (the most significant drop)."""
+    if g.estimate is None:
+        return None
     for s in g.slices:
         if s.gated and s.estimate == g.estimate and s.confidence_interval == g.confidence_interval:
-            return s.slice
+            return s
     return None
 
 
-def _extras(g: GateResult, medium: Medium) -> list[str]:
+def _delta_and_interval(estimate, interval) -> str:
+    """Δ and its interval at one precision, for the reported-not-deciding tests."""
+    if estimate is None:
+        return "—"
+    low, high = interval if interval and None not in interval else (None, None)
+    d = delta_decimals(estimate, None if low is None else (low, high))
+    shown = signed(fixed(estimate, d))
+    return shown if low is None else f"{shown} [{fixed(low, d)}, {fixed(high, d)}]"
+
+
+def _extras(g: GateResult, medium: Medium, alpha: float = 0.05) -> list[str]:
     out = []
+    worst = _worst_slice(g) if g.rule == "slice_max_drop" else None
+    if worst is not None:
+        digits = magnitude_decimals([g.candidate, g.production], VALUE_DIGITS)
+        out.append(medium.format("the row shows the worst slice, {}; on all rows: production {}, candidate {}",
+                                 medium.text(worst.slice), fixed(g.production, digits), fixed(g.candidate, digits)))
     mc = g.supplementary.get("mcnemar")
     if mc:
-        ci = mc.get("confidence_interval") or [None, None]
-        out.append(f"McNemar ({mc.get('method', 'midp')}): b = {mc['b']}, c = {mc['c']}, p = {fmt(mc.get('p_value'))}, "
-                   f"Δ accuracy {signed(fmt(mc.get('estimate')))} [{fmt(ci[0])}, {fmt(ci[1])}] (Newcombe)")
+        out.append(f"McNemar ({mc.get('method', 'midp')}): b = {mc['b']}, c = {mc['c']}, "
+                   f"{p_phrase(fmt_p(mc.get('p_value'), alpha))}, Δ accuracy "
+                   f"{_delta_and_interval(mc.get('estimate'), mc.get('confidence_interval'))} (Newcombe)")
     rows = g.supplementary.get("row_tests")
     if rows:
         ci = rows.get("confidence_interval") or [None, None]
-        out.append(f"row bootstrap: Δ {signed(fmt(rows.get('estimate')))}, {fmt_level(rows.get('confidence_level'))} "
-                   f"[{fmt(ci[0])}, {fmt(ci[1])}] ({rows.get('n_resamples')} resamples); "
-                   f"Wilcoxon p = {fmt(rows.get('wilcoxon_pvalue'))}")
+        shown = _delta_and_interval(rows.get("estimate"), ci)
+        delta, _, bracket = shown.partition(" ")
+        level = fmt_level(rows.get("confidence_level"))
+        out.append(f"row bootstrap: Δ {delta}{', ' + level + ' ' + bracket if bracket else ''} "
+                   f"({rows.get('n_resamples')} resamples); "
+                   f"Wilcoxon {p_phrase(fmt_p(rows.get('wilcoxon_pvalue'), alpha))}")
     if g.average:
         out.append(medium.format("average: {}", medium.text(g.average)))
     power = g.power or {}
@@ -188,29 +270,40 @@ def ordered_slices(g: GateResult) -> list[SliceResult]:
                                            s.estimate if s.estimate is not None else math.inf, -s.n, s.slice))
 
 
-def slice_rows(g: GateResult, alpha: float = 0.05, medium: Medium = MARKDOWN) -> list[SliceRow]:
+def slice_rows(g: GateResult, alpha: float = 0.05, medium: Medium = MARKDOWN, *,
+               resamples: int | None = None) -> list[SliceRow]:
+    """The slices as rows, worst first; one precision for every slice's values, one for every
+    Δ and interval (the same quantity at the same precision in one table)."""
     null = null_bound(g)
+    ordered = ordered_slices(g)
+    digits = magnitude_decimals([v for s in ordered for v in (s.candidate, s.production)], VALUE_DIGITS)
+    d = max((delta_decimals(s.estimate, s.confidence_interval, null) for s in ordered if s.estimate is not None),
+            default=3)
+    b = resamples_of(g.method, resamples)
+    p_digits = p_decimals([v for s in ordered for v in (s.p_value, s.p_value_adjusted)], alpha, b)
     rows = []
-    for s in ordered_slices(g):
+    for s in ordered:
         state = slice_state(s)
         ci = "—"
         if s.confidence_interval is not None:
-            ci = f"[{fmt_against(s.confidence_interval[0], null)[0]}, {fmt_against(s.confidence_interval[1], null)[0]}]"
-        status = (SLICE_STATUS[state] if state in ("fail", "pass")
-                  else medium.format("{}: {}", SLICE_STATUS[state], medium.text(s.detail.removeprefix("not gated: "))))
-        estimate = signed(fmt_against(s.estimate, null)[0]) if s.estimate is not None else "—"
-        rows.append(SliceRow(medium.text(g.name), medium.text(s.slice), s.n, fmt(s.production), fmt(s.candidate),
-                             estimate, ci, fmt_p(s.p_value, alpha), fmt_p(s.p_value_adjusted, alpha), status, state))
+            ci = f"[{fixed(s.confidence_interval[0], d)}, {fixed(s.confidence_interval[1], d)}]"
+        status = _status(SLICE_STATUS[state], medium)
+        if state not in ("fail", "pass"):
+            status = medium.format("{}: {}", status, medium.text(s.detail.removeprefix("not gated: ")))
+        estimate = signed(fixed(s.estimate, d)) if s.estimate is not None else "—"
+        rows.append(SliceRow(medium.text(g.name), medium.text(s.slice), s.n, fixed(s.production, digits),
+                             fixed(s.candidate, digits), estimate, ci, fmt_p(s.p_value, alpha, b, p_digits),
+                             fmt_p(s.p_value_adjusted, alpha, b, p_digits), status, state))
     return rows
 
 
-def slice_group(g: GateResult, alpha: float, medium: Medium = MARKDOWN) -> SliceGroup:
-    rows = slice_rows(g, alpha, medium)
+def slice_group(g: GateResult, alpha: float, medium: Medium = MARKDOWN, *, resamples: int | None = None) -> SliceGroup:
+    rows = slice_rows(g, alpha, medium, resamples=resamples)
     states = [r.state for r in rows]
     rule = RULE_TEXT[g.rule].format(threshold=fmt(g.threshold), margin=fmt(g.margin), max_drop=fmt(g.max_drop))
     return SliceGroup(medium.html(g.name), rule, fmt_level(g.confidence_level), rows, len(rows),
                       states.count("fail") + states.count("pass"), states.count("fail"), states.count("small"),
-                      states.count("undefined"))
+                      states.count("undefined"), metric=g.metric, max_drop=fmt(g.max_drop), alpha=f"{alpha:g}")
 
 
 def interval_gates(gates: list[GateResult]) -> list[GateResult]:

@@ -33,7 +33,7 @@ class Svg:
     texts: list[dict] = field(default_factory=list)
 
 
-def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+def ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     span = hi - lo
     raw = span / max(n - 1, 1)
     mag = 10 ** math.floor(math.log10(raw))
@@ -46,7 +46,7 @@ def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     return out
 
 
-def _tick_label(v: float) -> str:
+def tick_label(v: float) -> str:
     return f"{v:.4g}" if v != 0 else "0"
 
 
@@ -60,11 +60,11 @@ def forest_plot(key: str, title: str, caption: str, rows: list[dict]) -> Svg:
     x = lambda v: label_w + (v - lo) / (hi - lo) * plot_w  # noqa: E731
     svg = Svg(key, title, caption, width, height)
     bottom_y = top + row_h * len(rows)
-    for t in _ticks(lo, hi):
+    for t in ticks(lo, hi):
         svg.lines.append({"x1": f"{x(t):.1f}", "y1": top, "x2": f"{x(t):.1f}", "y2": bottom_y, "cls": "grid"})
-        svg.texts.append({"x": f"{x(t):.1f}", "y": bottom_y + 16, "text": _tick_label(t), "anchor": "middle", "cls": "tick"})
+        svg.texts.append({"x": f"{x(t):.1f}", "y": bottom_y + 16, "text": tick_label(t), "anchor": "middle", "cls": "tick"})
     svg.lines.append({"x1": f"{x(0):.1f}", "y1": top, "x2": f"{x(0):.1f}", "y2": bottom_y, "cls": "zero"})
-    svg.texts.append({"x": label_w + plot_w / 2, "y": bottom_y + 34, "text": "Δ (candidate − production, + is better)",
+    svg.texts.append({"x": label_w + plot_w / 2, "y": bottom_y + 34, "text": "Δ (+ means the candidate is better)",
                       "anchor": "middle", "cls": "axis"})
     for i, r in enumerate(rows):
         cy = top + row_h * i + row_h / 2
@@ -96,8 +96,8 @@ def curve_plot(key: str, title: str, caption: str, x_label: str, y_label: str,
     for t in (0, 0.25, 0.5, 0.75, 1):
         svg.lines.append({"x1": f"{px(t):.1f}", "y1": top, "x2": f"{px(t):.1f}", "y2": top + size, "cls": "grid"})
         svg.lines.append({"x1": left, "y1": f"{py(t):.1f}", "x2": left + size, "y2": f"{py(t):.1f}", "cls": "grid"})
-        svg.texts.append({"x": f"{px(t):.1f}", "y": top + size + 16, "text": _tick_label(t), "anchor": "middle", "cls": "tick"})
-        svg.texts.append({"x": left - 6, "y": f"{py(t) + 4:.1f}", "text": _tick_label(t), "anchor": "end", "cls": "tick"})
+        svg.texts.append({"x": f"{px(t):.1f}", "y": top + size + 16, "text": tick_label(t), "anchor": "middle", "cls": "tick"})
+        svg.texts.append({"x": left - 6, "y": f"{py(t) + 4:.1f}", "text": tick_label(t), "anchor": "end", "cls": "tick"})
     svg.rects.append({"x": left, "y": top, "w": size, "h": size, "cls": "frame"})
     svg.lines.append({"x1": px(0), "y1": py(0), "x2": px(1), "y2": py(1), "cls": "chance"})
     svg.texts.append({"x": left + size / 2, "y": top + size + 36, "text": x_label, "anchor": "middle", "cls": "axis"})
@@ -146,7 +146,7 @@ def svg_plots(result: Result) -> list[Svg]:
         total = sum(1 for s in g.slices if s.gated)
         plots.append(forest_plot(
             HTML.text(f"slices:{g.name}"), HTML.format("{}: Δ per slice ({} intervals)", HTML.text(g.name), level),
-            f"Worst {len(gated)} of {total} gated slices; tick: −{fmt(g.max_drop)} (a slice fails when its drop "
+            f"Worst {len(gated)} of {total} gated slices; tick: -{fmt(g.max_drop)} (a slice fails when its drop "
             f"beyond it is significant after Holm).",
             [{"label": f"{s.slice} (n={s.n})", "estimate": s.estimate, "low": s.confidence_interval[0],
               "high": s.confidence_interval[1], "bound": null_bound(g), "state": slice_state(s),

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
 from ..result import Result
 from .charts import MermaidChart, mermaid_charts
+from .diagnostics import MD_CLASS_ROWS, ClassTable, class_table, diagnostic_plots
 from .media import MARKDOWN, Medium
 from .numbers import fmt, fmt_level
-from .rows import GateRow, SliceGroup, gate_row, slice_group
+from .rows import GateRow, SliceGroup, delta_note, gate_rows, slice_group
 from .svg import Svg, svg_plots
 
 MARKER = "<!-- mlgate:report -->"
-ICONS = {"approve": "✅", "block": "❌", "inconclusive": "❔", "first-model": "🆕", "overridden": "⚠️"}
 HEADLINES = {
     "approve": "Approved: the candidate may replace production",
     "block": "Blocked: the candidate may not replace production",
@@ -31,8 +32,8 @@ POLICY_SOURCES = {
     "pr": "this pull request (no policy on the base branch yet)",
     "local": "the local file",
 }
-SEALED = "🔒 sealed: read only by the judge"
-UNSEALED = "⚠️ not sealed"
+SEALED = {True: ("sealed", "sealed: read only by the judge"), False: ("warning", "not sealed")}
+MARKS = ("warning", "info", "unlocked")  # marks the templates place beside their own text
 UNSEALED_WARNING = ("The holdout is not sealed: pull-request authors can read it, so a candidate can memorise it, "
                     "and no statistic can detect that. Seal it so that only the judge reads it "
                     "(README, \"Sealed holdout\").")
@@ -78,6 +79,7 @@ class Report:
     marker: str
     verdict: str
     icon: str
+    marks: dict[str, str]
     headline: str
     summary: str
     deciding_label: str
@@ -93,9 +95,12 @@ class Report:
     notes: list[Note]
     slice_groups: list[SliceGroup]
     charts: list[MermaidChart]
+    classes: ClassTable | None  # more than two classes: per-class scores (and, few, confusion counts)
     plots: list[Svg]
     details: bool
     run_url: str | None
+    artifacts_url: str | None  # the run's artifacts (in GitHub), where the full report is
+    report_dir: str | None  # else the output directory the full report was written to, as code
     version: str
     task: str
     engine: str
@@ -120,7 +125,10 @@ def _identities(result: Result, medium: Medium) -> list[Identity]:
     out = [model("Candidate", result.candidate)]
     out.append(model("Production", result.production) if result.production
                else Identity("Production", "none", "—", "—", "no production model"))
-    sealed = {True: [SEALED], False: [UNSEALED]}.get(result.data.get("sealed"), [])
+    sealed = []
+    if result.data.get("sealed") in (True, False):
+        mark, words = SEALED[result.data["sealed"]]
+        sealed.append(medium.format("{} {}", medium.mark(mark), words))
     if result.data.get("read") is False:  # blocked before the holdout was read (engine/blocked.py)
         out.append(Identity("Holdout", medium.cell_code(result.data["source"]), "—", "—",
                             "not read: blocked before evaluation"))
@@ -202,12 +210,24 @@ def _summary(result: Result, verdict: str, gates: list[GateRow], medium: Medium)
     return medium.join("; ", parts)
 
 
-def view(result: Result, *, run_url: str | None = None, marker: bool = True, medium: Medium = MARKDOWN) -> Report:
-    """The report's view model, every PR-derived string in it escaped for ``medium``."""
+def _level_note(result: Result) -> str:
+    """The gate table's footnote: how Δ is oriented for the metrics it shows, and the tests."""
+    shown = [g for g in result.gates if g.estimate is not None and g.rule != "max_ratio"]  # rows showing a Δ
+    level = fmt_level(1.0 - 2.0 * result.alpha)
+    delta = f"{delta_note(shown)} " if shown else ""
+    return (f"{delta}One-sided tests at α = {result.alpha:g}, "
+            f"each decided by the two-sided {level} interval shown; all gates must pass.")
+
+
+def view(result: Result, *, run_url: str | None = None, report_dir: str | PurePath | None = None,
+         marker: bool = True, medium: Medium = MARKDOWN) -> Report:
+    """The report's view model, every PR-derived string in it escaped for ``medium``.
+
+    ``run_url`` is the workflow run (in GitHub; the full report is among its artifacts), else
+    ``report_dir`` is the directory the report files were written to."""
     verdict = "overridden" if result.overridden else result.decision.decision
-    gates = [gate_row(g, result.alpha, medium) for g in result.gates]
-    level = 1.0 - 2.0 * result.alpha
-    groups = [slice_group(g, result.alpha, medium) for g in result.gates if g.slices]
+    gates = gate_rows(result.gates, result.alpha, medium, resamples=result.resamples)
+    groups = [slice_group(g, result.alpha, medium, resamples=result.resamples) for g in result.gates if g.slices]
     if result.decision.decision == "block":
         deciding = [g.name for g in result.gates if g.outcome in ("fail", "undefined")]
     elif result.decision.decision == "inconclusive":
@@ -217,7 +237,8 @@ def view(result: Result, *, run_url: str | None = None, marker: bool = True, med
     return Report(
         marker=MARKER if marker else "",
         verdict=verdict,
-        icon=ICONS[verdict],
+        icon=medium.mark(verdict),
+        marks={name: medium.mark(name) for name in MARKS},
         headline=HEADLINES[verdict],
         summary=_summary(result, verdict, gates, medium),
         deciding_label="Deciding gate" if len(deciding) == 1 else "Deciding gates",
@@ -226,17 +247,20 @@ def view(result: Result, *, run_url: str | None = None, marker: bool = True, med
         overridden=_override(result, medium),
         override_help=_override_command(result, medium),
         gates=gates,
-        level_note=(f"Δ = candidate − production, oriented so that + is better. One-sided tests at α = {result.alpha:g}, "
-                    f"each decided by the two-sided {fmt_level(level)} interval shown; all gates must pass."),
+        level_note=_level_note(result),
         identities=_identities(result, medium),
         holdout_warning=UNSEALED_WARNING if result.data.get("sealed") is False else "",
         policy_source=POLICY_SOURCES.get(result.policy_source, medium.text(result.policy_source)),
         notes=_notes(result, medium),
         slice_groups=groups,
         charts=mermaid_charts(result, medium),
-        plots=svg_plots(result),
+        classes=None if result.classes is None else class_table(
+            result.classes, medium, limit=MD_CLASS_ROWS if medium is MARKDOWN else None),
+        plots=svg_plots(result) + diagnostic_plots(result),
         details=True,
         run_url=run_url,
+        artifacts_url=f"{run_url}#artifacts" if run_url else None,
+        report_dir=medium.code(str(report_dir)) if report_dir is not None and not run_url else None,
         version=result.mlgate_version,
         task=result.task,
         engine=result.engine,

@@ -255,7 +255,7 @@ def compare_auc(
                  f"ranked wrongly by production; DeLong needs {MIN_INFORMATIVE_ROWS} of each to hold its level "
                  "(near AUC 1 the rare misorderings carry all the information)")
     elif misordered < MIN_MISORDERED:
-        short = (f"roc_auc: min(positives, negatives) × (1 − production's AUC) = {misordered:.2g}; near AUC 1 "
+        short = (f"roc_auc: min(positives, negatives) × (1 - production's AUC) = {misordered:.2g}; near AUC 1 "
                  f"DeLong needs {MIN_MISORDERED} (more rows of the rarer class) to hold its level")
     return Comparison(
         estimate=res.estimate,

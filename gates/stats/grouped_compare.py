@@ -270,7 +270,7 @@ def compare_auc_grouped(
                  f"effective terms (rows / design effect, at most the groups holding them); clustered DeLong needs "
                  f"{MIN_INFORMATIVE_ROWS} of each to hold its level")
     elif misordered < MIN_MISORDERED:
-        short = (f"roc_auc: effective min(positives, negatives) × (1 − production's AUC) = {misordered:.2g}; near AUC 1 "
+        short = (f"roc_auc: effective min(positives, negatives) × (1 - production's AUC) = {misordered:.2g}; near AUC 1 "
                  f"DeLong needs {MIN_MISORDERED} (more groups of the rarer class) to hold its level")
     cmp = Comparison(estimate=res.estimate, confidence_interval=res.confidence_interval,
                      confidence_level=confidence_level, p_value=res.pvalue, method="clustered-delong", n=n,
