@@ -20,17 +20,16 @@ from ..gates.escape import md_code, md_text
 from ..gates.paths import sha256_file
 
 from . import commands
-from .artifacts import ARTIFACT, extract_candidate
 from .commands import HELP, Command
 from .events import Trigger
 from .forge import Forge
 from .overrides import names_commit
-from .promoting import promote_pull_request, rollback
 from .publish import Publication, best_effort
 from .replies import Reply, done, refused
 from .settings import Settings
-from .sticky import banner_only, find_report, with_banner
-from .trust import private_dir
+
+# artifacts, promoting, sticky and trust are imported where they are used: they bring the
+# numerical stack (about a second of CPU), which help, run and a refused command never need.
 
 
 def on_comment(settings: Settings, trigger: Trigger, forge_factory: Callable[[Settings], Forge],
@@ -80,6 +79,8 @@ def execute(settings: Settings, forge: Forge, pr: int | None, actor: str, comman
         return done(f"@{actor} re-running the gate on {pull.head_sha[:7]}: {url}")
     if command.name == "override":
         return override(settings, forge, pr, actor, command, via=via)
+    from .promoting import promote_pull_request, rollback
+
     if command.name == "promote":
         return promote_pull_request(settings, forge, pr, actor, pub_outputs, reason=f"/mlgate promote on #{pr}")
     return rollback(settings, actor, int(command.argument) if command.argument else None,
@@ -92,6 +93,8 @@ def override(settings: Settings, forge: Forge, pr: int, actor: str, command: Com
     The banner edited into the report is display only: whoever uses the override later (the
     judge's check, a promotion) verifies the maintainer's comment itself again.
     """
+    from .sticky import banner_only, find_report, with_banner
+
     pull = forge.pull(pr)
     if not command.candidate:
         return refused(f"@{actor} nothing overridden: an override names the candidate it accepts too — copy the "
@@ -131,6 +134,9 @@ def built_candidate(settings: Settings, forge: Forge, head_sha: str, head_label:
     """SHA-256 of the candidate the newest gate-workflow run of this PR's head uploaded for
     ``head_sha`` (the one the judge and promotion take), or None. Hashed here, never read from
     a bot comment."""
+    from .artifacts import ARTIFACT, extract_candidate
+    from .trust import private_dir
+
     run_id = forge.find_gate_run(settings.gate_workflow, head_sha, head_label)
     if run_id is None:
         return None

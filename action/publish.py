@@ -13,17 +13,16 @@ block and inconclusive fail it (never ``neutral``, which branch protection count
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..gates.errors import ConfigError, InfrastructureError
 from ..gates.escape import log_text
-from ..gates.outputs import write_outputs
-from ..gates.report import render_summary
-from ..gates.result import Result
 
 from .forge import CheckRef, CommentRef, Forbidden, Forge
 from .settings import Settings
-from .sticky import publish_comment, read_state, report_body, with_attempt
+
+if TYPE_CHECKING:
+    from ..gates.result import Result
 
 REPORT_DIR = "mlgate-report"
 PASSING = ("approve", "first-model")
@@ -91,6 +90,13 @@ def publish(settings: Settings, pr: int | None, head_sha: str | None, result: Re
 
     The files in ``mlgate-report/`` are the artifact; what goes to GitHub is rendered here at
     GitHub's own limits (the comment's less its state line), never read back from those files."""
+    # Here, not at the top: rendering imports pandas and scipy, and every job builds a
+    # Publication, including those that publish no verdict (an ignored event, /mlgate help).
+    from ..gates.outputs import write_outputs
+    from ..gates.report import render_summary
+
+    from .sticky import publish_comment, read_state, report_body, with_attempt
+
     out_dir = settings.workspace / REPORT_DIR
     if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
         raise ConfigError(f"{REPORT_DIR}: is a symbolic link or not a directory; mlgate writes its report only into "

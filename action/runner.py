@@ -19,17 +19,13 @@ Where each concern lives:
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Callable
 
-from .canary import on_schedule
-from .comments import on_comment
 from .deadline import needs_supervision, supervise
-from .dispatch import on_dispatch
 from .events import Trigger, load_payload, parse_trigger
 from .forge import Forge
-from .promoting import on_merge
 from .publish import Publication
-from .pulls import on_gate_run, on_pull_request
 from .settings import Settings
 
 ForgeFactory = Callable[[Settings], Forge]
@@ -42,14 +38,26 @@ def ignore(settings: Settings, trigger: Trigger, forge_factory: ForgeFactory, pu
     return 0
 
 
+def imported(module: str, name: str) -> Handler:
+    """A handler imported when it runs. The handlers import numpy, pandas, scipy and scikit-learn
+    (about a second of CPU); an ignored event, a comment that is no command, ``/mlgate help`` and
+    the parent that only supervises a privileged child need none of them."""
+
+    def handler(settings: Settings, trigger: Trigger, forge_factory: ForgeFactory, pub: Publication) -> int:
+        return getattr(import_module(module, __package__), name)(settings, trigger, forge_factory, pub)
+
+    handler.__name__ = handler.__qualname__ = name
+    return handler
+
+
 HANDLERS: dict[str, Handler] = {
     "ignore": ignore,
-    "evaluate": on_pull_request,  # pull_request: the build job, or the one-job setup with a token
-    "publish": on_gate_run,  # workflow_run after the build: the judge
-    "comment": on_comment,  # issue_comment with /mlgate on a pull request
-    "merge": on_merge,  # pull_request_target closed and merged: promotion
-    "dispatch": on_dispatch,  # workflow_dispatch
-    "schedule": on_schedule,  # schedule: the canary judge (command: canary)
+    "evaluate": imported(".pulls", "on_pull_request"),  # pull_request: the build job, or the one-job setup with a token
+    "publish": imported(".pulls", "on_gate_run"),  # workflow_run after the build: the judge
+    "comment": imported(".comments", "on_comment"),  # issue_comment with /mlgate on a pull request
+    "merge": imported(".promoting", "on_merge"),  # pull_request_target closed and merged: promotion
+    "dispatch": imported(".dispatch", "on_dispatch"),  # workflow_dispatch
+    "schedule": imported(".canary", "on_schedule"),  # schedule: the canary judge (command: canary)
 }
 
 
