@@ -1,22 +1,22 @@
 """The container action's files, checked by real linters, and the image's install reproduced.
 
-No Docker engine runs here, so the test installs the package the way the Dockerfile does —
-same pip flags, a fresh virtual environment — and runs the entrypoint against the fake GitHub.
+No Docker engine runs here, so the test runs the Dockerfile's build stage as written into a
+fresh prefix laid over a fresh virtual environment (tests/dockerfile.py) and runs the entrypoint
+against the fake GitHub.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shlex
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+
+from dockerfile import build_like_the_image
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((REPO / "examples" / "workflows").glob("*.yml"))
@@ -65,54 +65,18 @@ def test_dockerfile_passes_hadolint():
     lint(tool("hadolint"), "Dockerfile")
 
 
-def dockerfile_stages(text: str) -> list[dict]:
-    """The Dockerfile's stages as data: base image, name, ENV and ARG defaults, COPY and RUN lines
-    (continuation lines joined), ENTRYPOINT and CMD."""
-    stages: list[dict] = []
-    for line in re.sub(r"\\\n\s*", "", text).splitlines():
-        instruction, _, rest = line.strip().partition(" ")
-        if not instruction or instruction.startswith("#"):
-            continue
-        if instruction == "FROM":
-            image, _, name = rest.partition(" AS ")
-            stages.append({"from": image, "name": name, "env": {}, "arg": {}, "copy": [], "run": []})
-        elif instruction in ("ENV", "ARG"):
-            stages[-1][instruction.lower()].update(pair.split("=", 1) for pair in shlex.split(rest))
-        elif instruction in ("COPY", "RUN"):
-            stages[-1][instruction.lower()].append(rest)
-        elif instruction in ("ENTRYPOINT", "CMD"):
-            stages[-1][instruction.lower()] = json.loads(rest)
-    return stages
-
-
 def test_the_dockerfile_build_runs_the_action(tmp_path):
     """The build stage's RUN lines, run as written into a fresh prefix, laid over a fresh venv as
-    the image's COPY lays /install over /usr/local; then its ENTRYPOINT against the fake GitHub.
-    (The final stage's RUN compiles the base image's standard library: it would write into this
-    machine's own Python, and it changes how fast the image starts, not what it does.)"""
-    build, final = dockerfile_stages((REPO / "Dockerfile").read_text())
+    the image's COPY lays /install over /usr/local (tests/dockerfile.py); then its ENTRYPOINT
+    against the fake GitHub. (The final stage's RUN compiles the base image's standard library:
+    it would write into this machine's own Python, and it changes how fast the image starts, not
+    what it does.)"""
+    built = build_like_the_image(tmp_path)
+    build, final, venv, prefix = built.build, built.final, built.venv, built.prefix
     assert build["name"] == "build" and build["from"] == final["from"] == "python:3.11-slim"
     assert final["copy"] == ["--from=build /install /usr/local"], "the image takes the installed tree alone"
     assert build["env"]["MLGATE_PREFIX"] == "/install"
     assert final["entrypoint"] + final["cmd"] == ["mlgate", "action"]
-    context = tmp_path / "context"  # the build stage's WORKDIR, holding only what it copies
-    for line in build["copy"]:
-        *sources, target = line.split()
-        for name in sources:
-            path = REPO / name
-            dest = context / target / name if target.endswith("/") else context / target
-            if path.is_dir():
-                shutil.copytree(path, dest, ignore=shutil.ignore_patterns("__pycache__"))
-            else:
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy(path, dest)
-    venv, prefix = tmp_path / "venv", tmp_path / "install"  # venv: the image's /usr/local
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    env = {**os.environ, **build["env"], **build["arg"], "MLGATE_PREFIX": str(prefix),
-           "PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)}
-    for command in build["run"]:
-        step = subprocess.run(["sh", "-c", command], cwd=context, env=env, capture_output=True, text=True)
-        assert step.returncode == 0, step.stderr[-2000:]
     [site] = prefix.glob("lib/python*/site-packages")
     [record] = site.glob("mlgate-*.dist-info/RECORD")
     installed = {line.split(",")[0].split("/")[0] for line in record.read_text().splitlines()}
@@ -120,7 +84,6 @@ def test_the_dockerfile_build_runs_the_action(tmp_path):
     assert not [p for p in site.glob("*/**/tests") if p.is_dir()], "the wheels' test suites stay out"
     [pyc] = (site / "mlgate" / "action" / "__pycache__").glob("cli.*.pyc")
     assert int.from_bytes(pyc.read_bytes()[4:8], "little") == 0b01, "bytecode compiled, unchecked-hash"
-    shutil.copytree(prefix, venv, symlinks=True, dirs_exist_ok=True)  # COPY --from=build /install /usr/local
 
     from fake_github import FakeGitHub
     from mlgate.gates.demo import POLICY, build as build_demo
