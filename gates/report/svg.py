@@ -68,7 +68,7 @@ def forest_plot(key: str, title: str, caption: str, rows: list[dict]) -> Svg:
                       "anchor": "middle", "cls": "axis"})
     for i, r in enumerate(rows):
         cy = top + row_h * i + row_h / 2
-        label = r["label"] if len(r["label"]) <= 34 else r["label"][:33] + "…"
+        label = r["label"] if len(r["label"]) <= 30 else r["label"][:29] + "…"
         svg.texts.append({"x": label_w - 8, "y": f"{cy + 4:.1f}", "text": HTML.text(label), "anchor": "end",
                           "cls": "label", "title": HTML.text(r["label"])})
         if r["bound"] is not None:
