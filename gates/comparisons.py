@@ -6,7 +6,8 @@ DESIGN.md assigns the tests: confusion-matrix metrics by the score interval on t
 groups; averaged one-vs-rest AUCs by :mod:`gates.stats.ovr_delong`), per-row losses by the paired t on moments (on per-group sums with groups). With
 ``data.group_column`` the evidence carries per-group statistics and the group is the unit;
 row-level extras (Wilcoxon, row bootstrap) are not reported then, since rows are not
-independent.
+independent. Per-example scores (mean_score) take the test :mod:`gates.mean_score` assigns:
+the paired t for graded scores, the accuracy machinery for 0/1 scores.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 from . import stats
 from .config.spec import GateSpec
 from .evidence import Evidence
+from .mean_score import MEAN_SCORE, compare_mean_score, mean_score_extras
 from .metrics import CONFUSION, LOSS, METRICS, RANKING
 
 
@@ -26,6 +28,11 @@ def compare(gate: GateSpec, ev: Evidence, settings, average, *, null: float, alt
     """The paired comparison of ``gate.metric`` on ``ev`` with the test DESIGN.md assigns."""
     family = METRICS[gate.metric].family
     level = 1.0 - 2.0 * settings.alpha
+    if gate.metric == MEAN_SCORE:  # per-example scores: gates.mean_score picks the test
+        return compare_mean_score(ev.moments[MEAN_SCORE], ev.group_sums.get(MEAN_SCORE),
+                                  greater_is_better=gate.greater_is_better is not False, null=null,
+                                  alternative=alternative, confidence_level=level, n_resamples=settings.resamples,
+                                  seed=settings.seed)
     if family == CONFUSION:
         options = dict(null=null, alternative=alternative, confidence_level=level, n_resamples=settings.resamples,
                        seed=settings.seed, pos_label=settings.positive_label, average=average or "binary")
@@ -71,22 +78,30 @@ def supplementary(gate, ev: Evidence, settings) -> dict:
     """Classical tests shown beside the deciding one; they never decide."""
     out = {}
     level = 1 - 2 * settings.alpha
+    if gate.metric == MEAN_SCORE:
+        found = mean_score_extras(ev.moments[MEAN_SCORE], ev.group_sums.get(MEAN_SCORE),
+                                  None if ev.grouped else ev.loss_differences.get(MEAN_SCORE),
+                                  greater_is_better=gate.greater_is_better is not False, confidence_level=level,
+                                  seed=settings.seed)
+        return {name: _mcnemar(r) if name == "mcnemar" else plain(r) for name, r in found.items()}
     if gate.metric == "accuracy" and ev.cells is not None:
         if ev.group_cells is not None:
             mc = stats.mcnemar_from_group_cells(ev.group_cells, method="auto", confidence_level=level)
         else:
             mc = stats.mcnemar_from_cells(ev.cells, method="midp", confidence_level=level)
-        out["mcnemar"] = {
-            "b": int(mc.b), "c": int(mc.c), "p_value": num(mc.pvalue), "estimate": num(mc.estimate),
-            "confidence_interval": [float(mc.confidence_interval.low), float(mc.confidence_interval.high)],
-            "method": mc.method,
-        }
+        out["mcnemar"] = _mcnemar(mc)
     if METRICS[gate.metric].family == LOSS and gate.metric in ev.loss_differences and not ev.grouped:
         d = ev.loss_differences[gate.metric]
         if len(d) >= 2 and gate.metric not in ("rmse", "r2"):
             rows = stats.loss_row_tests(d, confidence_level=level, seed=settings.seed)
             out["row_tests"] = plain(rows)
     return out
+
+
+def _mcnemar(mc) -> dict:
+    return {"b": int(mc.b), "c": int(mc.c), "p_value": num(mc.pvalue), "estimate": num(mc.estimate),
+            "confidence_interval": [float(mc.confidence_interval.low), float(mc.confidence_interval.high)],
+            "method": mc.method}
 
 
 def num(value) -> float | None:

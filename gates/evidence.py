@@ -35,6 +35,7 @@ import pandas as pd
 from . import stats
 from .curves import ScoreBins, score_bins
 from .residuals import ResidualSample, residual_sample
+from .mean_score import MEAN_SCORE, score_columns
 from .metrics import LOSS, METRICS, row_losses
 
 
@@ -155,9 +156,9 @@ class Comparands:
     task: str
     labels: tuple | None
     pos_index: int | None
-    y: np.ndarray  # labels or values
-    pred_candidate: np.ndarray
-    pred_production: np.ndarray
+    y: np.ndarray | None  # labels or values; None for a holdout without a target (per-example scores only)
+    pred_candidate: np.ndarray | None  # None when no gate needs predictions (mean_score only)
+    pred_production: np.ndarray | None
     proba_candidate: np.ndarray | None
     proba_production: np.ndarray | None
     groups: np.ndarray | None = None  # each row's group label (data.group_column), or None
@@ -166,6 +167,9 @@ class Comparands:
     # cancel catastrophically when y sits far from 0 (y ≈ 1e8 lost every digit); the engines
     # all use the holdout's first target value, so their moments agree.
     y_center: float = 0.0
+    # Each row's example_score from the predictions files (a mean_score gate), or None.
+    example_candidate: np.ndarray | None = None
+    example_production: np.ndarray | None = None
 
 
 def build_evidence(c: Comparands, loss_metrics: set[str], mask: np.ndarray | None = None, *,
@@ -179,9 +183,15 @@ def build_evidence(c: Comparands, loss_metrics: set[str], mask: np.ndarray | Non
     row's class and both probability matrices (a multiclass roc_auc gate), when scores are kept.
     """
     sel = slice(None) if mask is None else mask
-    y = c.y[sel]
-    ev = Evidence(n=len(y))
+    y = None if c.y is None else c.y[sel]
     groups = None if c.groups is None else c.groups[sel]
+    if MEAN_SCORE in loss_metrics:
+        ev = _example_scores(c, sel, groups, keep_rows)
+        loss_metrics = set(loss_metrics) - {MEAN_SCORE}
+    else:
+        ev = Evidence(n=len(y))
+    if c.pred_candidate is None:  # per-example scores only: no gate asked for predictions
+        return ev
     if c.task == "classification":
         ev.cells = stats.JointCells.from_arrays(y, c.pred_candidate[sel], c.pred_production[sel], labels=c.labels)
         if groups is not None:
@@ -241,6 +251,18 @@ def _keep_class_scores(ev: Evidence, c: Comparands, sel, y_index: np.ndarray, gr
     ev.proba_production = (ev.proba_candidate if c.proba_production is c.proba_candidate  # no production model
                            else np.asarray(c.proba_production[sel], dtype=dtype))
     ev.groups = groups
+
+
+def _example_scores(c: Comparands, sel, groups, keep_rows: bool) -> Evidence:
+    """A mean_score gate's evidence: the moments (and group sums) of gates.mean_score's columns."""
+    sc, sp = c.example_candidate[sel], c.example_production[sel]
+    columns = score_columns(sc, sp)
+    ev = Evidence(n=len(sc), moments={MEAN_SCORE: stats.PairedMoments.from_columns(*columns)})
+    if groups is not None:
+        ev.group_sums[MEAN_SCORE] = stats.GroupSums.from_columns(groups, *columns)
+    if keep_rows:
+        ev.loss_differences[MEAN_SCORE] = sp - sc
+    return ev
 
 
 def first_target(task: str, y) -> float:

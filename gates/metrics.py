@@ -47,6 +47,9 @@ METRICS: dict[str, Metric] = {
         Metric("mse", "regression", LOSS, False),
         Metric("rmse", "regression", LOSS, False),
         Metric("r2", "regression", LOSS, True),
+        # Per-example scores from predictions files (gates.mean_score); a gate may set
+        # greater_is_better: false when the scores are costs.
+        Metric("mean_score", "any", LOSS, True),
         Metric("latency_ms_per_1k", "any", COST, False),
         Metric("model_size_mb", "any", COST, False),
     ]

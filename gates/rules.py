@@ -67,6 +67,7 @@ class GateResult:
     # With data.group_column: groups, rows per group, design effect and effective rows of the
     # deciding comparison (stats.GroupSummary), and a warning under 30 groups.
     groups: dict | None = None
+    greater_is_better: bool | None = None  # mean_score: the direction its gate set (None: the metric's own)
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def evaluate_gate(
     average = _gate_average(gate, settings)
     base = dict(
         name=gate.name, metric=gate.metric, rule=gate.rule, threshold=gate.threshold, margin=gate.margin,
-        max_drop=gate.max_drop, average=average, n=overall.n,
+        max_drop=gate.max_drop, average=average, n=overall.n, greater_is_better=gate.greater_is_better,
     )
     if not has_production and gate.rule in RELATIVE_RULES:
         cand = _point(gate, overall, costs, settings, average)

@@ -9,6 +9,7 @@ and the policy says so before anything runs.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ..errors import ConfigError
@@ -38,7 +39,8 @@ def parse_gates(r, value: Any, task: str | None, *, candidate: ModelSpec, produc
     names = set()
     for i, g in enumerate(value):
         where = f"gates[{i}]"
-        allowed = {"metric", "rule", "name", "threshold", "margin", "max_drop", "min_support", "average"}
+        allowed = {"metric", "rule", "name", "threshold", "margin", "max_drop", "min_support", "average",
+                   "greater_is_better"}
         g = r.mapping(g, where, allowed, {"metric", "rule"})
         metric = r.choice(g["metric"], f"{where}.metric", tuple(METRICS))
         rule = r.choice(g["rule"], f"{where}.rule", RULES)
@@ -49,7 +51,14 @@ def parse_gates(r, value: Any, task: str | None, *, candidate: ModelSpec, produc
             raise r.fail(f"{where}.rule", f"one of {', '.join(sorted(COST_RULES))} for {metric}", rule)
         if rule == "max_ratio" and info.family != COST:
             raise r.fail(f"{where}.rule", "max_ratio only for latency_ms_per_1k or model_size_mb", rule)
+        direction = _direction(r, where, g, info)
+        if direction is not None:  # mean_score: the gate says which way its scores go
+            info = replace(info, greater_is_better=direction)
+            _check_scores_sides(r, where, candidate=candidate, production=production)
         backwards = reads_backwards(info, rule)
+        if backwards and direction is not None:
+            backwards += (f" (or set greater_is_better: {str(not direction).lower()} if "
+                          f"{'lower' if direction else 'higher'} scores are better)")
         if backwards:
             raise ConfigError(f"{r.source}: {where}.rule: {backwards}")
         if info.family == COST:
@@ -84,7 +93,7 @@ def parse_gates(r, value: Any, task: str | None, *, candidate: ModelSpec, produc
             raise r.fail(f"{where}.name", "a name unique among the gates (add name: to one of them)", name)
         names.add(name)
         gates.append(
-            GateSpec(metric, rule, name, threshold, margin, max_drop, min_support, average)
+            GateSpec(metric, rule, name, threshold, margin, max_drop, min_support, average, greater_is_better=direction)
         )
     return tuple(gates)
 
@@ -100,6 +109,31 @@ def reads_backwards(metric: Metric, rule: str) -> str | None:
         return (f"max on {name} reads backwards: {name} is higher-is-better, so max would block every model better "
                 f"than the threshold; use rule: min (the lowest {name} you accept)")
     return None
+
+
+def _direction(r, where: str, g: dict, info: Metric) -> bool | None:
+    """``greater_is_better`` of a mean_score gate (default true); other metrics' directions are
+    facts of the metric (a lower log loss is better whatever a policy says), so only mean_score takes the key."""
+    if info.name != "mean_score":
+        if "greater_is_better" in g:
+            way = "higher" if info.greater_is_better else "lower"
+            raise r.fail(f"{where}.greater_is_better", f"no greater_is_better for {info.name} (only for mean_score, "
+                         f"whose per-example scores may be costs; {info.name} is {way}-is-better)", g["greater_is_better"])
+        return None
+    return r.boolean(g.get("greater_is_better", True), f"{where}.greater_is_better")
+
+
+def _check_scores_sides(r, where: str, *, candidate: ModelSpec, production: ModelSpec) -> None:
+    """mean_score reads each example's score from a predictions file: a side that is a model
+    file (or a train command's output) has none. A production registry may still be empty
+    (a first model); a version in it is refused when the evaluation resolves it."""
+    for key, value in (("candidate.path", candidate.path), ("candidate.train", candidate.train),
+                       ("production.path", production.path)):
+        if value is not None:
+            side = key.split(".")[0]
+            raise ConfigError(
+                f"{r.source}: {where}.metric: mean_score compares each example's score in predictions files (column "
+                f"'example_score'), but {key} gives a model, not a predictions file; give {side}.predictions")
 
 
 def _check_measurable(r, where: str, metric: str, rule: str, *, candidate: ModelSpec, production: ModelSpec) -> None:

@@ -168,6 +168,24 @@ def check_gates_fit(policy: Policy, task: str, labels, positive) -> None:
             )
 
 
+def check_score_sides(policy: Policy, overrides: Overrides, candidate: Model, production: Model | None) -> None:
+    """A mean_score gate compares the ``example_score`` columns of two predictions files; a side
+    that resolved to a model (a registry version, a path on the command line) has none.
+
+    The policy's own model paths and train commands are refused when it is loaded; this names
+    what only resolving shows: the registry's version, or a file given on the command line."""
+    gate = next((i for i, g in enumerate(policy.gates) if g.metric == "mean_score"), None)
+    if gate is None:
+        return
+    for model, key in ((candidate, "--candidate" if overrides.candidate is not None else "candidate"),
+                       (production, "--production" if overrides.production is not None else "production.registry")):
+        if model is not None and model.estimator is not None:
+            raise ConfigError(
+                f"gates[{gate}]: mean_score compares each example's score in predictions files (column "
+                f"'example_score'), but the {model.role} ({key}: {model.source}) is a model file; give "
+                f"{model.role}.predictions, or a predictions file on the command line")
+
+
 def identity(model: Model) -> dict:
     out = {"source": model.source, "sha256": model.sha256, "kind": model.kind}
     if model.size_mb is not None:

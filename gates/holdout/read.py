@@ -27,8 +27,8 @@ class Holdout:
     frame: pd.DataFrame
     source: str
     sha256: str
-    target: str
-    task: str  # classification | regression
+    target: str | None  # None: per-example scores only (SCORES_TASK)
+    task: str  # classification | regression | scores
 
     @property
     def rows(self) -> int:
@@ -99,6 +99,11 @@ def header_width(path: Path, fmt: str) -> int:
             commas += (block if cut < 0 else block[:cut]).count(b",")
             if cut >= 0 or commas > MAX_COLUMNS:
                 return commas + 1
+
+
+# The task of a holdout without a target (data.target unset, every gate mean_score): it only
+# lists the examples — ids, groups, slices — whose per-example scores the predictions files carry.
+SCORES_TASK = "scores"
 
 
 def infer_task(target: pd.Series) -> str:

@@ -22,7 +22,8 @@ import pandas as pd
 from ..config.spec import DataSpec
 from ..errors import DataError
 from ..paths import sha256_file
-from .read import check_width, header_width, infer_task, inference_note, missing_column, plain, table_format
+from .read import (SCORES_TASK, check_width, header_width, infer_task, inference_note, missing_column, plain,
+                   table_format)
 from .read_chunks import iter_chunks, read_columns
 
 MAX_DISTINCT_LABELS = 10_000  # a classification target with more distinct values is refused
@@ -58,7 +59,7 @@ class Survey:
     source: str
     fmt: str
     digest: "str | Future"  # a Parquet file is hashed on a thread while it is scored
-    target: str
+    target: str | None  # None: the holdout lists examples whose scores are compared (SCORES_TASK)
     task: str
     rows: int
     observed: list  # target values in order of first appearance (classification)
@@ -91,13 +92,14 @@ def survey(path: Path, spec: DataSpec, *, task: str | None, label: str, chunk_ro
     dupes = pd.Index(columns)[pd.Index(columns).duplicated()].tolist()
     if dupes:
         raise DataError(f"{label}: duplicated column names {dupes}")
-    if spec.target not in columns:
+    if spec.target is not None and spec.target not in columns:
         raise missing_column(label, f"target column {spec.target!r} (data.target)", spec.target, columns)
     named = [("data.id_column", spec.id_column), ("data.group_column", spec.group_column)]
     for key, name in named + [(f"data.slices[{i}]", s) for i, s in enumerate(spec.slices)]:
         if name is not None and name not in columns:
             raise missing_column(label, f"column {name!r} ({key})", name, columns)
-    wanted = list(dict.fromkeys([spec.target, *spec.slices] + [name for _, name in named if name]))
+    wanted = list(dict.fromkeys([name for name in (spec.target, *spec.slices) if name is not None]
+                                + [name for _, name in named if name]))
     hasher = hashlib.sha256() if fmt == "csv" else None
     dtypes = None
     read = None if hold else wanted
@@ -122,6 +124,8 @@ def survey(path: Path, spec: DataSpec, *, task: str | None, label: str, chunk_ro
             f"(first at data row {seen['first_missing'] + 1})"
         )
     inferred = task is None
+    if spec.target is None:  # the holdout lists examples; per-example scores are compared (mean_score)
+        task = SCORES_TASK
     task = task or infer_task(seen["target_sample"])
     if task == "regression" and seen["first_bad"] is not None:
         row, value = seen["first_bad"]
@@ -183,26 +187,8 @@ def _survey_pass(path, label, spec, wanted, chunk_rows, dtypes, hasher, read) ->
             continue
         for c in wanted:
             seen["kinds"][c].add(_kind(frame[c]))
-        target = frame[spec.target]
-        if seen["target_sample"] is None:
-            seen["target_sample"] = target.iloc[:0]
-            seen["first_value"] = target.iloc[0]
-        missing = target.isna().to_numpy()
-        if missing.any():
-            if seen["first_missing"] is None:
-                seen["first_missing"] = offset + int(np.argmax(missing))
-            seen["missing"] += int(missing.sum())
-        if seen["first_bad"] is None:
-            values = pd.to_numeric(target, errors="coerce")
-            bad = values.isna().to_numpy() | ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
-            if bad.any():
-                first = int(np.argmax(bad))
-                seen["first_bad"] = (offset + first, target.iloc[first])
-        if not seen["overflow"]:
-            for v in pd.unique(target[~missing]):
-                seen["uniques"][v] = None
-            if len(seen["uniques"]) > MAX_DISTINCT_LABELS:
-                seen["overflow"], seen["uniques"] = True, {}
+        if spec.target is not None:
+            _see_target(seen, frame[spec.target], offset)
         if spec.id_column is not None:
             seen["ids"].append(frame[spec.id_column].reset_index(drop=True))
         if spec.group_column is not None:
@@ -216,3 +202,26 @@ def _survey_pass(path, label, spec, wanted, chunk_rows, dtypes, hasher, read) ->
         kind = _resolve(seen["kinds"][spec.target])
         seen["target_sample"] = pd.Series([], dtype=_KIND_DTYPE[kind])
     return seen
+
+
+def _see_target(seen: dict, target: pd.Series, offset: int) -> None:
+    """One chunk's target: its first value, missing values, non-numbers, the distinct labels."""
+    if seen["target_sample"] is None:
+        seen["target_sample"] = target.iloc[:0]
+        seen["first_value"] = target.iloc[0]
+    missing = target.isna().to_numpy()
+    if missing.any():
+        if seen["first_missing"] is None:
+            seen["first_missing"] = offset + int(np.argmax(missing))
+        seen["missing"] += int(missing.sum())
+    if seen["first_bad"] is None:
+        values = pd.to_numeric(target, errors="coerce")
+        bad = values.isna().to_numpy() | ~np.isfinite(values.to_numpy(dtype=float, na_value=np.nan))
+        if bad.any():
+            first = int(np.argmax(bad))
+            seen["first_bad"] = (offset + first, target.iloc[first])
+    if not seen["overflow"]:
+        for v in pd.unique(target[~missing]):
+            seen["uniques"][v] = None
+        if len(seen["uniques"]) > MAX_DISTINCT_LABELS:
+            seen["overflow"], seen["uniques"] = True, {}

@@ -138,6 +138,8 @@ def gate_row(g: GateResult, alpha: float = 0.05, medium: Medium = MARKDOWN, *, r
     values share one precision, Δ and its interval another; ``resamples`` is the bootstrap's B,
     ``p_digits`` the decimals the table's p-values share."""
     rule = RULE_TEXT[g.rule].format(threshold=fmt(g.threshold), margin=fmt(g.margin), max_drop=fmt(g.max_drop))
+    if g.greater_is_better is not None:  # mean_score: the direction is the gate's, so the row says it
+        rule += f"; {'higher' if g.greater_is_better else 'lower'} is better"
     null = null_bound(g)
     cand_value, prod_value, where = g.candidate, g.production, None
     worst = _worst_slice(g) if g.rule == "slice_max_drop" else None
@@ -162,7 +164,7 @@ def gate_row(g: GateResult, alpha: float = 0.05, medium: Medium = MARKDOWN, *, r
         method += ", Holm"
     state = gate_state(g)
     status = _status(STATUS[state], medium)
-    return GateRow(medium.text(g.name), g.metric, rule, prod, cand, diff, interval,
+    return GateRow(medium.text(g.name), metric_label(g.metric), rule, prod, cand, diff, interval,
                    fmt_p(g.p_value, alpha, resamples_of(g.method, resamples), p_digits), method,
                    status, medium.text(g.detail), state, _extras(g, medium, alpha))
 
@@ -176,6 +178,11 @@ def gate_rows(gates, alpha: float, medium: Medium = MARKDOWN, *, resamples: int 
     """The gate table: one row per gate, the p-values at one shared precision."""
     p_digits = max((p_decimals([g.p_value], alpha, resamples_of(g.method, resamples)) for g in gates), default=3)
     return [gate_row(g, alpha, medium, resamples=resamples, p_digits=p_digits) for g in gates]
+
+
+def metric_label(metric: str) -> str:
+    """A metric as a row names it: its registry name, but "mean score" for per-example scores."""
+    return "mean score" if metric == "mean_score" else metric
 
 
 def higher_is_better(g: GateResult) -> bool | None:
@@ -303,7 +310,7 @@ def slice_group(g: GateResult, alpha: float, medium: Medium = MARKDOWN, *, resam
     rule = RULE_TEXT[g.rule].format(threshold=fmt(g.threshold), margin=fmt(g.margin), max_drop=fmt(g.max_drop))
     return SliceGroup(medium.html(g.name), rule, fmt_level(g.confidence_level), rows, len(rows),
                       states.count("fail") + states.count("pass"), states.count("fail"), states.count("small"),
-                      states.count("undefined"), metric=g.metric, max_drop=fmt(g.max_drop), alpha=f"{alpha:g}")
+                      states.count("undefined"), metric=metric_label(g.metric), max_drop=fmt(g.max_drop), alpha=f"{alpha:g}")
 
 
 def interval_gates(gates: list[GateResult]) -> list[GateResult]:

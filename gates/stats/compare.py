@@ -9,6 +9,7 @@ could compare silently — while malformed *calls* (a bad parameter) still raise
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 from scipy import stats
@@ -291,9 +292,14 @@ def compare_loss(
     null: float = 0.0,
     alternative: str = "greater",
     confidence_level: float = 0.90,
+    min_variance: float = 0.0,
 ) -> Comparison:
     """Paired t (mean losses) or delta method (rmse, r2) from the moments of
-    (loss_candidate, loss_production, y, y²); Δ is oriented so positive = candidate better."""
+    (loss_candidate, loss_production, y, y²); Δ is oriented so positive = candidate better.
+
+    ``min_variance`` is a floor under the per-row variance of the difference that the caller
+    knows must hold at the null (per-example scores on a lattice, :mod:`gates.mean_score`): the
+    standard error is at least √(min_variance / n)."""
     if not isinstance(moments, PairedMoments):
         raise ValueError(f"moments must be a PairedMoments; got {type(moments).__name__}")
     check_choice("metric", metric, LOSS_METRICS)
@@ -312,6 +318,8 @@ def compare_loss(
             undefined=True,
             detail=diff.reason,
         )
+    if min_variance > 0 and diff.se**2 * moments.n < min_variance:
+        diff = replace(diff, se=math.sqrt(min_variance / moments.n))
     insufficient = ""
     differ = moments.nonzero
     if moments.n < MIN_LOSS_ROWS:

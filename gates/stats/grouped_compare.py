@@ -22,7 +22,7 @@ deff = var_clustered / var_iid (Kish 1965) and the effective n = rows / deff —
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -286,11 +286,13 @@ def compare_loss_grouped(
     null: float = 0.0,
     alternative: str = "greater",
     confidence_level: float = 0.90,
+    min_variance: float = 0.0,
 ) -> GroupedComparison:
     """The cluster-robust paired t (mean losses; t with G − 1 degrees of freedom, Hall's
     skewness correction over the group residuals as in :func:`gates.stats.compare.compare_loss`)
     or delta method (rmse, r2) from per-group sums of (loss_candidate, loss_production, y, y²);
-    with one row per group, :func:`gates.stats.compare.compare_loss`."""
+    with one row per group, :func:`gates.stats.compare.compare_loss`. ``min_variance`` floors
+    the standard error at √(min_variance / rows), as there."""
     if not isinstance(sums, GroupSums):
         raise ValueError(f"sums must be a GroupSums; got {type(sums).__name__}")
     check_choice("metric", metric, LOSS_METRICS)
@@ -300,7 +302,7 @@ def compare_loss_grouped(
     g, n = sums.groups, sums.rows
     if g == n:
         return _ungrouped(compare_loss(sums.moments, metric, null=null, alternative=alternative,
-                                       confidence_level=confidence_level), n)
+                                       confidence_level=confidence_level, min_variance=min_variance), n)
     cl = clustered_loss_difference(sums, metric)
     diff = cl.difference
     what = "cluster-robust paired t" if metric in MEAN_LOSSES else "cluster-robust delta method"
@@ -308,6 +310,8 @@ def compare_loss_grouped(
         return _undefined(math.nan, confidence_level, diff.method, n, diff.reason,
                           group_summary(g, n, math.nan, math.nan, what))
     summary = group_summary(g, n, diff.se**2, cl.variance_iid, what)
+    if min_variance > 0 and diff.se**2 * n < min_variance:
+        diff = replace(diff, se=math.sqrt(min_variance / n))
     rows = _rule_rows(summary)
     short = ""
     if rows < MIN_LOSS_ROWS:

@@ -33,7 +33,9 @@ from .bootstrap import make_rng, order_index
 from .cells import PairedMoments
 from .results import ConfidenceInterval, LossRowTests
 
-MEAN_LOSSES = ("log_loss", "brier", "mae", "mse")
+# mean_score: per-example scores (gates.mean_score), compared here as a loss (lower is better);
+# the gate negates higher-is-better scores before they arrive.
+MEAN_LOSSES = ("log_loss", "brier", "mae", "mse", "mean_score")
 LOSS_METRICS = (*MEAN_LOSSES, "rmse", "r2")
 _BATCH_ELEMENTS = 4_000_000
 

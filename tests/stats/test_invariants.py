@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mlgate.gates.mean_score import compare_mean_score, score_columns
 from mlgate.gates.metrics import AVERAGED, AVERAGES, CONFUSION, LOSS, METRICS, RANKING, Metric, averages_of, row_losses
 from mlgate.gates.stats import JointCells, PairedMoments, compare_auc, compare_auc_ovr, compare_confusion, compare_loss
 from mlgate.gates.stats.confusion import AVERAGED_METRICS, CONFUSION_METRICS
@@ -109,6 +110,14 @@ def simulate(case, n, rng, quality_c, quality_p):
         y = rng.random(n) < 0.4
         score = lambda q: 1 / (1 + np.exp(-(4 * q * (2 * y - 1) + rng.normal(0, 1.5, n))))  # noqa: E731
         return {"y": y, "c": score(quality_c), "p": score(quality_p)}
+    if metric.name == "mean_score":  # per-example scores: a judge's grade in quarters, higher = better
+        hard = rng.normal(0, 1, n)  # how hard each example is, for both systems alike
+
+        def grade(q):
+            quality = 1 / (1 + np.exp(-(3 * q - 2 - hard + rng.normal(0, 1, n))))
+            return np.clip(np.round(quality * 4) / 4, 0, 1)
+
+        return {"y": np.zeros(n), "c": grade(quality_c), "p": grade(quality_p)}
     if metric.family == LOSS and metric.task == "regression":
         y = rng.normal(5, 2, n)
         return {"y": y, "c": y + rng.normal(0, 2 * (1 - quality_c) + 0.1, n), "p": y + rng.normal(0, 2 * (1 - quality_p) + 0.1, n)}
@@ -136,6 +145,10 @@ def compare(case, rows, *, null=0.0, chunks=1):
         return compare_auc_ovr(rows["y"], rows["c"], rows["p"], average=case.average, null=null)
     if case.metric.family == RANKING:
         return compare_auc(rows["y"], rows["c"], rows["p"], null=null)
+    if name == "mean_score":  # the gate's own evidence columns and orientation (higher is better)
+        parts = np.array_split(np.arange(len(rows["y"])), chunks)
+        moments = sum(PairedMoments.from_columns(*score_columns(rows["c"][i], rows["p"][i])) for i in parts)
+        return compare_mean_score(moments, null=null, alternative="greater", confidence_level=0.90)
     moments = sum(PairedMoments.from_rows(part) for part in np.array_split(loss_columns(case, rows), chunks))
     return compare_loss(moments, name, null=null)
 
