@@ -8,6 +8,8 @@ past the input) and expects a refusal naming the file, never a hang or a read ou
 
 from __future__ import annotations
 
+import functools
+import re
 import warnings
 
 import numpy as np
@@ -163,7 +165,7 @@ def test_a_forest_tree_reading_more_columns_than_the_forest_is_refused(tmp_path)
     forest.estimators_[1] = wide  # RandomForest hands its trees X unchecked (check_input=False)
     path = tmp_path / "forest.skops"
     sio.dump(forest, path)
-    with pytest.raises(ModelError, match=r"forest\.skops: a nested DecisionTreeClassifier reads 12 columns but is given 6"):
+    with pytest.raises(ModelError, match=r"forest\.skops: a nested DecisionTreeClassifier reads 12 columns but its forest is given 6"):
         load_model_file(path, role="candidate", label=str(path))
 
 
@@ -176,3 +178,100 @@ def test_a_tampered_hist_gradient_boosting_tree_is_refused(tmp_path):
     sio.dump(model, path)
     with pytest.raises(ModelError, match=r"hgb\.skops: a gradient-boosting tree splits on feature 40"):
         load_model_file(path, role="candidate", label=str(path))
+
+
+# ------------------------------------------------- files a cold attack built (each refused at load)
+
+
+def _categorical_hgb():
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(600, 4))
+    features[:, 0] = rng.integers(0, 16, len(features))
+    target = (np.isin(features[:, 0], [1, 4, 6, 11]) ^ (features[:, 3] > 0)).astype(int)
+    return ensemble.HistGradientBoostingClassifier(max_iter=3, categorical_features=[0], random_state=0).fit(
+        features, target)
+
+
+def _gb_widened():
+    """Binary gradient boosting adds stage k's tree into column k of a one-column array, unchecked."""
+    model = ensemble.GradientBoostingClassifier(n_estimators=3, max_depth=2, random_state=0).fit(X, Y % 2)
+    wide = np.empty((3, 64), dtype=object)
+    for i in range(3):
+        wide[i, :] = model.estimators_[i, 0]
+    model.estimators_ = wide
+    return model
+
+
+def _pipeline_tree_without_width():
+    model = pipeline.make_pipeline(preprocessing.StandardScaler(), tree.DecisionTreeClassifier(max_depth=3)).fit(X, Y)
+    del model[-1].n_features_in_  # scikit-learn then skips its own width check
+    return model
+
+
+def _forest_tree_aliased():
+    model = ensemble.RandomForestClassifier(3, max_depth=3, random_state=0).fit(X, Y)
+    model.final_estimator_ = model.estimators_[0]  # visited first under a name that is not the forest's
+    del model.estimators_[0].n_features_in_
+    return model
+
+
+def _partial_with_extra_argument():
+    model = _categorical_hgb()
+    step = model._preprocessor.named_transformers_["numerical"]
+    step.func = functools.partial(step.func.func, **step.func.keywords, ensure_min_samples=2)
+    return model
+
+
+def _bunch_as_a_step():
+    from sklearn.utils._bunch import Bunch
+    return pipeline.Pipeline([("zero", Bunch(transform=functools.partial(np.multiply, 0.0))),
+                              ("lr", linear_model.LogisticRegression().fit(X, Y))])
+
+
+def _bitsets_narrowed():
+    model = _categorical_hgb()
+    for stage in model._predictors:
+        for predictor in stage:
+            predictor.raw_left_cat_bitsets = np.ascontiguousarray(predictor.raw_left_cat_bitsets[:, :1])
+    return model
+
+
+def _categories_cut():
+    model = _categorical_hgb()
+    model._bin_mapper.is_categorical_ = model._bin_mapper.is_categorical_[:1]
+    return model
+
+
+def _width_not_a_number():
+    model = tree.DecisionTreeClassifier(max_depth=2).fit(X, Y)
+    model.n_features_in_ = [6, 6]
+    return model
+
+
+def _score_function_elsewhere():
+    model = linear_model.LogisticRegression().fit(X, Y)
+    model.helper_ = feature_selection.f_classif  # a listed function, but not as a selector's score_func
+    return model
+
+
+ATTACKS = {
+    "gradient boosting with more trees per stage than outputs": (_gb_widened, "stages have shape"),
+    "a pipeline's tree without n_features_in_": (_pipeline_tree_without_width, "has no valid n_features_in_"),
+    "a forest's tree also stored under final_estimator_": (_forest_tree_aliased, "has no valid n_features_in_"),
+    "check_array partial with an extra argument": (_partial_with_extra_argument, "not the one scikit-learn writes"),
+    "a Bunch standing in for a pipeline step": (_bunch_as_a_step, "Bunch appears in the file other than"),
+    "category bitsets narrower than 256 bits": (_bitsets_narrowed, "not 256-bit sets"),
+    "a bin mapper that describes fewer columns": (_categories_cut, "describes 1 columns, not 4"),
+    "n_features_in_ that is not a number": (_width_not_a_number, "has no valid n_features_in_"),
+    "a score function outside a selector": (_score_function_elsewhere, "f_classif appears in the file other than"),
+}
+
+
+@pytest.mark.parametrize("what", ATTACKS)
+def test_a_hostile_file_built_from_listed_types_is_refused(what, tmp_path):
+    build, message = ATTACKS[what]
+    path = tmp_path / "hostile.skops"
+    sio.dump(build(), path)
+    with pytest.raises(ModelError, match=re.escape(message)) as refused:
+        load_model_file(path, role="candidate", label=str(path))
+    assert str(path) in str(refused.value)

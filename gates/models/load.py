@@ -20,7 +20,7 @@ import pandas as pd
 from ..errors import DataError, ModelError
 from ..holdout.read import read_table
 from ..paths import sha256_file
-from .sklearn_types import SKLEARN_TRUSTED_TYPES, check_trees
+from .sklearn_types import SKLEARN_TRUSTED_TYPES, check_loaded, check_schema
 
 SKOPS_SUFFIXES = {".skops"}
 
@@ -199,6 +199,7 @@ def _load_skops_source(source: dict, label: str, trusted: tuple[str, ...], polic
             f"{label}: refusing to load untrusted types {refused}; if you trust them, list them under "
             f"security.trusted_types in {policy_file or 'the policy'}"
         )
+    check_schema(source, label)
     try:
         if "file" in source:
             estimator = sio.load(source["file"], trusted=list(untrusted))
@@ -206,7 +207,7 @@ def _load_skops_source(source: dict, label: str, trusted: tuple[str, ...], polic
             estimator = sio.loads(source["data"], trusted=list(untrusted))
     except Exception as exc:  # skops surfaces many error types for a corrupt archive
         raise ModelError(f"{label}: cannot load skops file ({type(exc).__name__}: {first_line(exc)})") from None
-    check_trees(estimator, label)
+    check_loaded(estimator, label)
     return estimator
 
 
