@@ -94,8 +94,8 @@ def truncated_skops(ws, cancer, models):
 
 
 def wrong_model_type(ws, cancer, models):
-    ws.write("build/model.onnx", b"not a model")
-    ws.edit_policy("path: build/model.skops", "path: build/model.onnx")
+    ws.write("build/model.h5", b"not a model")
+    ws.edit_policy("path: build/model.skops", "path: build/model.h5")
 
 
 def pickle_without_trust(ws, cancer, models):
@@ -304,7 +304,7 @@ CASES = [
     (missing_model, r"build/model\.skops: candidate model file not found"),
     (model_needs_missing_columns, r"expects column\(s\) \['mean radius'\] that the holdout data/holdout\.csv lacks"),
     (truncated_skops, r"build/model\.skops: not a readable skops file"),
-    (wrong_model_type, r"build/model\.onnx: unsupported model file type '\.onnx'"),
+    (wrong_model_type, r"build/model\.h5: unsupported model file type .\.h5."),
     (pickle_without_trust, r"build/model\.pkl: refusing to unpickle"),
     (path_escape, r"\.github/mlgate\.yml: data\.holdout: '\.\./outside\.csv' points outside the workspace"),
     (absolute_path, r"data\.holdout: '/etc/passwd' is an absolute path"),
