@@ -132,7 +132,7 @@ def main() -> None:
                 print(f"    after {labels.get(command, command):36s} {size / MB:7.1f} MB   (bytecode {pyc / MB:5.1f} MB)"
                       + (f"   {gz / MB:.1f} MB tar.gz" if gz else ""))
             plain = r["steps"][0]
-            print(f"    the single-stage image this replaces (the plain install on the base, no bytecode): "
+            print(f"    as the single-stage Dockerfile shipped it (the plain install: test suites, no bytecode): "
                   f"{BASE_MB + plain[1] / MB:.0f} MB on disk" + (f", {BASE_GZ_MB + plain[3] / MB:.0f} MB compressed"
                                                                  if plain[3] else ""))
             layer = r["layer"] + stdlib
