@@ -2,8 +2,11 @@
 
 Why a pull request's graph is safe to load: its bytes are parsed with ``onnx`` first and a graph
 that keeps a tensor outside the file (external data: a path chosen by the graph, which would
-let it read files on the runner) is refused; onnxruntime then gets bytes, never a path, is told
-they are ONNX (not its own flatbuffer format), and has no custom-operator library registered.
+let it read files on the runner) is refused, wherever in the model the tensor sits; onnxruntime
+then gets bytes, never a path, is told they are ONNX (not its own flatbuffer format), resolves
+external data (were any missed) only in an empty private directory, and has no custom-operator
+library registered. A graph that loops or allocates without end is stopped by the judge's
+``limits.evaluate_s`` and the runner's memory, not here.
 
 Inputs are mapped from holdout columns by name, as the graph declares them:
 - one 2-D input whose width is not 1 is one tensor of all features, in the order the caller's
@@ -21,6 +24,7 @@ regressor's single (N,) or (N, 1) value output. Anything else is refused naming 
 from __future__ import annotations
 
 from dataclasses import dataclass
+import tempfile
 
 import numpy as np
 import pandas as pd
@@ -66,7 +70,7 @@ def load_onnx(data: bytes, label: str):
     zipmap_classes = unwrap_zipmap(onnx, proto)
     if zipmap_classes is not None:
         classes, data = zipmap_classes, proto.SerializeToString()
-    session = _session(ort, data, label)
+    session = open_session(ort, data, label)
     feeds, one_tensor, width = graph_feeds(session, label)
     return _adapter(session, Inputs(feeds, one_tensor, width), classes, label)
 
@@ -82,32 +86,34 @@ def _libraries(label: str):
 
 
 def refuse_external_data(onnx, proto, label: str) -> None:
-    """Every tensor in the model — initializers, constants in node attributes, subgraphs,
-    functions, training graphs — must live inside the file."""
-    graphs = [proto.graph] + [g for info in proto.training_info for g in (info.initialization, info.algorithm)]
-    nodes = [node for function in proto.functions for node in function.node]
-    tensors = []
-    while graphs or nodes:
-        if graphs:
-            graph = graphs.pop()
-            tensors.extend(graph.initializer)
-            tensors.extend(t for sparse in graph.sparse_initializer for t in (sparse.values, sparse.indices))
-            nodes.extend(graph.node)
-            continue
-        for attribute in nodes.pop().attribute:
-            tensors.append(attribute.t)
-            tensors.extend(attribute.tensors)
-            sparse = [attribute.sparse_tensor, *attribute.sparse_tensors]
-            tensors.extend(t for s in sparse for t in (s.values, s.indices))
-            graphs.append(attribute.g)
-            graphs.extend(attribute.graphs)
-    for tensor in tensors:
-        if tensor.data_location == onnx.TensorProto.EXTERNAL or len(tensor.external_data):
+    """Every tensor anywhere in the model must live inside the file.
+
+    Found by protobuf reflection over every set message field, not from a list of the places
+    tensors may sit: such a list missed a function's default attribute values
+    (``FunctionProto.attribute_proto``), which onnxruntime inlines and reads. Iterative, so a
+    deeply nested graph cannot exhaust Python's recursion limit."""
+    stack = [proto]
+    while stack:
+        message = stack.pop()
+        if isinstance(message, onnx.TensorProto) and (
+                message.data_location == onnx.TensorProto.EXTERNAL or len(message.external_data)):
             raise ModelError(
-                f"{label}: refusing an ONNX graph that keeps tensor {tensor.name[:80]!r} outside the file "
+                f"{label}: refusing an ONNX graph that keeps tensor {message.name[:80]!r} outside the file "
                 "(external data): a path inside the model could read files from the runner; save the model "
                 "with every tensor inside the .onnx file"
             )
+        for field, value in message.ListFields():
+            if field.type != field.TYPE_MESSAGE:
+                continue
+            if _repeated(field):
+                stack.extend(value)
+            else:
+                stack.append(value)
+
+
+def _repeated(field) -> bool:
+    # protobuf 5+ has is_repeated; older ones only the label
+    return field.is_repeated if hasattr(field, "is_repeated") else field.label == field.LABEL_REPEATED
 
 
 def declared_classes(graph) -> list | None:
@@ -152,15 +158,20 @@ def unwrap_zipmap(onnx, proto) -> list | None:
     return classes
 
 
-def _session(ort, data: bytes, label: str):
+def open_session(ort, data: bytes, label: str):
     options = ort.SessionOptions()
     options.add_session_config_entry("session.load_model_format", "ONNX")
     options.log_severity_level = 3  # errors only: the message below says what went wrong
-    try:
-        return ort.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime's Fail, InvalidGraph, InvalidProtobuf, NotImplemented…
-        raise ModelError(f"{label}: onnxruntime cannot load the ONNX graph ({type(exc).__name__}: "
-                         f"{first_line(exc)})") from None
+    # A second wall behind refuse_external_data: were a tensor with external data ever missed,
+    # onnxruntime would resolve it in this empty private directory (and refuse any path that
+    # escapes it), never in the working directory, which is the judge's workspace.
+    with tempfile.TemporaryDirectory(prefix="mlgate-onnx-nothing-") as nothing:
+        options.add_session_config_entry("session.model_external_initializers_file_folder_path", nothing)
+        try:
+            return ort.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime's Fail, InvalidGraph, InvalidProtobuf, NotImplemented…
+            raise ModelError(f"{label}: onnxruntime cannot load the ONNX graph ({type(exc).__name__}: "
+                             f"{first_line(exc)})") from None
 
 
 def _shape(shape) -> str:
