@@ -139,3 +139,82 @@ def test_onnxruntime_resolves_missed_external_data_only_in_an_empty_directory(gr
                            timeout=60)
     assert child.returncode == 0, child.stderr
     assert child.stdout.startswith("REFUSED model.onnx: onnxruntime cannot load"), child.stdout
+
+
+def rewired(graph: onnx.ModelProto, nodes, initializers) -> onnx.ModelProto:
+    """The graph with its label and probability outputs renamed ``*_honest`` inside, and
+    ``nodes`` computing the outputs the service reads from them."""
+    hostile = onnx.ModelProto()
+    hostile.CopyFrom(graph)
+    g = hostile.graph
+    outputs = [o.name for o in g.output]
+    for node in g.node:
+        node.output[:] = [o + "_honest" if o in outputs else o for o in node.output]
+    g.initializer.extend(onnx.numpy_helper.from_array(np.array(v, np.int64), name) for name, v in initializers.items())
+    g.node.extend(nodes)
+    onnx.checker.check_model(hostile)
+    return hostile
+
+
+def test_a_label_output_that_is_not_the_argmax_of_the_probabilities_is_refused(data, graph, workspace, run_cli,
+                                                                               monkeypatch):
+    """Probabilities honest, labels inverted: a roc_auc gate would pass what serves wrong labels."""
+    label, proba = (o.name for o in graph.graph.output)
+    hostile = rewired(graph, [helper.make_node("Sub", ["one", label + "_honest"], [label]),
+                              helper.make_node("Identity", [proba + "_honest"], [proba])], {"one": [1]})
+    r = evaluate(workspace, run_cli, monkeypatch, data[1], hostile)
+    refused(r, "not the argmax of its probabilities")
+    assert "data row 1 " in r.err
+
+
+def test_a_class_listed_twice_is_refused(data, graph, workspace, run_cli, monkeypatch):
+    hostile = onnx.ModelProto()
+    hostile.CopyFrom(graph)
+    (node,) = [n for n in hostile.graph.node if n.op_type == "LinearClassifier"]
+    (classes,) = [a for a in node.attribute if a.name == "classlabels_ints"]
+    classes.ints[:] = [1, 1]
+    r = evaluate(workspace, run_cli, monkeypatch, data[1], hostile)
+    refused(r, "lists class 1 twice")
+
+
+def batch_switch(graph: onnx.ModelProto, threshold: int = 8) -> onnx.ModelProto:
+    """Honest for batches of more than ``threshold`` rows (the gate's), inverted for smaller
+    ones (a service's requests): Where(Shape(X)[0] > threshold, honest, inverted)."""
+    label, proba = (o.name for o in graph.graph.output)
+    nodes = [
+        helper.make_node("Shape", ["X"], ["shape"]),
+        helper.make_node("Gather", ["shape", "zero"], ["n"], axis=0),
+        helper.make_node("Greater", ["n", "threshold"], ["big"]),
+        helper.make_node("Sub", ["one", label + "_honest"], ["inverted_label"]),
+        helper.make_node("Gather", [proba + "_honest", "flip"], ["inverted_proba"], axis=1),
+        helper.make_node("Where", ["big", label + "_honest", "inverted_label"], [label]),
+        helper.make_node("Unsqueeze", ["big", "one"], ["big2"]),
+        helper.make_node("Where", ["big2", proba + "_honest", "inverted_proba"], [proba]),
+    ]
+    return rewired(graph, nodes, {"zero": [0], "one": [1], "threshold": [threshold], "flip": [1, 0]})
+
+
+def test_a_graph_that_answers_by_its_batch_size_is_refused(data, graph, workspace, run_cli, monkeypatch):
+    r = evaluate(workspace, run_cli, monkeypatch, data[1], batch_switch(graph))
+    refused(r, "depends on the batch it is scored in")
+    assert "alone" in r.err
+
+
+def test_a_graph_switching_only_for_tiny_batches_is_caught_by_the_shuffled_batch(data, graph, workspace, run_cli,
+                                                                                 monkeypatch):
+    """Honest alone and in the big batch, inverted for 2..16 rows: the sample's own batch sees it."""
+    label, proba = (o.name for o in graph.graph.output)
+    hostile = batch_switch(graph, threshold=16)
+    small = [n for n in hostile.graph.node if n.op_type == "Greater"][0]
+    alone = helper.make_node("Equal", ["n", "one"], ["alone"])
+    either = helper.make_node("Or", ["big_or", "alone"], ["big_final"])
+    small.output[:] = ["big_or"]
+    hostile.graph.node.insert(list(hostile.graph.node).index(small) + 1, alone)
+    hostile.graph.node.insert(list(hostile.graph.node).index(alone) + 1, either)
+    for node in hostile.graph.node:
+        node.input[:] = ["big_final" if i == "big" else i for i in node.input]
+        node.output[:] = ["big_final" if o == "big" else o for o in node.output]
+    small.output[:] = ["big_or"]
+    onnx.checker.check_model(hostile)
+    r = evaluate(workspace, run_cli, monkeypatch, data[1], hostile)
+    refused(r, "in a shuffled batch of 16")

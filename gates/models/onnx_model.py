@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ModelError
+from ..holdout.read import plain
 from .load import first_line
 
 INSTALL = 'pip install "mlgate[onnx]"'
@@ -295,8 +296,28 @@ class OnnxClassifier(OnnxGraph):
             if stray.any():
                 raise ModelError(f"{self.label}: the ONNX graph's label output gave {labels[stray][0]!r}, which is not "
                                  f"one of its classes {list(self.classes_)[:10]}")
+            self._labels_follow_probabilities(labels, proba)
         self._last = (X, proba)
         return labels
+
+    def _labels_follow_probabilities(self, labels: np.ndarray, proba: np.ndarray) -> None:
+        """A graph is a program with two outputs, and a service may read either: a label output
+        that is not the argmax of the probabilities (say, inverted while the probabilities stay
+        honest) would pass a roc_auc or log_loss gate and serve other labels. A label whose
+        probability ties the row's maximum (within a few float ulps) is the graph's to choose."""
+        if proba.ndim != 2 or proba.shape != (len(labels), len(self.classes_)) or not len(labels):
+            return  # the scorer names a wrong shape
+        values = np.asarray(proba, dtype=float)
+        column = pd.Index(self.classes_).get_indexer(labels)
+        chosen = values[np.arange(len(labels)), column]
+        eps = float(np.finfo(proba.dtype).eps) if np.issubdtype(proba.dtype, np.floating) else 0.0
+        bad = chosen < values.max(axis=1) - 8 * eps
+        if bad.any():
+            row = int(np.argmax(bad))
+            favoured = self.classes_[int(np.argmax(values[row]))]
+            raise ModelError(f"{self.label}: the ONNX graph's label output says {plain(labels[row])!r} at data row "
+                             f"{row + 1} where its probabilities favour {plain(favoured)!r} ({int(bad.sum())} such "
+                             "row(s)); mlgate refuses a graph whose label output is not the argmax of its probabilities")
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """One run serves both calls: the scorer asks for labels, then probabilities, of one frame."""

@@ -15,6 +15,7 @@ import pandas as pd
 from ..errors import ConfigError, DataError, ModelError
 from ..holdout.read import Holdout, missing_column, plain
 from .columns import feature_frame
+from .consistency import check_batch_consistency
 from .load import (EXAMPLE_SCORE_COLUMN, PREDICTION_COLUMN, PROBA_PREFIX, ROW_ID_COLUMN, SCORE_COLUMN, Model,
                    first_line)
 
@@ -68,9 +69,11 @@ def _score_estimator(model: Model, holdout: Holdout, *, labels, exclude, want_pr
     """
     X = feature_frame(model, holdout, exclude)
     est = model.estimator
+    if labels is not None:
+        distinct_classes(model)
     try:
         predicted = np.asarray(est.predict(X))
-        proba = None
+        proba = raw = None
         if labels is not None and want_proba:
             if not hasattr(est, "predict_proba"):
                 raise ModelError(
@@ -96,7 +99,38 @@ def _score_estimator(model: Model, holdout: Holdout, *, labels, exclude, want_pr
         raise ModelError(f"{model.source}: predict returned {len(predicted)} rows for {holdout.rows} holdout rows")
     if labels is None:
         predicted = _finite_values(predicted, model.source, "predict")
+    if not model.extra.get(BATCH_CHECKED):  # once per loaded model: on a streamed holdout, its first chunk
+        _batch_consistency(model, X, predicted, raw, holdout)
+        model.extra[BATCH_CHECKED] = True
     return Scores(predicted=predicted, proba=proba)
+
+
+BATCH_CHECKED = "batch_checked"
+
+
+def _batch_consistency(model: Model, X, predicted, raw, holdout: Holdout) -> None:
+    try:
+        check_batch_consistency(model.estimator, X, predicted, raw, f"{model.source}: the {model.role} model")
+    except ModelError:
+        raise
+    except Exception as exc:
+        raise ModelError(f"{model.source}: the {model.role} model failed to predict single rows of {holdout.source} "
+                         f"({type(exc).__name__}: {first_line(exc)}); mlgate scores a few rows alone to check that "
+                         "a model answers the same whatever its batch") from None
+
+
+def distinct_classes(model: Model) -> None:
+    """Classes name probability columns: a label listed twice leaves one column unnamed, and
+    every metric computed from the probabilities misaligned. Any format: exit 2 naming it."""
+    classes = getattr(model.estimator, "classes_", None)
+    classes = [] if classes is None else list(classes)
+    seen = set()
+    for c in classes:
+        key = plain(c)
+        if key in seen:
+            raise ModelError(f"{model.source}: the {model.role} model lists class {key!r} twice in its classes "
+                             f"{[plain(v) for v in classes[:10]]}; each class must name one probability column")
+        seen.add(key)
 
 
 def non_numeric(X: pd.DataFrame) -> str:
