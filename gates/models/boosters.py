@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ModelError
+from .booster_checks import check_lightgbm, check_xgboost, parse_xgboost
 from .load import first_line
 
 XGBOOST_CLASSIFIERS = ("binary:logistic", "multi:softprob", "multi:softmax")
@@ -60,20 +61,25 @@ def load_xgboost(data: bytes, suffix: str, label: str):
                          'whose first key is "learner", as Booster.save_model writes it)')
     if suffix == ".ubj" and not (head[:1] == b"{" and b"learner" in head[:32]):
         raise ModelError(f"{label}: not an XGBoost UBJSON model file (no \"learner\" object at its start)")
+    checked = check_xgboost(parse_xgboost(data, suffix, label), label)  # before XGBoost sees a byte
     xgb = _library("xgboost", "xgboost", label)
     booster = xgb.Booster()
     try:
         booster.load_model(bytearray(data))
         config = json.loads(booster.save_config())["learner"]
-    except (xgb.core.XGBoostError, ValueError, KeyError) as exc:
+        objective = config["objective"]["name"]
+        params = config["learner_model_param"]
+        loaded = {"num_feature": booster.num_features(), "num_class": int(params["num_class"]),
+                  "iterations": None if config["gradient_booster"]["name"] == "gblinear"
+                  else booster.num_boosted_rounds()}
+    except (xgb.core.XGBoostError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"{label}: not a readable XGBoost model ({_reason(exc)})") from None
-    objective = config["objective"]["name"]
-    params = config["learner_model_param"]
-    if int(params.get("num_target", "1")) > 1:
-        raise ModelError(f"{label}: an XGBoost model with {params['num_target']} targets; mlgate scores one target")
-    iterations = (0, 0)
-    if config["gradient_booster"]["name"] != "gblinear" and booster.attr("best_iteration") is not None:
-        iterations = (0, int(booster.attr("best_iteration")) + 1)
+    if loaded != checked:
+        raise ModelError(f"{label}: XGBoost read the model as {loaded}, not as the file says ({checked})")
+    if objective.startswith("multi:") and checked["num_class"] < 2 or \
+            objective == "binary:logistic" and checked["num_class"] > 1:
+        raise ModelError(f"{label}: XGBoost objective {objective} with num_class {checked['num_class']}")
+    iterations = (0, 0)  # every tree: a best_iteration short of them was refused by the checks
     names, width = _names(booster.feature_names, booster.num_features())
 
     def predict(X: pd.DataFrame, kind: str = "value") -> np.ndarray:
@@ -120,18 +126,23 @@ def load_lightgbm(data: bytes, label: str):
     if text.split("\n", 1)[0].strip() != "tree":
         raise ModelError(f"{label}: not a LightGBM model file (mlgate reads a .txt model as LightGBM's text "
                          "format, which starts with a 'tree' line, as Booster.save_model writes it)")
-    header = dict(line.split("=", 1) for line in text.split("\n\n", 1)[0].splitlines() if "=" in line)
-    objective = (header.get("objective", "").split() or ["(none)"])[0]
+    text = text.replace("\r\n", "\n")  # as Windows writes it; LightGBM is given what was checked
+    checked = check_lightgbm(text, label)  # before LightGBM sees a byte
+    objective = checked["objective"]
     lgb = _library("lightgbm", "lightgbm", label)
     try:
         booster = lgb.Booster(model_str=text)
-    except (lgb.basic.LightGBMError, ValueError, KeyError) as exc:
+        loaded = {"objective": objective, "num_class": checked["num_class"], "trees": booster.num_trees(),
+                  "per_iteration": booster.num_model_per_iteration(), "num_feature": booster.num_feature()}
+    except (lgb.basic.LightGBMError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"{label}: not a readable LightGBM model ({first_line(exc)})") from None
+    if loaded != checked:
+        raise ModelError(f"{label}: LightGBM read the model as {loaded}, not as the file says ({checked})")
     names, width = _names(booster.feature_name(), booster.num_feature())
     if objective == "binary":
         return BoosterClassifier(lambda X: _two_columns(booster.predict(X)), 2, names, width, label)
     if objective == "multiclass":
-        return BoosterClassifier(booster.predict, int(header.get("num_class", "0")), names, width, label)
+        return BoosterClassifier(booster.predict, checked["num_class"], names, width, label)
     if objective in LIGHTGBM_REGRESSORS:
         return BoosterRegressor(booster.predict, names, width, label)
     why = " (one-vs-rest probabilities do not sum to 1)" if objective == "multiclassova" else ""

@@ -112,6 +112,10 @@ def load_estimator(source: dict, suffix: str, label: str, trusted: tuple[str, ..
     bytes (onnxruntime is never given a path), imported here so that scikit-learn users never
     import them.
     """
+    if suffix in XGBOOST_SUFFIXES | LIGHTGBM_SUFFIXES and "file" in source and source["file"].is_file():
+        from .booster_checks import check_size
+
+        check_size(source["file"].stat().st_size, label)  # before the bytes are read
     if suffix in SKOPS_SUFFIXES:
         estimator = _load_skops_source(source, label, trusted, policy_file)
     elif suffix in ONNX_SUFFIXES:
