@@ -144,16 +144,9 @@ def check_xgboost(doc, label: str) -> dict:
         raise ModelError(f"{label}: learner.attributes is not an object")
     booster = _field(learner, "gradient_booster", dict, label, "learner.")
     name = booster.get("name")
-    if name == "gblinear":
-        weights = _numbers(_field(booster.get("model"), "weights", (list, np.ndarray), label,
-                                  "gradient_booster.model."), "gblinear weights", label)
-        if weights.size != (num_feature + 1) * groups:
-            raise ModelError(f"{label}: the linear booster has {weights.size} weights for {num_feature} features and "
-                             f"{groups} outputs; it needs {(num_feature + 1) * groups}")
-        return {"num_feature": num_feature, "num_class": num_class, "iterations": None}
     if name != "gbtree":
-        raise ModelError(f"{label}: XGBoost booster {name!r} is not one mlgate validates; it reads gbtree "
-                         "(and gblinear) models")
+        raise ModelError(f"{label}: XGBoost booster {name!r} is not one mlgate reads; it reads gbtree models "
+                         "(a gblinear booster has no in-place predict, DART's tree weights are not validated)")
     model = _field(booster, "model", dict, label, "gradient_booster.")
     tree_param = _field(model, "gbtree_model_param", dict, label, "gradient_booster.model.")
     num_trees = _int(tree_param.get("num_trees"), "num_trees", label, 0, MAX_NODES)

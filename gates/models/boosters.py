@@ -70,8 +70,7 @@ def load_xgboost(data: bytes, suffix: str, label: str):
         objective = config["objective"]["name"]
         params = config["learner_model_param"]
         loaded = {"num_feature": booster.num_features(), "num_class": int(params["num_class"]),
-                  "iterations": None if config["gradient_booster"]["name"] == "gblinear"
-                  else booster.num_boosted_rounds()}
+                  "iterations": booster.num_boosted_rounds()}
     except (xgb.core.XGBoostError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"{label}: not a readable XGBoost model ({_reason(exc)})") from None
     if loaded != checked:
