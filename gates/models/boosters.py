@@ -7,8 +7,9 @@ object, so loading one runs no code from the file. (A pickled ``XGBClassifier`` 
 
 The file's objective says the task. Classes are 0..K-1, numbered as ``XGBClassifier`` and
 ``LGBMClassifier`` number them, and labels follow those wrappers' ``predict``: probability
-> 0.5 for binary, the first argmax for multiclass; the best iteration is used when early
-stopping recorded one. Feature names come from the booster when it has them
+> 0.5 for binary, the first argmax for multiclass; every tree is scored (a file whose
+``best_iteration`` stops short of its trees is refused by ``booster_checks``, which checks every
+file before the library reads it). Feature names come from the booster when it has them
 (``feature_names_in_``; LightGBM writes a space in a name as ``_`` and ``Column_0``… when it
 had none), else its width (``n_features_in_``).
 """
