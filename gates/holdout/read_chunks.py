@@ -13,7 +13,7 @@ from typing import Iterator
 import pandas as pd
 
 from ..errors import DataError, ModelError
-from .read import table_format
+from .read import check_width, header_width, table_format
 
 _COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".zip": "zip", ".xz": "xz"}
 
@@ -62,6 +62,7 @@ def compression_of(path: Path):
 def read_columns(path: Path, label: str) -> list:
     """The holdout's column names, from the CSV header or the Parquet schema."""
     fmt = table_format(path, "data.holdout")
+    check_width(label, header_width(path, fmt))  # before pandas builds a Series per column
     with _reading(label, fmt):
         if fmt == "csv":
             columns = list(pd.read_csv(path, nrows=0, compression=compression_of(path)).columns)
