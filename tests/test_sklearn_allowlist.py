@@ -254,7 +254,36 @@ def _score_function_elsewhere():
     return model
 
 
+def _gb_started_from_a_narrow_tree():
+    """The stages add K columns into the start's scores; a one-column start is written past."""
+    model = ensemble.GradientBoostingClassifier(n_estimators=2, max_depth=2, random_state=0).fit(X, Y)
+    model.init_ = tree.DecisionTreeClassifier(max_depth=1).fit(X, np.zeros(len(X), dtype=int))
+    return model
+
+
+def _hist_preprocessor_narrowed():
+    model = _categorical_hgb()
+    model._preprocessor.transformers_ = model._preprocessor.transformers_[:1]  # the encoder's column only
+    return model
+
+
+def _svc_claiming_more_classes():
+    model = svm.SVC().fit(X, Y % 2)
+    model._n_support = np.concatenate([model._n_support, np.zeros(40, dtype=model._n_support.dtype)])
+    return model
+
+
+def _classes_not_a_list():
+    model = linear_model.LogisticRegression().fit(X, Y)
+    model.classes_ = 7
+    return model
+
+
 ATTACKS = {
+    "gradient boosting started from a one-column tree": (_gb_started_from_a_narrow_tree, "starts from a DecisionTreeClassifier"),
+    "a HistGradientBoosting preprocessor that drops columns": (_hist_preprocessor_narrowed, "exactly once"),
+    "an SVC claiming more classes than its coefficients hold": (_svc_claiming_more_classes, "claims 42 classes"),
+    "classes_ that is not a list": (_classes_not_a_list, "classes_ is not a list of labels"),
     "gradient boosting with more trees per stage than outputs": (_gb_widened, "stages have shape"),
     "a pipeline's tree without n_features_in_": (_pipeline_tree_without_width, "has no valid n_features_in_"),
     "a forest's tree also stored under final_estimator_": (_forest_tree_aliased, "has no valid n_features_in_"),
@@ -262,7 +291,7 @@ ATTACKS = {
     "a Bunch standing in for a pipeline step": (_bunch_as_a_step, "Bunch appears in the file other than"),
     "category bitsets narrower than 256 bits": (_bitsets_narrowed, "not 256-bit sets"),
     "a bin mapper that describes fewer columns": (_categories_cut, "describes 1 columns, not 4"),
-    "n_features_in_ that is not a number": (_width_not_a_number, "has no valid n_features_in_"),
+    "n_features_in_ that is not a number": (_width_not_a_number, "n_features_in_ is [6, 6], not a column count"),
     "a score function outside a selector": (_score_function_elsewhere, "f_classif appears in the file other than"),
 }
 

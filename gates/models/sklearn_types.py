@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelError
+from .estimator_checks import check_attributes, check_svms
 from .tree_checks import check_tree_models, reachable
 
 # Reviewed per type: the skops loader scikit-learn's files use for it, and the attributes that hold
@@ -123,5 +124,7 @@ def check_partials(estimator: Any, label: str) -> None:
 
 
 def check_loaded(estimator: Any, label: str) -> None:
+    check_attributes(estimator, label)
     check_partials(estimator, label)
     check_tree_models(estimator, label)
+    check_svms(reachable(estimator), label)

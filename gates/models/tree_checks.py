@@ -129,9 +129,35 @@ def _boosting(owner) -> None:
         raise Refused(f"a gradient-boosting model's stages have shape {getattr(stages, 'shape', None)}, "
                       f"expected one tree per class ({expected})")
     _same_width(owner, list(stages.ravel()), "gradient-boosting model")
+    _boosting_start(owner, expected)
     for tree in stages.ravel():
         if tree.tree_.value.shape[1:] != (1, 1):
             raise Refused("a gradient-boosting tree has more than one output")
+
+
+def _boosting_start(owner, per_stage: int) -> None:
+    """The stages add into the starting scores' array, one column per tree of a stage: the start
+    must be as wide as a stage, or the additions land past it. scikit-learn starts from zero or
+    from a prior (a Dummy estimator); anything else is refused."""
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    start = owner.__dict__.get("init_")
+    classes = owner.__dict__.get("classes_")
+    count = owner.__dict__.get("n_classes_")
+    if isinstance(start, str) and start == "zero":
+        width = per_stage
+    elif isinstance(start, DummyClassifier):
+        prior = np.asarray(start.__dict__.get("class_prior_"))
+        if classes is None or prior.ndim != 1 or len(prior) != int(count) or len(classes) != int(count):
+            raise Refused("a gradient-boosting classifier's starting prior does not match its classes")
+        width = 1 if len(prior) == 2 else len(prior)
+    elif isinstance(start, DummyRegressor):
+        width = int(np.asarray(start.__dict__.get("constant_")).size)
+    else:
+        raise Refused(f"a gradient-boosting model starts from a {type(start).__name__}; mlgate accepts the "
+                      "prior scikit-learn fits (init=None) or init='zero'")
+    if width != per_stage:
+        raise Refused(f"a gradient-boosting model's starting scores have {width} columns for {per_stage} trees a stage")
 
 
 def _bagging(owner) -> None:
@@ -161,12 +187,44 @@ def _hist(owner) -> None:
         values = np.asarray(thresholds[f], dtype=float)
         if not (np.isfinite(values).all() and (values >= 0).all() and (values <= 255).all()):
             raise Refused(f"a gradient-boosting model's categories for feature {int(f)} lie outside 0–255")
+    _hist_preprocessor(owner, width)
     per_stage = owner.__dict__.get("n_trees_per_iteration_")
     for stage in owner.__dict__.get("_predictors", []):
         if len(stage) != per_stage:
             raise Refused("a gradient-boosting stage does not hold one tree per output")
         for predictor in stage:
             _predictor(predictor, width, categorical)
+
+
+def _hist_preprocessor(owner, width: int) -> None:
+    """With categorical features, HistGradientBoosting hands its input to ``_preprocessor`` and
+    skips its own width check: the preprocessor must be scikit-learn's (an ordinal encoder and the
+    pinned check_array), and give every input column exactly once."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder
+
+    pre = owner.__dict__.get("_preprocessor")
+    if pre is None:
+        return
+    if not isinstance(pre, ColumnTransformer) or pre.__dict__.get("n_features_in_") != width:
+        raise Refused("a gradient-boosting model's preprocessor is not the one scikit-learn fits")
+    covered = np.zeros(width, dtype=int)
+    for name, part, columns in pre.__dict__.get("transformers_", []):
+        chosen = np.asarray(columns)
+        if chosen.dtype == bool:
+            if chosen.shape != (width,):
+                raise Refused("a gradient-boosting model's preprocessor selects columns it is not given")
+            chosen = np.flatnonzero(chosen)
+        elif chosen.size and not np.issubdtype(chosen.dtype, np.integer):
+            raise Refused("a gradient-boosting model's preprocessor selects columns by name")
+        if isinstance(part, str) and part == "drop":
+            continue
+        if not isinstance(part, (OrdinalEncoder, FunctionTransformer)) or (
+                chosen.size and (chosen.min() < 0 or chosen.max() >= width)):
+            raise Refused("a gradient-boosting model's preprocessor is not the one scikit-learn fits")
+        covered[chosen] += 1
+    if not (covered == 1).all():
+        raise Refused("a gradient-boosting model's preprocessor does not give each column exactly once")
 
 
 def _predictor(predictor, width: int, categorical: np.ndarray) -> None:
