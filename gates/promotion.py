@@ -112,7 +112,11 @@ def promote(policy: Policy, workspace: Path, registry: FileRegistry, overrides: 
         # Evaluated with everything the caller gave (the environment of a sealed holdout
         # included), but never running a train command: the artifact is what gets promoted.
         overrides = dataclasses.replace(overrides, candidate=artifact, allow_train=False)
-        evaluated = evaluate(policy, workspace, overrides, registry=registry, progress=progress, blockers=blockers)
+        # The override was verified by the caller for this artifact: with it, a blocker (a PR that
+        # changed the holdout) still lets the gates run, so the promotion records their numbers.
+        verified = (lambda sha: dict(override) if override and sha == candidate_sha else None)
+        evaluated = evaluate(policy, workspace, overrides, registry=registry, progress=progress, blockers=blockers,
+                             verify_override=verified)
         data = to_dict(evaluated)
         reused = False
     data["overridden"] = dict(override) if override else None

@@ -394,3 +394,22 @@ def test_a_blocked_pull_request_is_not_read_unless_a_maintainer_overrides(cancer
         evaluate(policy, ws, blockers=(blocker,), verify_override=lambda sha: {"by": "maintainer"})
     with pytest.raises(DataError):
         evaluate(policy, ws)  # no blocker: read as always
+
+
+def test_a_promotion_under_a_verified_override_records_the_gates_numbers(cancer_workspace):
+    """A merge whose PR changed the holdout, promoted under a maintainer's override: the override
+    lets the gates run, so the stored result and the registry version carry real numbers."""
+    from mlgate.gates.engine.overrides import Overrides
+    from mlgate.gates.promotion import promote
+    from mlgate.gates.registry.file import FileRegistry
+
+    ws = cancer_workspace.root
+    policy = load_policy(ws / ".github" / "mlgate.yml")
+    registry = FileRegistry(ws / "models" / "registry", label="models/registry")
+    override = {"by": "maintainer", "reason": "new holdout reviewed", "at": "2026-12-04T00:00:00Z",
+                "commit": "0" * 40, "comment_url": "https://example.invalid/c/1"}
+    done = promote(policy, ws, registry, Overrides(), by="maintainer", override=override,
+                   blockers=("the holdout data/holdout.csv is changed by this PR",))
+    assert done.result["data"]["rows"] and done.result["data"]["sha256"]
+    assert all(g["outcome"] != "skipped" for g in done.result["gates"])
+    assert done.result["overridden"]["by"] == "maintainer"
