@@ -15,6 +15,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
+from ..gates.config.spec import MODEL_FORMATS
 from ..gates.errors import ConfigError
 from ..gates.models.load import SAFE_SUFFIXES
 
@@ -24,17 +25,17 @@ _COPY_CHUNK = 1 << 20
 _OTHERS = ", ".join(f"candidate{s}" for s in sorted(SAFE_SUFFIXES - {".skops"}))
 
 
-def extract_candidate(archive: Path, into: Path) -> Path:
-    """Copy ``candidate.<ext>`` (a safe format) out of the artifact zip at ``archive`` into
-    ``into``; the zip is removed afterwards either way (a privileged job's temporary directory
-    is removed too)."""
+def extract_candidate(archive: Path, into: Path, formats=("skops",)) -> Path:
+    """Copy ``candidate.<ext>`` (a safe format the base policy's ``security.formats`` lists) out
+    of the artifact zip at ``archive`` into ``into``; the zip is removed afterwards either way
+    (a privileged job's temporary directory is removed too)."""
     try:
-        return _extract(archive, into)
+        return _extract(archive, into, formats)
     finally:
         Path(archive).unlink(missing_ok=True)
 
 
-def _extract(archive: Path, into: Path) -> Path:
+def _extract(archive: Path, into: Path, formats) -> Path:
     try:
         with zipfile.ZipFile(archive) as zf:
             names = [n for n in zf.namelist() if Path(n).name.startswith("candidate.")]
@@ -49,6 +50,11 @@ def _extract(archive: Path, into: Path) -> Path:
             if suffix not in SAFE_SUFFIXES:
                 raise ConfigError(f"artifact {ARTIFACT}: {shown} is not a skops, ONNX, XGBoost or LightGBM model "
                                   "file; a privileged job never loads pickles from a pull request")
+            kind = next(k for k, suffixes in MODEL_FORMATS.items() if suffix in suffixes)
+            if kind not in formats:
+                raise ConfigError(f"artifact {ARTIFACT}: {shown} is a {kind} model; a privileged job loads from a pull "
+                                  f"request only the formats the base branch's policy lists under security.formats "
+                                  f"(now: {', '.join(formats)}); add {kind} there to accept it")
             if zf.getinfo(name).file_size > MAX_CANDIDATE_BYTES:
                 raise ConfigError(f"artifact {ARTIFACT}: {shown} unpacks to more than {MAX_CANDIDATE_BYTES} bytes")
             into.mkdir(parents=True, exist_ok=True)

@@ -42,8 +42,8 @@ def promote_pull_request(settings: Settings, forge: Forge, pr: int, actor: str, 
     artifact = forge.download_artifact(run_id, ARTIFACT)
     if artifact is None:
         return refused(f"@{actor} not promoted: gate run {run_id} uploaded no `{ARTIFACT}` artifact.")
-    candidate = extract_candidate(artifact.path, private_dir("candidate"))
     policy = policy or workspace_policy(settings, base=True)
+    candidate = extract_candidate(artifact.path, private_dir("candidate"), policy.formats)
     changed, capped = what_changed(forge, pr, base or settings.sha, pull.head_sha)
     blockers = protected_blockers(policy, changed, [], settings.workspace, capped=capped, config=settings.config)
     registry = open_registry(policy, settings.workspace, settings)

@@ -181,9 +181,8 @@ def _judge_gate_run(settings: Settings, trigger: Trigger, forge: Forge, pub: Pub
     if artifact is None:
         raise ConfigError(f"workflow run {trigger.run_id} uploaded no artifact named {ARTIFACT!r} "
                           "(the gate workflow must upload mlgate-report/)")
-    candidate = extract_candidate(artifact.path, private_dir("candidate"))
-
     policy = workspace_policy(settings, base=True)
+    candidate = extract_candidate(artifact.path, private_dir("candidate"), policy.formats)
     notes: list[str] = []
     changed, capped = what_changed(forge, pr, settings.sha, trigger.head_sha)
     blockers = protected_blockers(policy, changed, notes, settings.workspace, capped=capped, config=settings.config)

@@ -351,9 +351,11 @@ def test_a_failed_command_is_replied_to_and_fails_the_job(job, forge):
     assert "`/mlgate promote` failed" in replies(forge)[-1]
 
 
-def test_an_onnx_candidate_is_judged_and_promoted_from_the_artifact(job, forge):
-    """The build uploads candidate.onnx; the judge takes it (never a pickle), evaluates it
-    under the base policy and the registry keeps it as model.onnx."""
+@pytest.mark.parametrize("listed", [True, False], ids=["onnx listed", "onnx not listed"])
+def test_an_onnx_candidate_is_judged_and_promoted_from_the_artifact(job, forge, listed):
+    """The build uploads candidate.onnx; when the base policy lists onnx under security.formats,
+    the judge takes it (never a pickle), evaluates it under the base policy and the registry keeps
+    it as model.onnx; when it does not (the default: skops only), the judge refuses it unread."""
     import skops.io as sio
     from skl2onnx import convert_sklearn
     from skl2onnx.common.data_types import FloatTensorType
@@ -362,6 +364,8 @@ def test_an_onnx_candidate_is_judged_and_promoted_from_the_artifact(job, forge):
     # One tensor of every column but the target: the base policy without the slice column.
     policy = POLICY.replace("  slices: [tumour_size]\n", "").replace(
         "  - {metric: recall, rule: slice_max_drop, max_drop: 0.05, min_support: 50}\n", "")
+    if listed:
+        policy += "security: {formats: [skops, onnx]}\n"
     forge.files[(CONFIG, BASE_SHA)] = policy
     (ws / CONFIG).write_text(policy)  # the judge's checkout is the base branch
     holdout = pd.read_csv(ws / "data" / "holdout.csv").drop(columns=["tumour_size"])
@@ -376,6 +380,12 @@ def test_an_onnx_candidate_is_judged_and_promoted_from_the_artifact(job, forge):
     event["issue"]["number"] = PR
     event["comment"].update(id=forge.add_comment(PR, "/mlgate promote", "writer").id, body="/mlgate promote")
     event["comment"]["user"]["login"] = "writer"
+    if not listed:
+        from mlgate.gates.errors import ConfigError
+        with pytest.raises(ConfigError, match=r"lists under security\.formats \(now: skops\); add onnx there"):
+            job(ws, "issue_comment", event)
+        assert registry(ws)["aliases"] == {"production": 1}
+        return
     done = job(ws, "issue_comment", event)
     assert done.code == 0, (done.log, replies(forge))
     assert registry(ws)["aliases"] == {"production": 2, "previous": 1}

@@ -360,10 +360,14 @@ def _artifact(tmp_path, members: dict) -> object:
                                   "report/candidate.ONNX"])
 def test_the_judge_takes_a_safe_format_from_the_artifact(tmp_path, name):
     archive = _artifact(tmp_path, {name: b"model bytes", "result.json": b"{}"})
-    target = extract_candidate(archive, tmp_path / "into")
+    target = extract_candidate(archive, tmp_path / "into", ("skops", "onnx", "xgboost", "lightgbm"))
     suffix = name.rsplit(".", 1)[1].lower()
     assert target == tmp_path / "into" / f"candidate.{suffix}" and target.read_bytes() == b"model bytes"
     assert not archive.exists()
+    # By default (security.formats: [skops]) the judge leaves the other readers unexposed.
+    archive = _artifact(tmp_path, {name: b"model bytes"})
+    with pytest.raises(ConfigError, match="only the formats the base branch's policy lists under security.formats"):
+        extract_candidate(archive, tmp_path / "again")
 
 
 @pytest.mark.parametrize("name", ["candidate.pkl", "candidate.joblib", "candidate.pickle", "candidate.PKL",

@@ -17,6 +17,7 @@ import yaml
 from ..errors import ConfigError
 from .spec import (
     MAX_CONFIG_BYTES,
+    MODEL_FORMATS,
     VARIABLE,
     VARIABLE_PREFIX,
     DataSpec,
@@ -167,11 +168,15 @@ def parse_policy(text: str, source: str) -> Policy:
     attempts = r.mapping(stats.get("attempts") or {}, "stats.attempts", {"spend"})
     spend = r.boolean(attempts.get("spend", False), "stats.attempts.spend")
 
-    sec = r.mapping(top.get("security") or {}, "security", {"trusted_types"})
+    sec = r.mapping(top.get("security") or {}, "security", {"trusted_types", "formats"})
     trusted = sec.get("trusted_types") or []
     if not isinstance(trusted, list):
         raise r.fail("security.trusted_types", "a list of type names", trusted)
     trusted = tuple(r.string(t, f"security.trusted_types[{i}]") for i, t in enumerate(trusted))
+    formats = sec.get("formats", ["skops"])
+    if not isinstance(formats, list) or not formats:
+        raise r.fail("security.formats", f"a non-empty list of {', '.join(MODEL_FORMATS)}", formats)
+    formats = tuple(r.choice(f, f"security.formats[{i}]", MODEL_FORMATS) for i, f in enumerate(formats))
 
     eng = r.mapping(top.get("engine") or {}, "engine", {"kind", "scheduler", "chunk_rows"})
     engine = r.choice(eng.get("kind", "local"), "engine.kind", ("local", "dask"))
@@ -205,6 +210,7 @@ def parse_policy(text: str, source: str) -> Policy:
         resamples=resamples,
         seed=seed,
         trusted_types=trusted,
+        formats=formats,
         engine=engine,
         scheduler=scheduler,
         chunk_rows=chunk_rows,

@@ -106,6 +106,10 @@ class Policy:
     resamples: int = 10_000
     seed: int = 0
     trusted_types: tuple[str, ...] = ()
+    # Model formats a privileged job loads from a pull request (read from the base branch): the
+    # native readers of ONNX, XGBoost and LightGBM are larger attack surfaces than skops, so a
+    # project opts in to the ones it ships.
+    formats: tuple[str, ...] = ("skops",)
     engine: str = "local"
     scheduler: str | None = None
     chunk_rows: int | None = None
@@ -190,3 +194,7 @@ class DriftSpec:
     missing_threshold: float = 0.1  # a change in a feature's share of missing values that matters
     max_drop: float | None = None  # with labels in the window: the drop of each per-row metric that matters
     resamples: int = 1000  # bootstrap resamples of each distance's interval
+
+
+# Model file formats by name (security.formats) and the suffixes each is read from.
+MODEL_FORMATS = {"skops": (".skops",), "onnx": (".onnx",), "xgboost": (".json", ".ubj"), "lightgbm": (".txt",)}
