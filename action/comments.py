@@ -12,12 +12,12 @@ judge, a promotion) verifies the maintainer's own comment again.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Callable
 
 from ..gates.errors import MlgateError
 from ..gates.escape import md_code, md_text
 from ..gates.paths import sha256_file
+from ..gates.registry.base import utc_now
 
 from . import commands
 from .commands import HELP, Command
@@ -111,7 +111,7 @@ def override(settings: Settings, forge: Forge, pr: int, actor: str, command: Com
         return refused(f"@{actor} nothing overridden: the newest build of {pull.head_sha[:7]} uploaded candidate "
                        f"{judged[:12]}…, not {md_code(command.candidate[:12])}…; the build may have run again since "
                        f"the report you read. Read the current report and copy its command.")
-    at = now()
+    at = utc_now()
     reason = md_text(command.argument)
     check = forge.find_check(settings.check_name, pull.head_sha)
     forge.publish_check(settings.check_name, pull.head_sha, conclusion="success", title=f"Overridden by @{actor}",
@@ -145,7 +145,3 @@ def built_candidate(settings: Settings, forge: Forge, head_sha: str, head_label:
         return None
     return sha256_file(extract_candidate(artifact.path, private_dir("candidate")))
 
-
-def now() -> str:
-    """UTC now, to the second, as GitHub writes times."""
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -34,7 +34,6 @@ releases: a first model promoted to ``canary`` leaves "no production model yet".
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 import json
 import re
 import tempfile
@@ -44,7 +43,7 @@ from github import GithubException
 
 from ..gates.errors import RegistryError
 from ..gates.paths import sha256_file
-from ..gates.registry.base import (MANAGED_ALIASES, CanaryEnd, Rollback, UnknownAlias, Version, done_before,
+from ..gates.registry.base import (utc_now, MANAGED_ALIASES, CanaryEnd, Rollback, UnknownAlias, Version, done_before,
                                    history_step, rollback_target, unset_alias)
 
 from .github_api import GitHubForge, api_errors
@@ -355,8 +354,7 @@ class GitHubReleasesRegistry:
 
 def _step(action: str, alias: str, by: str, reason: str, was: int | None, request: str | None = None) -> dict:
     """One entry of a release's history: an alias moved to it (or, for canary, cleared)."""
-    at = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    step = {"at": at, "action": action, "alias": alias, "by": by, "reason": reason, "from": was}
+    step = {"at": utc_now(), "action": action, "alias": alias, "by": by, "reason": reason, "from": was}
     return {**step, "request": request} if request else step
 
 

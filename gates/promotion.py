@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from .config.spec import Policy
@@ -23,7 +22,7 @@ from .holdout.source import locate_holdout
 from .outputs import write_outputs
 from .paths import inside, sha256_file, write_texts
 from .registry.file import FileRegistry
-from .registry.base import UnknownAlias, Version
+from .registry.base import UnknownAlias, Version, utc_now
 from .result import Result, dumps, result_sha256, to_dict
 
 
@@ -126,7 +125,7 @@ def promote(policy: Policy, workspace: Path, registry: FileRegistry, overrides: 
         raise Blocked(f"refusing to promote: the gate {verdict} (" + "; ".join(data["reasons"][:3]) +
                       "); pass --force --reason TEXT to promote anyway (recorded)")
     # The force is recorded in the result itself (a stored result's own claim is never kept).
-    forced = {"by": by, "reason": reason, "at": _now()} if blocked and not data.get("overridden") else None
+    forced = {"by": by, "reason": reason, "at": utc_now()} if blocked and not data.get("overridden") else None
     data.pop("forced", None)
     if evaluated is not None:
         evaluated = dataclasses.replace(evaluated, overridden=data["overridden"], forced=forced)
@@ -159,9 +158,6 @@ def write_promotion(outcome: Promotion, out: Path) -> dict[str, Path]:
         return write_outputs(outcome.evaluated, out, candidate_path=outcome.evaluated.candidate_file)
     return write_texts(Path(out), {"result.json": dumps(outcome.result)})
 
-
-def _now() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def load_result(path: Path) -> dict | None:

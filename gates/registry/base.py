@@ -5,6 +5,7 @@ alias rules they share.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Protocol
 
@@ -208,3 +209,8 @@ class Registry(Protocol):
         ``changed=False``. An unknown ``number`` is a :class:`RegistryError`.
         """
         ...
+
+
+def utc_now() -> str:
+    """The time every audit entry and record carries: UTC to the second, as GitHub writes times."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -8,14 +8,13 @@ embedded default. Backends that talk to services (GitHub Releases) live at the e
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import datetime, timezone
 import fcntl
 import json
 from pathlib import Path
 
 from ..errors import ConfigError, RegistryError
 from ..paths import atomic_write, sha256_file
-from .base import (INDEX, SCHEMA_VERSION, CanaryEnd, Rollback, Version, done_before, history_step, landed,
+from .base import (INDEX, utc_now, SCHEMA_VERSION, CanaryEnd, Rollback, Version, done_before, history_step, landed,
                    production_history, rollback_target, unset_alias)
 
 
@@ -135,7 +134,7 @@ class FileRegistry:
         digest = sha256_file(artifact)
         with self.transaction() as data:
             existing = next((v for v in data["versions"] if v.get("sha256") == digest), None)
-            now = _now()
+            now = utc_now()
             if existing is None:
                 number = max((int(v["version"]) for v in data["versions"]), default=0) + 1
                 rel = f"versions/{number}/model{artifact.suffix}"
@@ -168,7 +167,7 @@ class FileRegistry:
                 target = rollback_target(self.label, production_history(data["audit"], alias, current), to)
                 if not any(int(v["version"]) == target for v in data["versions"]):
                     raise RegistryError(f"{self.label}: no version {target}")
-                _move_alias(data, alias, target, by=by, pr=None, reason=reason, action="rollback", at=_now(),
+                _move_alias(data, alias, target, by=by, pr=None, reason=reason, action="rollback", at=utc_now(),
                             request=request)
             previous = data["aliases"].get("previous") if alias == "production" else None
         return Rollback(production=self.get(int(target)), changed=target != current, rolled_from=current,
@@ -182,7 +181,7 @@ class FileRegistry:
         with self.transaction() as data:
             if not any(int(v["version"]) == number for v in data["versions"]):
                 raise RegistryError(f"{self.label}: no version {number}")
-            aliases, now = data["aliases"], _now()
+            aliases, now = data["aliases"], utc_now()
             changed = False
             if promote and aliases.get(alias) != number:
                 _move_alias(data, alias, number, by=by, pr=None, reason=reason, action=action, at=now)
@@ -222,6 +221,3 @@ def _atomic_write_bytes(target: Path, payload: bytes) -> None:
     with atomic_write(target) as fh:
         fh.write(payload)
 
-
-def _now() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")

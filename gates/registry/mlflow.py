@@ -19,14 +19,13 @@ that part again: an entry says what a call was about to move, so none is ever mi
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 import json
 from pathlib import Path
 import tempfile
 
 from ..errors import InfrastructureError, RegistryError
 from ..paths import sha256_file
-from .base import (CanaryEnd, Rollback, Version, done_before, history_step, landed, production_history,
+from .base import (utc_now, CanaryEnd, Rollback, Version, done_before, history_step, landed, production_history,
                    rollback_target, unset_alias)
 
 EXPERIMENT = "mlgate"
@@ -258,7 +257,7 @@ class MlflowRegistry:
             "reason": meta["reason"], "pr": "" if meta["pr"] is None else str(meta["pr"]),
             "metrics": json.dumps(meta["metrics"] or {}), "result_sha256": meta["result_sha256"] or "",
             "holdout_sha256": meta.get("holdout_sha256") or "",
-            "created_at": _now(),
+            "created_at": utc_now(),
         }
         mv = self.client.create_model_version(self.name, source=f"runs:/{run.info.run_id}/mlgate",
                                               run_id=run.info.run_id, tags={TAG + k: v for k, v in tags.items()})
@@ -268,7 +267,7 @@ class MlflowRegistry:
 def _entry(action: str, version: int | None, alias: str, was: int | None, *, by: str, reason: str,
            pr: int | None = None, request: str | None = None) -> dict:
     # Reasons are cut so that an entry fits a registered-model tag (5000 characters in SQL stores).
-    entry = {"at": _now(), "action": action, "version": version, "by": by, "pr": pr, "reason": (reason or "")[:2000],
+    entry = {"at": utc_now(), "action": action, "version": version, "by": by, "pr": pr, "reason": (reason or "")[:2000],
              "alias": alias, "from": was}
     return {**entry, "request": request} if request else entry
 
@@ -286,9 +285,6 @@ def _parse_entry(text: str, key: str, describe: str) -> dict:
         raise RegistryError(f"{describe}: its {key} tag is not a JSON audit entry")
     return entry
 
-
-def _now() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _history(model, describe: str) -> list[str]:
