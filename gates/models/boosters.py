@@ -25,6 +25,7 @@ import pandas as pd
 from ..errors import ModelError
 from .booster_checks import check_lightgbm, check_xgboost, parse_xgboost
 from .load import first_line
+from .shared_run import SharedRun
 
 XGBOOST_CLASSIFIERS = ("binary:logistic", "multi:softprob", "multi:softmax")
 
@@ -164,25 +165,23 @@ class Booster:
             self.n_features_in_ = width
 
 
-class BoosterClassifier(Booster):
+class BoosterClassifier(Booster, SharedRun):
     """Probabilities from the booster; labels by the scikit-learn wrapper's rule on them."""
 
     def __init__(self, proba, classes: int, names, width: int, label: str):
         super().__init__(proba, names, width, label)
         self.classes_ = np.arange(classes)
-        self._last = None  # (frame, probabilities) of the last predict, for the predict_proba after it
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         proba = self._proba(X)
-        self._last = (X, proba)
+        self.keep(X, proba)
         if len(self.classes_) == 2:
             return (proba[:, 1] > 0.5).astype(np.int64)
         return np.argmax(proba, axis=1)
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """One pass serves both calls: the scorer asks for labels, then probabilities, of one frame."""
-        last, self._last = self._last, None
-        return last[1] if last is not None and last[0] is X else self._proba(X)
+        kept = self.kept(X)
+        return kept if kept is not None else self._proba(X)
 
     def _proba(self, X: pd.DataFrame) -> np.ndarray:
         proba = np.asarray(self.score(X))

@@ -32,6 +32,7 @@ import pandas as pd
 from ..errors import ModelError
 from ..holdout.read import plain
 from .load import first_line
+from .shared_run import SharedRun
 
 INSTALL = 'pip install "mlgate[onnx]"'
 
@@ -276,14 +277,13 @@ def _array(values, feed: Feed, label: str) -> np.ndarray:
     return array.reshape(-1, 1) if feed.rank == 2 and array.ndim == 1 else array
 
 
-class OnnxClassifier(OnnxGraph):
+class OnnxClassifier(OnnxGraph, SharedRun):
     """Labels from the graph's label output (its own decision), or the argmax of a graph that
     outputs only probabilities; probabilities in ``classes_`` order."""
 
     def __init__(self, session, inputs: Inputs, label: str, outputs: list[str], classes: list):
         super().__init__(session, inputs, label, outputs)
         self.classes_ = np.array(classes)
-        self._last = None  # (frame, probabilities) of the last predict, for the predict_proba after it
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         out = self.run(X)
@@ -297,7 +297,7 @@ class OnnxClassifier(OnnxGraph):
                 raise ModelError(f"{self.label}: the ONNX graph's label output gave {labels[stray][0]!r}, which is not "
                                  f"one of its classes {list(self.classes_)[:10]}")
             self._labels_follow_probabilities(labels, proba)
-        self._last = (X, proba)
+        self.keep(X, proba)
         return labels
 
     def _labels_follow_probabilities(self, labels: np.ndarray, proba: np.ndarray) -> None:
@@ -320,11 +320,8 @@ class OnnxClassifier(OnnxGraph):
                              "row(s)); mlgate refuses a graph whose label output is not the argmax of its probabilities")
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """One run serves both calls: the scorer asks for labels, then probabilities, of one frame."""
-        last, self._last = self._last, None
-        if last is not None and last[0] is X:
-            return last[1]
-        return np.asarray(self.run(X)[-1])
+        kept = self.kept(X)
+        return kept if kept is not None else np.asarray(self.run(X)[-1])
 
 
 class OnnxRegressor(OnnxGraph):
