@@ -42,7 +42,8 @@ def retrain_command(config, workspace, out, force, reason, by, quiet, debug) -> 
     default branch's checkout: its train command is the code that is trusted.
     """
     from .github_api import GitHubForge
-    from .publish import REPORT_DIR, Publication
+    from .cli_options import DEFAULT_OUT
+    from .publish import Publication
     from .retrain import retrain
     from .settings import from_environment
 
@@ -66,7 +67,7 @@ def retrain_command(config, workspace, out, force, reason, by, quiet, debug) -> 
         return retrain(settings, GitHubForge(settings), pub, force=force, reason=reason, actor=who(by))
     finally:
         pub.flush()
-        copy_report(workspace / REPORT_DIR, Path(out), since=started)
+        copy_report(workspace / DEFAULT_OUT, Path(out), since=started)
 
 
 def copy_report(written: Path, out: Path, *, since: float) -> None:

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Callable
 from ..gates.errors import ConfigError, InfrastructureError
 from ..gates.escape import log_text
 
+from .cli_options import DEFAULT_OUT
 from .forge import CheckRef, CommentRef, Forbidden, Forge
 from .settings import Settings
 
 if TYPE_CHECKING:
     from ..gates.result import Result
 
-REPORT_DIR = "mlgate-report"
 PASSING = ("approve", "first-model")
 
 
@@ -97,9 +97,9 @@ def publish(settings: Settings, pr: int | None, head_sha: str | None, result: Re
 
     from .sticky import publish_comment, read_state, report_body, with_attempt
 
-    out_dir = settings.workspace / REPORT_DIR
+    out_dir = settings.workspace / DEFAULT_OUT
     if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
-        raise ConfigError(f"{REPORT_DIR}: is a symbolic link or not a directory; mlgate writes its report only into "
+        raise ConfigError(f"{DEFAULT_OUT}: is a symbolic link or not a directory; mlgate writes its report only into "
                           "a real directory of the workspace")
     written = write_outputs(result, out_dir, candidate_path=result.candidate_file, run_url=settings.run_url)
     summary = render_summary(result, run_url=settings.run_url)  # fitted to the check-run limit

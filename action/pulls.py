@@ -29,7 +29,8 @@ from .artifacts import ARTIFACT, extract_candidate
 from .events import Trigger
 from .forge import CheckRef, Forge
 from .overrides import verified_override
-from .publish import REPORT_DIR, Publication, best_effort, publish
+from .cli_options import DEFAULT_OUT
+from .publish import Publication, best_effort, publish
 from .registries import production_registry
 from .safety import reachable_credentials
 from .settings import Settings
@@ -114,7 +115,7 @@ def build_candidate_only(settings: Settings, policy: Policy, overrides: Override
     """What only the judge can read (a sealed holdout, a registry behind a token) is the judge's
     alone: the build job produces the candidate and says who evaluates it."""
     path = candidate_only(policy, settings.workspace, overrides)
-    out_dir = settings.workspace / REPORT_DIR
+    out_dir = settings.workspace / DEFAULT_OUT
     out_dir.mkdir(parents=True, exist_ok=True)
     if path is not None:
         shutil.copyfile(path, out_dir / f"candidate{path.suffix}")

@@ -44,7 +44,8 @@ from ..gates.result import Result
 from .events import Trigger
 from .forge import Forbidden, Forge, PullRef, PullsNotPermitted
 from .git_push import Pushed, check_size, push_file, repo_path
-from .publish import REPORT_DIR, Publication, publish
+from .cli_options import DEFAULT_OUT
+from .publish import Publication, publish
 from .registries import production_registry
 from .settings import Settings, untrusted_environment
 from .sticky import attempt_of, find_report, read_state
@@ -141,7 +142,7 @@ def retrain(settings: Settings, forge: Forge, pub: Publication, *, force: bool, 
             f"{exc}. The repository setting \"{SETTING}\" (Settings → Actions → General → Workflow permissions; in an "
             f"organization, allow it there first) must be on for the workflow's token to open pull requests. Branch "
             f"{branch} is pushed (commit {pushed.sha[:7]}): open the pull request from it by hand (its text is in "
-            f"{REPORT_DIR}/pull-request.md), or turn the setting on and run again") from None
+            f"{DEFAULT_OUT}/pull-request.md), or turn the setting on and run again") from None
     except Forbidden as exc:
         publish(settings, None, None, result, None, pub)
         keep_body(settings, body, why)
@@ -256,7 +257,7 @@ def pull_body(why: Why, result: Result, trained: Trained, pushed: Pushed, *, def
 
 def keep_body(settings: Settings, body: str, why: Why) -> None:
     """The pull request's text (and the drift report) beside the gate's report files."""
-    out = settings.workspace / REPORT_DIR
+    out = settings.workspace / DEFAULT_OUT
     if not out.is_dir() or out.is_symlink():
         return
     write_texts(out, {name: text for name, text in (("pull-request.md", body), ("drift.md", why.drift_report))
