@@ -284,13 +284,7 @@ def rollback_command(config, workspace, to, reason, by, debug) -> int:
     policy, workspace = workspace_policy(config, workspace)
     registry = open_registry(policy, workspace)
     done = registry.rollback(to, by=who(by), reason=reason)
-    now = done.production.version
-    if not done.changed:
-        click.echo(f"mlgate: nothing changed: production already is version {now} in {registry.describe()}")
-        return 0
-    then = (f"the next rollback goes to version {done.previous}" if done.previous is not None
-            else "it is the start of the production history")
-    click.echo(f"mlgate: production is now version {now} (was {done.rolled_from}) in {registry.describe()}; {then}")
+    click.echo(f"mlgate: {done.summary(registry.describe())}")
     return 0
 
 

@@ -79,13 +79,8 @@ def rollback(settings: Settings, actor: str, to: int | None, *, reason: str, req
         outcome = registry.rollback(to, by=actor, reason=reason, request=request)
     except RegistryError as exc:
         return refused(f"@{actor} nothing rolled back: {md_text(exc)}")
-    now = outcome.production.version
-    if not outcome.changed:
-        return done(f"@{actor} nothing changed: production already is version {now} in {registry.describe()}.")
-    then = (f"the next rollback goes to version {outcome.previous}" if outcome.previous is not None
-            else "it is the start of the production history")
-    return done(f"@{actor} rolled back: production is now version {now} (was {outcome.rolled_from}) in "
-                f"{registry.describe()}; {then}.")
+    said = outcome.summary(registry.describe())
+    return done(f"@{actor} {said}." if not outcome.changed else f"@{actor} rolled back: {said}.")
 
 
 def on_merge(settings: Settings, trigger: Trigger, forge_factory: Callable[[Settings], Forge],

@@ -70,6 +70,14 @@ class Rollback:
     rolled_from: int | None  # production before the call
     previous: int | None  # where the next rollback goes (None: the start of the history)
 
+    def summary(self, where: str) -> str:
+        """One sentence for the terminal and the comment reply alike."""
+        if not self.changed:
+            return f"nothing changed: production already is version {self.production.version} in {where}"
+        then = (f"the next rollback goes to version {self.previous}" if self.previous is not None
+                else "it is the start of the production history")
+        return f"production is now version {self.production.version} (was {self.rolled_from}) in {where}; {then}"
+
 
 @dataclass(frozen=True)
 class CanaryEnd:
