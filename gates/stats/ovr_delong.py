@@ -107,18 +107,24 @@ def ovr_roc_auc(y_true, proba, *, average: str = "macro") -> float:
     return total
 
 
-def ovr_delong(y_true, proba_candidate, proba_production, *, average: str = "macro", groups=None,
-               null: float = 0.0, alternative: str = "two-sided", confidence_level: float = 0.95) -> OvRDeLongResult:
-    """Compare two models' one-vs-rest AUCs on the same rows (module docstring); z = (Δ − null)/se.
-    Needs 2 rows of every class (with ``groups``, every class in 2 groups), else ``ValueError``
-    naming the counts."""
+def _arguments(y_true, proba_candidate, proba_production, average, null, alternative, confidence_level):
+    """The checks both comparisons make first, and each class's row count."""
     check_choice("average", average, OVR_AVERAGES)
     null = check_null(null)
     check_alternative(alternative)
     confidence_level = check_confidence_level(confidence_level)
     y, (pc, pp) = _checked(y_true, proba_candidate, proba_production)
+    return null, confidence_level, y, pc, pp, np.bincount(y, minlength=pc.shape[1])
+
+
+def ovr_delong(y_true, proba_candidate, proba_production, *, average: str = "macro", groups=None,
+               null: float = 0.0, alternative: str = "two-sided", confidence_level: float = 0.95) -> OvRDeLongResult:
+    """Compare two models' one-vs-rest AUCs on the same rows (module docstring); z = (Δ − null)/se.
+    Needs 2 rows of every class (with ``groups``, every class in 2 groups), else ``ValueError``
+    naming the counts."""
+    null, confidence_level, y, pc, pp, counts = _arguments(y_true, proba_candidate, proba_production, average, null,
+                                                           alternative, confidence_level)
     n, k = pc.shape
-    counts = np.bincount(y, minlength=k)
     if counts.min() < 2:
         raise ValueError(f"every class needs at least 2 rows for DeLong; got class counts {counts.tolist()}")
     codes = n_groups = None
@@ -166,13 +172,9 @@ def compare_auc_ovr(y_true, proba_candidate, proba_production, *, average: str =
     DeLong rules of :mod:`gates.stats.compare`, to which they reduce for K = 2. ``labels`` name
     the classes in messages. With one row per group the ungrouped comparison decides, field for
     field."""
-    check_choice("average", average, OVR_AVERAGES)
-    null = check_null(null)
-    check_alternative(alternative)
-    confidence_level = check_confidence_level(confidence_level)
-    y, (pc, pp) = _checked(y_true, proba_candidate, proba_production)
+    null, confidence_level, y, pc, pp, counts = _arguments(y_true, proba_candidate, proba_production, average, null,
+                                                           alternative, confidence_level)
     n, k = pc.shape
-    counts = np.bincount(y, minlength=k)
     names = list(labels) if labels is not None and len(labels) == k else list(range(k))
     codes = n_groups = None
     if groups is not None:
