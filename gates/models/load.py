@@ -166,8 +166,6 @@ def _load_pickle(source: dict, label: str):
         raise ModelError(f"{label}: cannot unpickle ({type(exc).__name__}: {first_line(exc)})") from None
 
 
-
-
 def _unpacked_size(path: Path, suffix: str) -> int:
     """What the model weighs once loaded: a skops file is a zip, and a model recompressed with
     DEFLATE would otherwise pass a size gate at a thousandth of its size."""
@@ -178,8 +176,6 @@ def _unpacked_size(path: Path, suffix: str) -> int:
         except (zipfile.BadZipFile, OSError):
             pass
     return path.stat().st_size
-
-
 
 
 def _load_skops_source(source: dict, label: str, trusted: tuple[str, ...], policy_file: str = ""):
@@ -213,10 +209,6 @@ def _load_skops_source(source: dict, label: str, trusted: tuple[str, ...], polic
         raise ModelError(f"{label}: cannot load skops file ({type(exc).__name__}: {first_line(exc)})") from None
     check_loaded(estimator, label)
     return estimator
-
-
-
-
 
 
 def load_predictions_file(path: Path, *, role: str, label: str) -> Model:
