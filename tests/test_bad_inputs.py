@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workspaces import CANCER_POLICY
+from workspaces import CANCER_POLICY, cancer_predictions
 
 
 def _holdout(ws, change):
@@ -228,10 +228,7 @@ def wrong_version(ws, cancer, models):
 
 
 def nan_score_in_predictions(ws, cancer, models):
-    _, test = cancer
-    X = test.drop(columns=["label", "size"])
-    m = models["good"]
-    preds = pd.DataFrame({"prediction": m.predict(X), "score": m.predict_proba(X)[:, 1]})
+    preds = cancer_predictions(cancer, models)
     preds.loc[5, "score"] = np.nan
     ws.table("build/candidate.csv", preds)
     ws.edit_policy("path: build/model.skops", "predictions: build/candidate.csv")

@@ -16,7 +16,7 @@ import pytest
 
 from mlgate.gates.config.parse import load_policy
 from mlgate.gates.errors import ConfigError
-from workspaces import CANCER_POLICY
+from workspaces import CANCER_POLICY, cancer_predictions
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -74,10 +74,7 @@ def proba_not_summing_by_id(ws, cancer, models):
 
 
 def nan_score_by_order(ws, cancer, models):
-    _, test = cancer
-    X = test.drop(columns=["label", "size"])
-    m = models["good"]
-    preds = pd.DataFrame({"prediction": m.predict(X), "score": m.predict_proba(X)[:, 1]})
+    preds = cancer_predictions(cancer, models)
     preds.loc[3, "score"] = np.nan
     ws.table("build/candidate.csv", preds)
     ws.edit_policy("path: build/model.skops", "predictions: build/candidate.csv")
@@ -134,10 +131,7 @@ def semicolon_holdout(ws, cancer, models):
 
 
 def semicolon_predictions(ws, cancer, models):
-    _, test = cancer
-    X = test.drop(columns=["label", "size"])
-    m = models["good"]
-    preds = pd.DataFrame({"prediction": m.predict(X), "score": m.predict_proba(X)[:, 1]})
+    preds = cancer_predictions(cancer, models)
     preds.to_csv(ws.root / "build" / "candidate.csv", sep=";", index=False)
     ws.edit_policy("path: build/model.skops", "predictions: build/candidate.csv")
 

@@ -74,6 +74,14 @@ class Workspace:
         return path
 
 
+def cancer_predictions(cancer, models, name: str = "good") -> pd.DataFrame:
+    """A cancer model's predictions file for the holdout, in its order: ``prediction`` and ``score``."""
+    _, test = cancer
+    X = test.drop(columns=["label", "size"])
+    m = models[name]
+    return pd.DataFrame({"prediction": m.predict(X), "score": m.predict_proba(X)[:, 1]})
+
+
 CANCER_POLICY = """\
 version: 1
 data:
