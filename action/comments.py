@@ -135,7 +135,7 @@ def built_candidate(settings: Settings, forge: Forge, head_sha: str, head_label:
     ``head_sha`` (the one the judge and promotion take), or None. Hashed here, never read from
     a bot comment."""
     from .artifacts import ARTIFACT, extract_candidate
-    from .trust import private_dir
+    from .trust import private_dir, workspace_policy
 
     run_id = forge.find_gate_run(settings.gate_workflow, head_sha, head_label)
     if run_id is None:
@@ -143,5 +143,7 @@ def built_candidate(settings: Settings, forge: Forge, head_sha: str, head_label:
     artifact = forge.download_artifact(run_id, ARTIFACT)
     if artifact is None:
         return None
-    return sha256_file(extract_candidate(artifact.path, private_dir("candidate")))
+    # The formats the judge would take: an override names a candidate the judge could load.
+    formats = workspace_policy(settings, base=True).formats
+    return sha256_file(extract_candidate(artifact.path, private_dir("candidate"), formats))
 

@@ -274,6 +274,28 @@ def test_an_override_by_a_maintainer_turns_the_check_green_for_its_candidate(job
     assert again.code == 0 and forge.checks_on(HEAD)[0].conclusion == "success"
 
 
+def test_a_maintainer_can_override_an_onnx_candidate_the_base_policy_lists(job, forge):
+    """The override hashes the candidate the judge would take: with onnx listed under
+    security.formats, a candidate.onnx is that candidate (the override never loads it)."""
+    ws = job.workspace("worse")
+    policy = POLICY + "security: {formats: [skops, onnx]}\n"
+    forge.files[(CONFIG, BASE_SHA)] = policy
+    (ws / CONFIG).write_text(policy)
+    data = b"the bytes of an ONNX graph"
+    forge.add_gate_run(HEAD, {"candidate.onnx": data, "result.json": b"{}"})
+    sha = hashlib.sha256(data).hexdigest()
+    forge.roles["maint"] = "maintain"
+    body = f"/mlgate override {HEAD}:{sha} reviewed"
+    event = payload("issue_comment.created.on-pull-request.json")
+    event["issue"]["number"] = PR
+    event["comment"].update(id=forge.add_comment(PR, body, "maint").id, body=body)
+    event["comment"]["user"]["login"] = "maint"
+    done = job(ws, "issue_comment", event)
+    assert done.code == 0, (done.log, replies(forge))
+    assert "nothing overridden" not in replies(forge)[-1]
+    assert forge.checks_on(HEAD)[0].conclusion == "success"
+
+
 def test_another_prs_build_of_the_same_commit_is_not_this_prs_candidate(job, forge):
     """Anyone can push a public commit to their fork and open a PR from it: its builds of the
     same commit are not this PR's, for overrides, promotion, /mlgate run or the judge."""
