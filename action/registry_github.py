@@ -329,6 +329,9 @@ class GitHubReleasesRegistry:
         below = meta.get("production_before")
         if not isinstance(below, list) or not all(isinstance(n, int) for n in below):
             below = [] if meta.get("previous") is None else [int(meta["previous"])]
+        # Release text is editable by anyone with write access: a rollback never lands on a version
+        # that does not exist or never served (a rejected canary named in an edited history).
+        below = [n for n in below if n in releases and _was_production(self._meta(releases[n]))]
         return [*below, current]
 
     def _clear_canaries(self, releases: dict, *, keep: int, by: str, reason: str) -> None:

@@ -514,3 +514,26 @@ def test_mlflow_an_interrupted_rollback_is_finished_by_its_rerun(tmp_path, monke
     assert registry.aliases() == {"production": 2, "previous": 1}
     assert registry.rollback(by="dave", request="run 5").changed is False
     assert registry.rollback(by="dave").production.version == 1
+
+
+def test_an_edited_release_history_never_sends_a_rollback_to_a_rejected_canary(tmp_path):
+    """Release text is editable with write access: a history naming a canary that never served
+    is not followed (the rollback refuses rather than landing on it)."""
+    import re
+
+    a, b, c = _models(tmp_path)
+    with FakeGitHub() as gh:
+        reg = _github_registry(gh, tmp_path)
+        reg.promote(a, source="a", by="alice")
+        reg.promote(b, source="b", by="alice")
+        reg.promote(c, source="c", by="alice", alias="canary")
+        reg.end_canary(3, promote=False, by="judge", reason="worse", action="canary-rollback")
+        with gh.lock:
+            release = next(r for r in gh.releases.values() if r["tag_name"] == "model-v2")
+            found = re.search(r"<!-- mlgate:version (\{.*?\}) -->", release["body"], re.S)
+            meta = json.loads(found.group(1))
+            meta.update(production_before=[3], previous=3)
+            release["body"] = release["body"][:found.start()] + "<!-- mlgate:version " + json.dumps(meta) + " -->"
+        with pytest.raises(RegistryError, match="no earlier production version"):
+            reg.rollback(by="maint", request="comment 1")
+        assert reg.aliases()["production"] == 2
